@@ -1,0 +1,5 @@
+"""`python -m onemind`."""
+
+from onemind.cli import main
+
+main()

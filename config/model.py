@@ -1,0 +1,115 @@
+"""The configuration file's schema, validated once at load; the rest of the code trusts it."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+from onemind.config.secrets import Secret
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+PROGRAMS = ("one-mind", "one-mind-2016")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class StoreConfig(Strict):
+    url: str = "sqlite:///onemind.db"
+
+
+class AgencyConfig(Strict):
+    id: Annotated[str, Field(pattern=SLUG)]
+    name: str
+    program: Literal["one-mind", "one-mind-2016"] = "one-mind"
+    pledged_on: date | None = None
+    deadline_months: Annotated[int, Field(ge=12, le=36)] = 36
+    partnership_on: date | None = None
+    partnership_evidence: str | None = None
+    policy_on: date | None = None
+    policy_evidence: str | None = None
+    report_to: list[str] = []
+
+
+class SourceBase(Strict):
+    name: Annotated[str, Field(pattern=SLUG)]
+    schedule: str = "0 2 * * *"
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron_has_five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("schedule must be a 5-field cron expression, e.g. '0 2 * * *'")
+        return value
+
+
+class TabularSourceConfig(SourceBase):
+    kind: Literal["csv", "xlsx"]
+    role: Literal["roster", "completions"]
+    path: Path
+    agency: Annotated[str, Field(pattern=SLUG)] | None = None
+    columns: dict[str, str] = {}
+    sheet: str | None = None
+    encoding: str = "utf-8-sig"
+    delimiter: str = ","
+    date_format: str | None = None
+    provider: str | None = None
+
+
+class XapiFileSourceConfig(SourceBase):
+    kind: Literal["xapi-file"]
+    path: Path
+    agency: Annotated[str, Field(pattern=SLUG)] | None = None
+    verbs: list[str] = [
+        "http://adlnet.gov/expapi/verbs/completed",
+        "http://adlnet.gov/expapi/verbs/passed",
+        "https://w3id.org/xapi/adl/verbs/satisfied",
+    ]
+    timezone: str = "UTC"
+    account_as: Literal["employee_id", "account"] = "employee_id"
+    hours_extension: str | None = None
+
+
+SourceConfig = Annotated[TabularSourceConfig | XapiFileSourceConfig, Field(discriminator="kind")]
+
+
+class Settings(Strict):
+    """The whole configuration file."""
+
+    store: StoreConfig = StoreConfig()
+    timezone: str = "UTC"
+    agencies: list[AgencyConfig] = []
+    sources: list[SourceConfig] = []
+    base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _names_are_unique_and_known(self) -> Settings:
+        problems = []
+        agency_ids = [a.id for a in self.agencies]
+        problems += [f"agency id {i!r} appears more than once" for i in _dupes(agency_ids)]
+        names = [s.name for s in self.sources]
+        problems += [f"source name {n!r} appears more than once" for n in _dupes(names)]
+        for source in self.sources:
+            agency = getattr(source, "agency", None)
+            if agency is not None and agency not in agency_ids:
+                problems.append(f"source {source.name!r}: agency {agency!r} is not in [[agencies]]")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+
+def _dupes(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return sorted({v for v in values if v in seen or seen.add(v)})
+
+
+__all__ = ["PROGRAMS", "AgencyConfig", "Secret", "Settings", "SourceConfig", "StoreConfig"]

@@ -1,0 +1,64 @@
+"""Secret references in the configuration: `env:NAME` or `enc:TOKEN`, never plaintext."""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.fernet import Fernet, InvalidToken
+
+KEY_VARIABLE = "ONEMIND_SECRET_KEY"
+
+
+class Secret:
+    """A resolved secret whose value never appears in repr, str or logs."""
+
+    __slots__ = ("_value", "reference")
+
+    def __init__(self, value: str, reference: str) -> None:
+        self._value = value
+        self.reference = reference
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({self.reference!r})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self.reference)
+
+
+def resolve(reference: str, environ: dict[str, str] | None = None) -> Secret:
+    """Turn `env:NAME` or `enc:TOKEN` into a Secret.
+
+    Raises:
+        ValueError: plaintext, an unset variable, or a token the key cannot decrypt.
+    """
+    env = os.environ if environ is None else environ
+    if reference.startswith("env:"):
+        name = reference[4:]
+        if not name:
+            raise ValueError("'env:' needs a variable name, e.g. env:LRS_PASSWORD")
+        if name not in env:
+            raise ValueError(f"environment variable {name} is not set")
+        return Secret(env[name], reference)
+    if reference.startswith("enc:"):
+        key = env.get(KEY_VARIABLE)
+        if not key:
+            raise ValueError(f"encrypted value needs {KEY_VARIABLE} in the environment")
+        try:
+            value = Fernet(key.encode()).decrypt(reference[4:].encode()).decode()
+        except (InvalidToken, ValueError) as exc:
+            raise ValueError(f"encrypted value cannot be decrypted with {KEY_VARIABLE}") from exc
+        return Secret(value, "enc:…")
+    raise ValueError("secrets must be 'env:NAME' or 'enc:TOKEN' references, not plaintext")
+
+
+def encrypt(value: str, key: str) -> str:
+    """Make an `enc:` reference for `value` (what `onemind` prints for staff to paste)."""
+    return "enc:" + Fernet(key.encode()).encrypt(value.encode()).decode()

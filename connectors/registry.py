@@ -1,0 +1,16 @@
+"""Which connector class serves which configured `kind`."""
+
+from __future__ import annotations
+
+from onemind.config.model import SourceConfig, TabularSourceConfig, XapiFileSourceConfig
+from onemind.connectors.base import Connector
+from onemind.connectors.tabular import TabularConnector
+from onemind.connectors.xapi_file import XapiFileConnector
+
+
+def build_connector(config: SourceConfig) -> Connector:
+    if isinstance(config, TabularSourceConfig):
+        return TabularConnector(config)
+    if isinstance(config, XapiFileSourceConfig):
+        return XapiFileConnector(config)
+    raise TypeError(f"no connector for {type(config).__name__}")

@@ -1,0 +1,234 @@
+"""Roster and completion files in CSV or XLSX, with a configurable column map."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from onemind.config.model import TabularSourceConfig
+from onemind.connectors.base import (
+    CURSOR_VERSION,
+    Checkpoint,
+    CompletionRecord,
+    Connector,
+    PullItem,
+    Rejected,
+    RosterEntry,
+)
+from onemind.connectors.fields import (
+    parse_bool,
+    parse_date,
+    parse_hours,
+    parse_optional_date,
+    text,
+)
+from onemind.errors import ConfigurationError, SourceError
+
+ROSTER_COLUMNS = (
+    "agency",
+    "employee_id",
+    "first_name",
+    "last_name",
+    "email",
+    "sworn",
+    "position",
+    "selected",
+    "hired_on",
+    "separated_on",
+)
+COMPLETION_COLUMNS = (
+    "employee_id",
+    "email",
+    "agency",
+    "course_id",
+    "course_title",
+    "provider",
+    "hours",
+    "completed_on",
+    "expires_on",
+)
+REQUIRED = {
+    "roster": ("employee_id", "first_name", "last_name", "sworn", "hired_on"),
+    "completions": ("course_id", "completed_on"),
+}
+
+
+class TabularConnector(Connector):
+    """Reads a whole file each time it changes; unsorted, so it checkpoints only at the end."""
+
+    def __init__(self, config: TabularSourceConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self.path = Path(config.path)
+        fields = ROSTER_COLUMNS if config.role == "roster" else COMPLETION_COLUMNS
+        self.columns = {f: config.columns.get(f, f) for f in fields}
+
+    def check(self) -> None:
+        if not self.path.is_file():
+            raise ConfigurationError(f"source {self.name!r}: file {self.path} does not exist")
+        header = next(self._rows(), None)
+        if header is None:
+            raise SourceError(f"source {self.name!r}: {self.path} is empty")
+        self._header_map(header[1])
+
+    def size_hint(self) -> int | None:
+        if self.config.kind == "xlsx" or not self.path.is_file():
+            return None
+        with self.path.open("rb") as handle:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+    def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
+        self.check()
+        digest = file_digest(self.path)
+        if cursor and cursor.get("sha256") == digest:
+            return
+        rows = self._rows()
+        _, header = next(rows)
+        positions = self._header_map(header)
+        parse = self._roster_entry if self.config.role == "roster" else self._completion
+        for line, cells in rows:
+            if not any(text(c) for c in cells):
+                continue
+            values = {f: cells[i] if i < len(cells) else None for f, i in positions.items()}
+            location = f"{self.path.name}:{line}"
+            try:
+                yield parse(values, location)
+            except ValueError as exc:
+                yield Rejected(location, str(exc), {k: text(v) for k, v in values.items()})
+        yield Checkpoint({"version": CURSOR_VERSION, "sha256": digest})
+
+    def _header_map(self, header: list[Any]) -> dict[str, int]:
+        names = [text(h).strip() for h in header]
+        lookup = {n.lower(): i for i, n in enumerate(names)}
+        positions = {f: lookup[c.lower()] for f, c in self.columns.items() if c.lower() in lookup}
+        missing = [self.columns[f] for f in REQUIRED[self.config.role] if f not in positions]
+        if self.config.role == "roster" and "agency" not in positions and not self.config.agency:
+            missing.append(self.columns["agency"] + " (or set agency = … on the source)")
+        if self.config.role == "completions" and not {"employee_id", "email"} & set(positions):
+            missing.append(f"{self.columns['employee_id']} or {self.columns['email']}")
+        if missing:
+            raise ConfigurationError(
+                f"source {self.name!r}: {self.path.name} lacks column(s) "
+                f"{', '.join(missing)}; found: {', '.join(names)}"
+            )
+        return positions
+
+    def _rows(self) -> Iterator[tuple[int, list[Any]]]:
+        try:
+            if self.config.kind == "xlsx":
+                yield from _xlsx_rows(self.path, self.config.sheet)
+            else:
+                yield from _csv_rows(self.path, self.config.encoding, self.config.delimiter)
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise SourceError(f"source {self.name!r}: cannot read {self.path}: {exc}") from exc
+
+    def _date(self, value: object, field: str) -> date:
+        try:
+            return parse_date(value, self.config.date_format)
+        except ValueError as exc:
+            raise ValueError(f"{self.columns[field]}: {exc}") from None
+
+    def _optional_date(self, value: object, field: str) -> date | None:
+        try:
+            return parse_optional_date(value, self.config.date_format)
+        except ValueError as exc:
+            raise ValueError(f"{self.columns[field]}: {exc}") from None
+
+    def _bool(self, value: object, field: str, default: bool | None = None) -> bool:
+        try:
+            return parse_bool(value, default)
+        except ValueError as exc:
+            raise ValueError(f"{self.columns[field]}: {exc}") from None
+
+    def _required(self, values: dict[str, Any], field: str) -> str:
+        value = text(values.get(field))
+        if not value:
+            raise ValueError(f"{self.columns[field]}: missing")
+        return value
+
+    def _roster_entry(self, values: dict[str, Any], location: str) -> RosterEntry:
+        agency = text(values.get("agency")) or self.config.agency or ""
+        employee_id = self._required(values, "employee_id")
+        hired_on = self._date(values.get("hired_on"), "hired_on")
+        separated_on = self._optional_date(values.get("separated_on"), "separated_on")
+        if separated_on is not None and separated_on < hired_on:
+            raise ValueError(
+                f"{self.columns['separated_on']}: {separated_on} is before "
+                f"{self.columns['hired_on']} {hired_on}"
+            )
+        return RosterEntry(
+            external_id=f"{agency}:{employee_id}",
+            location=location,
+            agency=agency,
+            employee_id=employee_id,
+            first_name=self._required(values, "first_name"),
+            last_name=self._required(values, "last_name"),
+            email=text(values.get("email")) or None,
+            sworn=self._bool(values.get("sworn"), "sworn"),
+            position=text(values.get("position")),
+            selected=self._bool(values.get("selected"), "selected", default=False),
+            hired_on=hired_on,
+            separated_on=separated_on,
+            payload={k: text(v) for k, v in values.items()},
+        )
+
+    def _completion(self, values: dict[str, Any], location: str) -> CompletionRecord:
+        employee_id = text(values.get("employee_id")) or None
+        email = text(values.get("email")) or None
+        if not employee_id and not email:
+            raise ValueError(
+                f"{self.columns['employee_id']}/{self.columns['email']}: "
+                "neither identifies the person"
+            )
+        course_id = self._required(values, "course_id")
+        completed_on = self._date(values.get("completed_on"), "completed_on")
+        try:
+            hours = parse_hours(values.get("hours"))
+        except ValueError as exc:
+            raise ValueError(f"{self.columns['hours']}: {exc}") from None
+        agency = text(values.get("agency")) or self.config.agency
+        who = employee_id or (email or "").lower()
+        return CompletionRecord(
+            external_id=f"{agency or ''}:{who}:{course_id}:{completed_on.isoformat()}",
+            location=location,
+            course_key=course_id,
+            course_title=text(values.get("course_title")) or course_id,
+            completed_on=completed_on,
+            employee_id=employee_id,
+            email=email,
+            agency=agency,
+            provider=text(values.get("provider")) or self.config.provider,
+            hours=hours,
+            expires_on=self._optional_date(values.get("expires_on"), "expires_on"),
+            payload={k: text(v) for k, v in values.items()},
+        )
+
+
+def file_digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[Any]]]:
+    with path.open(newline="", encoding=encoding) as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        for cells in reader:
+            yield reader.line_num, cells
+
+
+def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
+        for number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            yield number, list(cells)
+    except KeyError as exc:
+        raise ConfigurationError(f"{path.name}: no sheet named {sheet!r}") from exc
+    finally:
+        workbook.close()

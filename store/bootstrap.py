@@ -1,0 +1,144 @@
+"""Bring the configured agencies, sources and the built-in categories and rules into the store."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from onemind.config.model import AgencyConfig, Settings
+from onemind.mapping.categories import BUILT_IN
+from onemind.mapping.rules import BUILT_IN_RULES, TITLE
+from onemind.store.models import (
+    Agency,
+    Attestation,
+    AuditEntry,
+    Category,
+    MappingRule,
+    Source,
+)
+from onemind.store.upsert import upsert
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+SYSTEM = "onemind"
+CONFIG = "configuration"
+
+
+def apply_settings(session: Session, settings: Settings, now: datetime) -> None:
+    """Agencies and sources from the configuration; built-ins if missing. Idempotent."""
+    _categories(session)
+    _rules(session, now)
+    for agency in settings.agencies:
+        _agency(session, agency, now)
+    upsert(
+        session,
+        Source.__table__,
+        [{"name": s.name, "kind": s.kind} for s in settings.sources],
+        keys=["name"],
+        update=["kind"],
+    )
+    session.flush()
+
+
+def _categories(session: Session) -> None:
+    upsert(
+        session,
+        Category.__table__,
+        [
+            {
+                "id": c.id,
+                "label": c.label,
+                "tier": c.tier,
+                "population": c.population,
+                "validity_months": c.validity_months,
+                "built_in": True,
+            }
+            for c in BUILT_IN
+        ],
+        keys=["id"],
+    )
+
+
+def _rules(session: Session, now: datetime) -> None:
+    existing = set(session.scalars(select(MappingRule.pattern).where(MappingRule.author == SYSTEM)))
+    for rule in BUILT_IN_RULES:
+        if rule.pattern in existing:
+            continue
+        session.add(
+            MappingRule(
+                match=TITLE,
+                pattern=rule.pattern,
+                category_id=rule.category,
+                min_hours=rule.min_hours,
+                priority=rule.priority,
+                author=SYSTEM,
+                reason=rule.reason,
+                created_at=now,
+            )
+        )
+        session.add(
+            AuditEntry(
+                at=now,
+                actor=SYSTEM,
+                action="mapping.add",
+                target=rule.pattern,
+                details={"category": rule.category, "built_in": True},
+            )
+        )
+
+
+def _agency(session: Session, config: AgencyConfig, now: datetime) -> None:
+    agency = session.get(Agency, config.id) or Agency(id=config.id)
+    agency.name = config.name
+    agency.program = config.program
+    agency.pledged_on = config.pledged_on
+    agency.deadline_months = config.deadline_months
+    agency.report_to = list(config.report_to)
+    session.add(agency)
+    session.flush()
+    for kind, on, evidence in (
+        ("partnership", config.partnership_on, config.partnership_evidence),
+        ("policy", config.policy_on, config.policy_evidence),
+    ):
+        if on is not None:
+            attest(session, config.id, kind, on, evidence, CONFIG, now)
+
+
+def attest(
+    session: Session,
+    agency_id: str,
+    kind: str,
+    on: date,
+    evidence: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Record an attestation once; a new one (or new evidence) is audited."""
+    found = session.scalar(
+        select(Attestation).where(
+            Attestation.agency_id == agency_id,
+            Attestation.kind == kind,
+            Attestation.attested_on == on,
+        )
+    )
+    if found is not None and found.evidence == evidence:
+        return
+    details: dict[str, Any] = {"kind": kind, "on": on.isoformat(), "evidence": evidence}
+    if found is None:
+        session.add(
+            Attestation(
+                agency_id=agency_id,
+                kind=kind,
+                attested_on=on,
+                evidence=evidence,
+                recorded_by=actor,
+                recorded_at=now,
+            )
+        )
+    else:
+        found.evidence = evidence
+    session.add(
+        AuditEntry(
+            at=now, actor=actor, action="attestation.record", target=agency_id, details=details
+        )
+    )

@@ -1,0 +1,252 @@
+"""The coverage engine: set-based head counts per agency, then the program's pure rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from onemind.mapping.categories import CRISIS, EVERYONE, MH
+from onemind.store import programs as rules
+from onemind.store.models import (
+    Agency,
+    Attestation,
+    Category,
+    Classification,
+    Completion,
+    CoverageSnapshot,
+    Employment,
+)
+from onemind.store.programs import PROGRAMS, Counts, Program
+from onemind.store.upsert import insert_for
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """One agency's standing on its program as of one date; `to_json` is the CLI contract."""
+
+    agency: str
+    name: str
+    as_of: date
+    program: str
+    counts: Counts
+    partnership: bool
+    policy: bool
+    crisis_20: bool | None
+    all_trained: bool | None
+    status: str
+    deadline: date | None
+    projected_completion: date | None
+    crisis_needed: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.counts
+        return {
+            "agency": self.agency,
+            "name": self.name,
+            "as_of": self.as_of.isoformat(),
+            "program": self.program,
+            "sworn_total": c.sworn_total,
+            "sworn_crisis": c.sworn_crisis,
+            "sworn_trained": c.sworn_trained,
+            "nonsworn_selected_total": c.nonsworn_total,
+            "nonsworn_trained": c.nonsworn_trained,
+            "crisis_needed": self.crisis_needed,
+            "requirements": {
+                "partnership": self.partnership,
+                "policy": self.policy,
+                "crisis_20": self.crisis_20,
+                "all_trained": self.all_trained,
+            },
+            "status": self.status,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "projected_completion": (
+                self.projected_completion.isoformat() if self.projected_completion else None
+            ),
+        }
+
+
+def population(program: Program, as_of: date, agencies: Select[Any]) -> Select[Any]:
+    """People active at `as_of` who count: sworn, or non-sworn and selected or in scope."""
+    padded = Employment.position_key
+    in_scope = or_(*(padded.like(f"%-{p}-%") for p in program.in_scope_positions))
+    return select(Employment.agency_id, Employment.person_id, Employment.sworn).where(
+        Employment.agency_id.in_(agencies),
+        Employment.hired_on <= as_of,
+        or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
+        or_(Employment.sworn, Employment.selected, in_scope),
+    )
+
+
+def credentials(as_of: date) -> Select[Any]:
+    """Per person: valid tier flags at `as_of`, for sworn (`_s`) and non-sworn (`_n`) use."""
+
+    def flag(tier: str, everyone: bool) -> Any:
+        condition = Category.tier == tier
+        if everyone:
+            condition = and_(condition, Category.population == EVERYONE)
+        return func.max(case((condition, 1), else_=0))
+
+    return (
+        select(
+            Completion.person_id,
+            flag(CRISIS, True).label("crisis_s"),
+            flag(MH, True).label("mh_s"),
+            flag(CRISIS, False).label("crisis_n"),
+            flag(MH, False).label("mh_n"),
+        )
+        .join(Classification, Classification.completion_id == Completion.id)
+        .join(Category, Category.id == Classification.category_id)
+        .where(
+            Completion.person_id.is_not(None),
+            Completion.voided.is_(False),
+            Completion.completed_on <= as_of,
+            or_(Classification.valid_until.is_(None), Classification.valid_until > as_of),
+        )
+        .group_by(Completion.person_id)
+    )
+
+
+def count_query(program: Program, as_of: date, agencies: Select[Any]) -> Select[Any]:
+    """One row per agency with the program's head counts at `as_of`."""
+    pop = population(program, as_of, agencies).subquery("pop")
+    cred = credentials(as_of).subquery("cred")
+
+    def trained(suffix: str) -> Any:
+        return or_(*(cred.c[f"{tier}_{suffix}"] == 1 for tier in sorted(program.trained_tiers)))
+
+    def distinct(condition: Any) -> Any:
+        return func.count(func.distinct(case((condition, pop.c.person_id))))
+
+    sworn, nonsworn = pop.c.sworn.is_(True), pop.c.sworn.is_(False)
+    return (
+        select(
+            pop.c.agency_id,
+            distinct(sworn).label("sworn_total"),
+            distinct(and_(sworn, cred.c.crisis_s == 1)).label("sworn_crisis"),
+            distinct(and_(sworn, trained("s"))).label("sworn_trained"),
+            distinct(nonsworn).label("nonsworn_total"),
+            distinct(and_(nonsworn, trained("n"))).label("nonsworn_trained"),
+        )
+        .select_from(pop.outerjoin(cred, cred.c.person_id == pop.c.person_id))
+        .group_by(pop.c.agency_id)
+    )
+
+
+def head_counts(
+    session: Session, as_of: date, agency_ids: Iterable[str] | None = None
+) -> dict[str, Counts]:
+    """Counts for every agency (or the given ones), grouped by program, one query per program."""
+    found: dict[str, Counts] = {}
+    for program in PROGRAMS.values():
+        agencies = select(Agency.id).where(Agency.program == program.id)
+        if agency_ids is not None:
+            agencies = agencies.where(Agency.id.in_(list(agency_ids)))
+        for row in session.execute(count_query(program, as_of, agencies)):
+            found[row.agency_id] = Counts(
+                row.sworn_total,
+                row.sworn_crisis,
+                row.sworn_trained,
+                row.nonsworn_total,
+                row.nonsworn_trained,
+            )
+    return found
+
+
+def attested(session: Session, as_of: date) -> set[tuple[str, str]]:
+    """(agency, kind) pairs with an attestation dated on or before `as_of`."""
+    rows = session.execute(
+        select(Attestation.agency_id, Attestation.kind)
+        .where(Attestation.attested_on <= as_of)
+        .distinct()
+    )
+    return {(agency, kind) for agency, kind in rows}
+
+
+def compute(
+    session: Session, as_of: date, agency_ids: Iterable[str] | None = None
+) -> list[CoverageReport]:
+    """Coverage reports for the agencies, ordered by agency id."""
+    wanted = None if agency_ids is None else list(agency_ids)
+    now = head_counts(session, as_of, wanted)
+    before = head_counts(session, as_of - timedelta(days=rules.RATE_WINDOW_DAYS), wanted)
+    evidence = attested(session, as_of)
+    query = select(Agency).order_by(Agency.id)
+    if wanted is not None:
+        query = query.where(Agency.id.in_(wanted))
+    return [
+        _report(a, as_of, now.get(a.id, Counts()), before.get(a.id, Counts()), evidence)
+        for a in session.scalars(query)
+    ]
+
+
+def _report(
+    agency: Agency, as_of: date, counts: Counts, before: Counts, evidence: set[tuple[str, str]]
+) -> CoverageReport:
+    program = PROGRAMS[agency.program]
+    crisis_20 = rules.meets_crisis_share(program, counts.sworn_crisis, counts.sworn_total)
+    trained = rules.all_trained(counts)
+    partnership = (agency.id, "partnership") in evidence
+    policy = (agency.id, "policy") in evidence
+    due = rules.deadline(agency.pledged_on, agency.deadline_months)
+    projected = rules.projected_completion(program, counts, before, as_of)
+    complete = bool(partnership and policy and crisis_20 and trained)
+    return CoverageReport(
+        agency=agency.id,
+        name=agency.name,
+        as_of=as_of,
+        program=program.id,
+        counts=counts,
+        partnership=partnership,
+        policy=policy,
+        crisis_20=crisis_20,
+        all_trained=trained,
+        status=rules.status(complete, as_of, due, projected, counts.sworn_total > 0),
+        deadline=due,
+        projected_completion=projected,
+        crisis_needed=rules.crisis_needed(program, counts.sworn_total),
+    )
+
+
+def save_snapshots(session: Session, reports: Iterable[CoverageReport], now: datetime) -> None:
+    """Keep one snapshot per agency and date; a later computation of the same day replaces it."""
+    rows = [
+        {
+            "agency_id": r.agency,
+            "as_of": r.as_of,
+            "program": r.program,
+            "computed_at": now,
+            "sworn_total": r.counts.sworn_total,
+            "sworn_crisis": r.counts.sworn_crisis,
+            "sworn_trained": r.counts.sworn_trained,
+            "nonsworn_selected_total": r.counts.nonsworn_total,
+            "nonsworn_trained": r.counts.nonsworn_trained,
+            "partnership": r.partnership,
+            "policy": r.policy,
+            "crisis_20": r.crisis_20,
+            "all_trained": r.all_trained,
+            "status": r.status,
+        }
+        for r in reports
+    ]
+    if not rows:
+        return
+    statement = insert_for(session, CoverageSnapshot.__table__)
+    keep = {"agency_id", "as_of"}
+    statement = statement.on_conflict_do_update(
+        index_elements=["agency_id", "as_of"],
+        set_={c: statement.excluded[c] for c in rows[0] if c not in keep},
+    )
+    for start in range(0, len(rows), 2000):
+        session.execute(statement, rows[start : start + 2000])
+
+
+__all__ = ["CoverageReport", "compute", "head_counts", "save_snapshots"]

@@ -1,0 +1,176 @@
+"""Why each person of an agency counts or not: the record and rule behind every figure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from onemind.mapping.categories import CRISIS, NONSWORN_ONLY
+from onemind.store.coverage import population
+from onemind.store.models import (
+    Agency,
+    Category,
+    Classification,
+    Completion,
+    Employment,
+    Person,
+    RawRecord,
+    Source,
+)
+from onemind.store.programs import PROGRAMS, Program
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class CredentialNote:
+    """One completion of the person and what it does for them at the date."""
+
+    course: str
+    completed_on: date
+    source: str
+    record: str
+    category: str | None
+    rule_id: int | None
+    valid_until: date | None
+    verdict: str
+    tier: str | None = None
+
+    @property
+    def counts(self) -> bool:
+        return self.tier is not None
+
+
+@dataclass
+class PersonExplanation:
+    person_id: int
+    name: str
+    employee_id: str
+    role: str
+    trained: bool = False
+    crisis: bool = False
+    notes: list[CredentialNote] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "person_id": self.person_id,
+            "name": self.name,
+            "employee_id": self.employee_id,
+            "role": self.role,
+            "trained": self.trained,
+            "crisis": self.crisis,
+            "credentials": [
+                {
+                    "course": n.course,
+                    "completed_on": n.completed_on.isoformat(),
+                    "source": n.source,
+                    "record": n.record,
+                    "category": n.category,
+                    "rule": n.rule_id,
+                    "valid_until": n.valid_until.isoformat() if n.valid_until else None,
+                    "verdict": n.verdict,
+                }
+                for n in self.notes
+            ],
+        }
+
+
+def explain_agency(session: Session, agency_id: str, as_of: date) -> list[PersonExplanation]:
+    """Every person in the agency's population at `as_of`, ordered by name."""
+    agency = session.get_one(Agency, agency_id)
+    program = PROGRAMS[agency.program]
+    pop = population(program, as_of, select(Agency.id).where(Agency.id == agency_id)).subquery()
+    rows = session.execute(
+        select(Person, Employment)
+        .join(Employment, Employment.person_id == Person.id)
+        .join(pop, (pop.c.person_id == Person.id) & (pop.c.agency_id == Employment.agency_id))
+        .where(Employment.agency_id == agency_id)
+        .order_by(Person.last_name, Person.first_name, Person.id)
+    ).tuples()
+    people: dict[int, PersonExplanation] = {}
+    for person, employment in rows:
+        people.setdefault(
+            person.id,
+            PersonExplanation(
+                person.id,
+                f"{person.first_name} {person.last_name}",
+                employment.employee_id,
+                _role(employment, program),
+            ),
+        )
+    for person_id, note in _notes(session, list(people), as_of, people):
+        explanation = people[person_id]
+        explanation.notes.append(note)
+        if note.tier is not None:
+            explanation.trained |= note.tier in program.trained_tiers
+            explanation.crisis |= note.tier == CRISIS and explanation.role == "sworn"
+    return list(people.values())
+
+
+def _role(employment: Employment, program: Program) -> str:
+    if employment.sworn:
+        return "sworn"
+    if employment.selected:
+        return "non-sworn, selected on the roster"
+    return f"non-sworn, position {employment.position!r} in scope"
+
+
+def _notes(
+    session: Session, person_ids: list[int], as_of: date, people: dict[int, PersonExplanation]
+) -> list[tuple[int, CredentialNote]]:
+    query = (
+        select(Completion, Classification, Category, RawRecord.location, Source.name)
+        .join(RawRecord, RawRecord.id == Completion.raw_record_id)
+        .join(Source, Source.id == Completion.source_id)
+        .outerjoin(Classification, Classification.completion_id == Completion.id)
+        .outerjoin(Category, Category.id == Classification.category_id)
+        .where(Completion.person_id.in_(person_ids))
+        .order_by(Completion.completed_on)
+    )
+    notes = []
+    for completion, klass, category, location, source in session.execute(query).tuples():
+        sworn = people[completion.person_id].role == "sworn"
+        verdict, tier = _verdict(completion, klass, category, as_of, sworn)
+        notes.append(
+            (
+                completion.person_id,
+                CredentialNote(
+                    course=completion.course_title,
+                    completed_on=completion.completed_on,
+                    source=source,
+                    record=location,
+                    category=category.id if category else None,
+                    rule_id=klass.rule_id if klass else None,
+                    valid_until=klass.valid_until if klass else None,
+                    verdict=verdict,
+                    tier=tier,
+                ),
+            )
+        )
+    return notes
+
+
+def _verdict(
+    completion: Completion,
+    klass: Classification | None,
+    category: Category | None,
+    as_of: date,
+    sworn: bool,
+) -> tuple[str, str | None]:
+    """The same tests as the coverage query, one at a time, in words."""
+    if klass is None:
+        return "not classified yet (run 'onemind sync')", None
+    if category is None:
+        if klass.rule_id is None:
+            return "course not mapped to any category", None
+        return f"not qualifying (mapping rule #{klass.rule_id})", None
+    if completion.voided:
+        return "voided by its source", None
+    if completion.completed_on > as_of:
+        return f"completed after {as_of.isoformat()}", None
+    if klass.valid_until is not None and klass.valid_until <= as_of:
+        return f"expired on {klass.valid_until.isoformat()}", None
+    if sworn and category.population == NONSWORN_ONLY:
+        return f"{category.id} counts for non-sworn staff only", None
+    return f"counts: {category.id} ({category.tier} tier, rule #{klass.rule_id})", category.tier

@@ -1,0 +1,71 @@
+"""Set-based identity resolution and voiding, safe to run after every load."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from onemind.store.models import Completion, Employment, PersonIdentifier, RawRecord, Voiding
+from onemind.store.roster import EMAIL, MBOX_SHA1
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+ACCOUNT = "account"
+
+
+def link_completions(session: Session) -> None:
+    """Attach unlinked completions to people: employee id, then email, mbox hash, account.
+
+    An employee id without an agency links only when exactly one person has it.
+    """
+    by_employee = (
+        select(func.min(Employment.person_id))
+        .where(
+            Employment.employee_id == Completion.employee_id,
+            or_(Completion.agency_hint.is_(None), Employment.agency_id == Completion.agency_hint),
+        )
+        .having(func.count(func.distinct(Employment.person_id)) == 1)
+        .scalar_subquery()
+    )
+    _link(session, Completion.employee_id, by_employee)
+    for kind, column in (
+        (EMAIL, Completion.email),
+        (MBOX_SHA1, Completion.mbox_sha1sum),
+        (ACCOUNT, Completion.account),
+    ):
+        person = (
+            select(PersonIdentifier.person_id)
+            .where(PersonIdentifier.kind == kind, PersonIdentifier.value == column)
+            .scalar_subquery()
+        )
+        _link(session, column, person)
+
+
+def _link(session: Session, key: ColumnElement[Any], person: ColumnElement[Any]) -> None:
+    session.execute(
+        update(Completion)
+        .where(Completion.person_id.is_(None), key.is_not(None))
+        .values(person_id=person)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unlinked_count(session: Session) -> int:
+    return session.scalar(select(func.count()).where(Completion.person_id.is_(None))) or 0
+
+
+def apply_voids(session: Session) -> int:
+    """Mark voided every completion whose statement a voiding record of its source names."""
+    target = select(RawRecord.id).join(
+        Voiding,
+        and_(
+            Voiding.source_id == RawRecord.source_id,
+            Voiding.target_external_id == RawRecord.external_id,
+        ),
+    )
+    result = session.execute(
+        update(Completion)
+        .where(Completion.voided.is_(False), Completion.raw_record_id.in_(target))
+        .values(voided=True)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

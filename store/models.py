@@ -1,0 +1,274 @@
+"""The store's tables. Every domain row keeps the raw record it came from (provenance)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from onemind.store.types import UTCDateTime, utcnow
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Agency(Base):
+    __tablename__ = "agency"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    program: Mapped[str] = mapped_column(String(40), default="one-mind")
+    pledged_on: Mapped[date | None] = mapped_column(Date)
+    deadline_months: Mapped[int] = mapped_column(Integer, default=36)
+    report_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Attestation(Base):
+    """Partnership or policy evidence, dated; the latest per kind counts."""
+
+    __tablename__ = "attestation"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    attested_on: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("agency_id", "kind", "attested_on"),)
+
+
+class Source(Base):
+    __tablename__ = "source"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    cursor: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cursor_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_run"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    voided: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    unmatched: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class RawRecord(Base):
+    """Exactly what a source said, keyed by (source, external id)."""
+
+    __tablename__ = "raw_record"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    external_id: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    location: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
+    __table_args__ = (UniqueConstraint("source_id", "external_id"),)
+
+
+class Person(Base):
+    __tablename__ = "person"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(200))
+    last_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PersonIdentifier(Base):
+    """A key by which some source names a person: email, mbox_sha1sum, xAPI account, …"""
+
+    __tablename__ = "person_identifier"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(400))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id"))
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+
+class Employment(Base):
+    """A person on an agency's roster; a lateral hire is a second employment of one person."""
+
+    __tablename__ = "employment"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"))
+    employee_id: Mapped[str] = mapped_column(String(100))
+    sworn: Mapped[bool] = mapped_column(Boolean)
+    position: Mapped[str] = mapped_column(String(200), default="")
+    position_key: Mapped[str] = mapped_column(String(200), default="")
+    selected: Mapped[bool] = mapped_column(Boolean, default=False)
+    hired_on: Mapped[date] = mapped_column(Date)
+    separated_on: Mapped[date | None] = mapped_column(Date)
+    raw_record_id: Mapped[int | None] = mapped_column(ForeignKey("raw_record.id"))
+    __table_args__ = (
+        UniqueConstraint("agency_id", "employee_id"),
+        Index("ix_employment_employee_id", "employee_id"),
+    )
+
+
+class Completion(Base):
+    """One completed course; `person_id` stays empty until identity resolution finds them."""
+
+    __tablename__ = "completion"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    raw_record_id: Mapped[int] = mapped_column(ForeignKey("raw_record.id"), unique=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    agency_hint: Mapped[str | None] = mapped_column(String(64))
+    employee_id: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(320))
+    mbox_sha1sum: Mapped[str | None] = mapped_column(String(40))
+    account: Mapped[str | None] = mapped_column(String(400))
+    course_key: Mapped[str] = mapped_column(String(500))
+    course_title: Mapped[str] = mapped_column(String(500))
+    activity_type: Mapped[str | None] = mapped_column(String(300))
+    provider: Mapped[str | None] = mapped_column(String(200))
+    hours: Mapped[float | None] = mapped_column(Float)
+    completed_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (
+        Index("ix_completion_person_id", "person_id"),
+        Index("ix_completion_unlinked", "person_id", "employee_id"),
+    )
+
+
+class Voiding(Base):
+    """A retraction naming its target, kept even when the target has not arrived yet."""
+
+    __tablename__ = "voiding"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    target_external_id: Mapped[str] = mapped_column(String(300))
+    raw_record_id: Mapped[int] = mapped_column(ForeignKey("raw_record.id"))
+    __table_args__ = (UniqueConstraint("source_id", "target_external_id"),)
+
+
+class Category(Base):
+    """A kind of training that counts: its tier, who it counts for, how long it lasts."""
+
+    __tablename__ = "category"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(20))
+    population: Mapped[str] = mapped_column(String(20), default="all")
+    validity_months: Mapped[int | None] = mapped_column(Integer)
+    built_in: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MappingRule(Base):
+    """Course → category, by exact course key or title pattern; category NULL = not qualifying."""
+
+    __tablename__ = "mapping_rule"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    match: Mapped[str] = mapped_column(String(20))
+    pattern: Mapped[str] = mapped_column(String(500))
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id"))
+    category_id: Mapped[str | None] = mapped_column(ForeignKey("category.id"))
+    min_hours: Mapped[float | None] = mapped_column(Float)
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    author: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Classification(Base):
+    """How one completion was classified, by which rule version, and until when it is valid."""
+
+    __tablename__ = "classification"
+    completion_id: Mapped[int] = mapped_column(
+        ForeignKey("completion.id", ondelete="CASCADE"), primary_key=True
+    )
+    category_id: Mapped[str | None] = mapped_column(ForeignKey("category.id"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("mapping_rule.id"))
+    rule_version: Mapped[int | None] = mapped_column(Integer)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    classified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CoverageSnapshot(Base):
+    """An agency's figures as of one date, kept so history can be drawn."""
+
+    __tablename__ = "coverage_snapshot"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"))
+    as_of: Mapped[date] = mapped_column(Date)
+    program: Mapped[str] = mapped_column(String(40))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sworn_total: Mapped[int] = mapped_column(Integer)
+    sworn_crisis: Mapped[int] = mapped_column(Integer)
+    sworn_trained: Mapped[int] = mapped_column(Integer)
+    nonsworn_selected_total: Mapped[int] = mapped_column(Integer)
+    nonsworn_trained: Mapped[int] = mapped_column(Integer)
+    partnership: Mapped[bool] = mapped_column(Boolean)
+    policy: Mapped[bool] = mapped_column(Boolean)
+    crisis_20: Mapped[bool | None] = mapped_column(Boolean)
+    all_trained: Mapped[bool | None] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20))
+    __table_args__ = (UniqueConstraint("agency_id", "as_of"),)
+
+
+class QuarantinedRecord(Base):
+    """A record that could not be taken in, with where it was and why."""
+
+    __tablename__ = "quarantined_record"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
+    location: Mapped[str] = mapped_column(String(500))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("source_id", "location", "reason"),)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(300))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

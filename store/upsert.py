@@ -1,0 +1,43 @@
+"""Dialect-aware INSERT … ON CONFLICT, the one construct both backends share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_for(session: Session, table: Table) -> Any:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def upsert(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Iterable[str],
+    update: Iterable[str] = (),
+) -> None:
+    """Insert rows; on a key conflict update the `update` columns, or leave the row as it is."""
+    if not rows:
+        return
+    statement = insert_for(session, table)
+    columns = list(update)
+    if columns:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    session.execute(statement, list(rows))
+
+
+def chunks(values: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
+    """Slices small enough for any backend's bound-parameter limit."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -1,0 +1,266 @@
+"""Writes one batch of pulled records: raw provenance first, then the domain rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from onemind.connectors.base import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
+from onemind.store.models import Classification, Completion, QuarantinedRecord, RawRecord, Voiding
+from onemind.store.roster import apply_roster
+from onemind.store.upsert import chunks, upsert
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+COMPLETION_FIELDS = (
+    "employee_id",
+    "email",
+    "mbox_sha1sum",
+    "account",
+    "course_key",
+    "course_title",
+    "activity_type",
+    "provider",
+    "hours",
+    "completed_on",
+    "expires_on",
+)
+
+
+@dataclass
+class BatchStats:
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    quarantined: int = 0
+
+    def add(self, other: BatchStats) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """Where a record's raw row stands after the batch: its id and whether it changed."""
+
+    raw_id: int
+    changed: bool
+    new: bool
+
+
+class RecordWriter:
+    """Turns records of one source into rows, within the caller's transaction."""
+
+    def __init__(
+        self,
+        session: Session,
+        source_id: int,
+        run_id: int,
+        now: datetime,
+        agencies: set[str],
+        default_agency: str | None = None,
+    ) -> None:
+        self.session = session
+        self.source_id = source_id
+        self.run_id = run_id
+        self.now = now
+        self.agencies = agencies
+        self.default_agency = default_agency
+
+    def write(self, records: Sequence[Record]) -> BatchStats:
+        stats = BatchStats(fetched=len(records))
+        rejected = [r for r in records if isinstance(r, Rejected)]
+        roster = self._known_agencies([r for r in records if isinstance(r, RosterEntry)], rejected)
+        completions = [r for r in records if isinstance(r, CompletionRecord)]
+        voids = [r for r in records if isinstance(r, VoidRecord)]
+        for kind, group in (("roster", roster), ("completion", completions), ("void", voids)):
+            stored = self._store_raw(kind, group)
+            stats.new += sum(s.new for s in stored.values())
+            stats.updated += sum(s.changed and not s.new for s in stored.values())
+            self._apply(kind, group, stored)
+        stats.quarantined = self.quarantine(rejected)
+        return stats
+
+    def _known_agencies(
+        self, entries: list[RosterEntry], rejected: list[Rejected]
+    ) -> list[RosterEntry]:
+        known = []
+        for entry in entries:
+            if entry.agency in self.agencies:
+                known.append(entry)
+            else:
+                rejected.append(
+                    Rejected(
+                        entry.location,
+                        f"unknown agency {entry.agency!r}: add it "
+                        "to [[agencies]] in the configuration",
+                        entry.payload,
+                    )
+                )
+        return known
+
+    def _apply(self, kind: str, group: list[Any], stored: dict[str, Stored]) -> None:
+        changed = [r for r in group if stored[r.external_id].changed]
+        if not changed:
+            return
+        if kind == "roster":
+            apply_roster(
+                self.session, changed, {k: s.raw_id for k, s in stored.items()}, self.source_id
+            )
+        elif kind == "completion":
+            self._write_completions(changed, stored)
+        else:
+            upsert(
+                self.session,
+                Voiding.__table__,
+                [
+                    {
+                        "source_id": self.source_id,
+                        "target_external_id": r.target_external_id,
+                        "raw_record_id": stored[r.external_id].raw_id,
+                    }
+                    for r in changed
+                ],
+                keys=["source_id", "target_external_id"],
+            )
+
+    def _store_raw(self, kind: str, records: Sequence[Any]) -> dict[str, Stored]:
+        """Upsert raw rows keyed on (source, external id); report which are new or changed."""
+        latest = {r.external_id: r for r in records}
+        if not latest:
+            return {}
+        hashes = {key: _fingerprint(r) for key, r in latest.items()}
+        existing = self._existing(list(latest))
+        unchanged = [
+            existing[k][0] for k in latest if k in existing and existing[k][1] == hashes[k]
+        ]
+        for ids in chunks(unchanged):
+            self.session.execute(
+                update(RawRecord)
+                .where(RawRecord.id.in_(ids))
+                .values(last_seen=self.now, last_run_id=self.run_id)
+            )
+        result = {
+            k: Stored(existing[k][0], False, False)
+            for k in latest
+            if k in existing and existing[k][1] == hashes[k]
+        }
+        changed = [k for k in latest if k in existing and existing[k][1] != hashes[k]]
+        for key in changed:
+            record = latest[key]
+            self.session.execute(
+                update(RawRecord)
+                .where(RawRecord.id == existing[key][0])
+                .values(
+                    payload=record.payload,
+                    payload_hash=hashes[key],
+                    location=record.location,
+                    last_seen=self.now,
+                    last_run_id=self.run_id,
+                )
+            )
+            result[key] = Stored(existing[key][0], True, False)
+        new = [k for k in latest if k not in existing]
+        if new:
+            rows = [self._raw_row(kind, latest[k], hashes[k]) for k in new]
+            ids = (
+                self.session.execute(
+                    insert(RawRecord).returning(RawRecord.id, sort_by_parameter_order=True), rows
+                )
+                .scalars()
+                .all()
+            )
+            result.update({k: Stored(i, True, True) for k, i in zip(new, ids, strict=True)})
+        return result
+
+    def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
+        found: dict[str, tuple[int, str]] = {}
+        for part in chunks(keys):
+            rows = self.session.execute(
+                select(RawRecord.external_id, RawRecord.id, RawRecord.payload_hash).where(
+                    RawRecord.source_id == self.source_id, RawRecord.external_id.in_(part)
+                )
+            )
+            found.update({key: (raw_id, digest) for key, raw_id, digest in rows})
+        return found
+
+    def _raw_row(self, kind: str, record: Any, digest: str) -> dict[str, Any]:
+        return {
+            "source_id": self.source_id,
+            "external_id": record.external_id,
+            "kind": kind,
+            "location": record.location[:500],
+            "payload": record.payload,
+            "payload_hash": digest,
+            "first_seen": self.now,
+            "last_seen": self.now,
+            "first_run_id": self.run_id,
+            "last_run_id": self.run_id,
+        }
+
+    def _write_completions(
+        self, records: list[CompletionRecord], stored: dict[str, Stored]
+    ) -> None:
+        """New completions are inserted; changed ones are rewritten, unlinked and unclassified."""
+        rows = [self._completion_row(r, stored[r.external_id].raw_id) for r in records]
+        fresh = [row for r, row in zip(records, rows, strict=True) if stored[r.external_id].new]
+        if fresh:
+            self.session.execute(insert(Completion), fresh)
+        revised = [
+            row for r, row in zip(records, rows, strict=True) if not stored[r.external_id].new
+        ]
+        for row in revised:
+            self.session.execute(
+                update(Completion)
+                .where(Completion.raw_record_id == row["raw_record_id"])
+                .values(person_id=None, **row)
+            )
+        revised_raw = [row["raw_record_id"] for row in revised]
+        for ids in chunks(revised_raw):
+            outdated = select(Completion.id).where(Completion.raw_record_id.in_(ids))
+            self.session.execute(
+                delete(Classification).where(Classification.completion_id.in_(outdated))
+            )
+
+    def _completion_row(self, record: CompletionRecord, raw_id: int) -> dict[str, Any]:
+        row = {name: getattr(record, name) for name in COMPLETION_FIELDS}
+        row["email"] = record.email.strip().lower() if record.email else None
+        row["agency_hint"] = record.agency or self.default_agency
+        row["raw_record_id"] = raw_id
+        row["source_id"] = self.source_id
+        return row
+
+    def quarantine(self, rejected: list[Rejected]) -> int:
+        """Keep each rejected record with its reason; the same problem is kept once."""
+        upsert(
+            self.session,
+            QuarantinedRecord.__table__,
+            [
+                {
+                    "source_id": self.source_id,
+                    "run_id": self.run_id,
+                    "location": r.location[:500],
+                    "reason": r.reason,
+                    "payload": r.payload,
+                    "created_at": self.now,
+                }
+                for r in rejected
+            ],
+            keys=["source_id", "location", "reason"],
+        )
+        for r in rejected:
+            log.warning("quarantined %s: %s", r.location, r.reason)
+        return len(rejected)
+
+
+def _fingerprint(record: Any) -> str:
+    data = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "location"}
+    text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

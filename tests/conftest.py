@@ -1,0 +1,72 @@
+"""Shared fixtures: a migrated store on SQLite and on PostgreSQL, a fixed clock."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from onemind.store.db import make_engine, session_factory, upgrade
+from onemind.store.models import Base
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+PG_SERVER = os.environ.get(
+    "ONEMIND_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test run, dropped at the end."""
+    admin = make_engine(PG_SERVER).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"onemind_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc.orig}")
+    url = PG_SERVER.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(make_engine(url))
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A migrated, empty store on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("store") / "onemind.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+    else:
+        engine = make_engine(request.getfixturevalue("pg_url"))
+        _empty(engine)
+    yield engine
+    engine.dispose()
+
+
+def _empty(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return NOW
