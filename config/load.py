@@ -8,10 +8,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from onemind.config.model import Settings
 from onemind.config.secrets import resolve
 from onemind.errors import ConfigurationError
-from pydantic import ValidationError
 
 ENV_VARIABLE = "ONEMIND_CONFIG"
 DEFAULT_NAME = "onemind.toml"

@@ -6,8 +6,9 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from onemind.config.secrets import Secret
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from onemind.config.secrets import Secret
 
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 PROGRAMS = ("one-mind", "one-mind-2016")
@@ -46,6 +47,31 @@ class SourceBase(Strict):
         return value
 
 
+ROSTER_COLUMNS = (
+    "agency",
+    "employee_id",
+    "first_name",
+    "last_name",
+    "email",
+    "sworn",
+    "position",
+    "selected",
+    "hired_on",
+    "separated_on",
+)
+COMPLETION_COLUMNS = (
+    "employee_id",
+    "email",
+    "agency",
+    "course_id",
+    "course_title",
+    "provider",
+    "hours",
+    "completed_on",
+    "expires_on",
+)
+
+
 class TabularSourceConfig(SourceBase):
     kind: Literal["csv", "xlsx"]
     role: Literal["roster", "completions"]
@@ -57,6 +83,17 @@ class TabularSourceConfig(SourceBase):
     delimiter: str = ","
     date_format: str | None = None
     provider: str | None = None
+
+    @model_validator(mode="after")
+    def _columns_are_fields(self) -> TabularSourceConfig:
+        known = ROSTER_COLUMNS if self.role == "roster" else COMPLETION_COLUMNS
+        unknown = sorted(set(self.columns) - set(known))
+        if unknown:
+            raise ValueError(
+                f"columns: {', '.join(unknown)} not among the {self.role} fields "
+                f"({', '.join(known)})"
+            )
+        return self
 
 
 class XapiFileSourceConfig(SourceBase):

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from onemind.config.model import TabularSourceConfig
+from onemind.config.model import COMPLETION_COLUMNS, ROSTER_COLUMNS, TabularSourceConfig
 from onemind.connectors.base import (
     CURSOR_VERSION,
     Checkpoint,
@@ -28,29 +28,6 @@ from onemind.connectors.fields import (
 )
 from onemind.errors import ConfigurationError, SourceError
 
-ROSTER_COLUMNS = (
-    "agency",
-    "employee_id",
-    "first_name",
-    "last_name",
-    "email",
-    "sworn",
-    "position",
-    "selected",
-    "hired_on",
-    "separated_on",
-)
-COMPLETION_COLUMNS = (
-    "employee_id",
-    "email",
-    "agency",
-    "course_id",
-    "course_title",
-    "provider",
-    "hours",
-    "completed_on",
-    "expires_on",
-)
 REQUIRED = {
     "roster": ("employee_id", "first_name", "last_name", "sworn", "hired_on"),
     "completions": ("course_id", "completed_on"),

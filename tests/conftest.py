@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from onemind.store.db import make_engine, session_factory, upgrade
-from onemind.store.models import Base
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.store.db import make_engine, session_factory, upgrade
+from onemind.store.models import Base
 
 PG_SERVER = os.environ.get(
     "ONEMIND_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
