@@ -2,59 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from onemind.store.coverage import CoverageReport
-from onemind.store.explain import PersonExplanation
 from rich.markup import escape
 from rich.table import Table
 
+from onemind.store.coverage import CoverageReport
+from onemind.store.explain import PersonExplanation
+
 MARKS = {True: "[green]yes[/]", False: "[red]no[/]", None: "[yellow]n/a[/]"}
+TICKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[yellow]-[/]"}
 STATUS_STYLE = {"complete": "green", "on-track": "cyan", "at-risk": "yellow", "overdue": "red"}
 
 
 def percent(part: int, whole: int) -> str:
-    return "—" if whole == 0 else f"{part}/{whole} ({100 * part / whole:.0f} %)"
+    return "—" if whole == 0 else f"{part}/{whole}\n{100 * part / whole:.0f} %"
 
 
-def coverage_table(reports: Iterable[CoverageReport]) -> Table:
-    table = Table(title="One Mind Pledge coverage")
-    for column in (
-        "agency",
-        "as of",
-        "program",
-        "sworn crisis-trained",
-        "sworn trained",
-        "selected non-sworn trained",
-        "partnership",
-        "policy",
-        "20 %",
-        "all trained",
-        "status",
-        "deadline",
-    ):
-        table.add_column(column)
+def coverage_table(reports: Sequence[CoverageReport]) -> Table:
+    as_of = reports[0].as_of.isoformat() if reports else ""
+    table = Table(title=f"One Mind Pledge coverage as of {as_of}")
+    table.add_column("agency", no_wrap=True)
+    for column in ("crisis", "trained", "non-sworn"):
+        table.add_column(column, no_wrap=True, justify="right")
+    table.add_column("attested", no_wrap=True)
+    table.add_column("status", no_wrap=True, min_width=10)
     for r in reports:
         c = r.counts
         style = STATUS_STYLE.get(r.status, "magenta")
         crisis = percent(c.sworn_crisis, c.sworn_total)
         if c.sworn_total:
-            crisis += f", need {r.crisis_needed}"
+            crisis += f" {TICKS[r.crisis_20]}"
         table.add_row(
-            escape(r.name),
-            r.as_of.isoformat(),
-            r.program,
+            f"{escape(r.agency)}\n[dim]{r.program}[/]",
             crisis,
             percent(c.sworn_trained, c.sworn_total),
             percent(c.nonsworn_trained, c.nonsworn_total),
-            MARKS[r.partnership],
-            MARKS[r.policy],
-            MARKS[r.crisis_20],
-            MARKS[r.all_trained],
-            f"[{style}]{r.status}[/]",
-            r.deadline.isoformat() if r.deadline else "—",
+            f"partner {TICKS[r.partnership]}\npolicy {TICKS[r.policy]}",
+            f"[{style}]{r.status}[/]\n{r.deadline.isoformat() if r.deadline else ''}",
         )
+    table.caption = (
+        "crisis: sworn officers with a crisis-tier credential (20 % needed); "
+        "trained: sworn officers trained as the program counts; "
+        "non-sworn: selected non-sworn staff trained"
+    )
     return table
 
 

@@ -10,12 +10,13 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
 from onemind.connectors.base import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
 from onemind.store.models import Classification, Completion, QuarantinedRecord, RawRecord, Voiding
 from onemind.store.roster import apply_roster
 from onemind.store.upsert import chunks, upsert
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +257,7 @@ class RecordWriter:
             keys=["source_id", "location", "reason"],
         )
         for r in rejected:
-            log.warning("quarantined %s: %s", r.location, r.reason)
+            log.info("quarantined %s: %s", r.location, r.reason)
         return len(rejected)
 
 

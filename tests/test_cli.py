@@ -1,0 +1,128 @@
+"""The command line as a user meets it: the demo, the JSON contract, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+AS_OF = "2026-11-26"
+SPEC_KEYS = {
+    "agency",
+    "as_of",
+    "program",
+    "sworn_total",
+    "sworn_crisis",
+    "sworn_trained",
+    "nonsworn_selected_total",
+    "nonsworn_trained",
+    "requirements",
+    "status",
+    "deadline",
+}
+
+
+def onemind(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "ONEMIND_CONFIG"}
+    return subprocess.run(
+        [sys.executable, "-m", "onemind", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("demo")
+    result = onemind("demo", "--dir", str(directory), "--as-of", AS_OF, cwd=directory)
+    assert result.returncode == 0, result.stderr
+    assert "One Mind Pledge coverage" in result.stdout
+    return directory
+
+
+def test_demo_writes_the_coverage_json_the_coverage_command_prints(demo: Path) -> None:
+    written = json.loads((demo / "coverage.json").read_text())
+    result = onemind(
+        "--config", str(demo / "onemind.toml"), "coverage", "--json", "--as-of", AS_OF, cwd=demo
+    )
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed == written
+    assert len(printed) >= 3
+    for report in printed:
+        assert set(report) >= SPEC_KEYS
+        assert set(report["requirements"]) == {"partnership", "policy", "crisis_20", "all_trained"}
+        assert report["as_of"] == AS_OF
+
+
+def test_demo_rerun_gives_the_same_figures(demo: Path) -> None:
+    before = (demo / "coverage.json").read_text()
+    result = onemind("demo", "--dir", str(demo), "--as-of", AS_OF, cwd=demo)
+    assert result.returncode == 0, result.stderr
+    assert (demo / "coverage.json").read_text() == before
+
+
+def test_explanation_agrees_with_the_counts(demo: Path) -> None:
+    config = str(demo / "onemind.toml")
+    reports = json.loads(
+        onemind("--config", config, "coverage", "--json", "--as-of", AS_OF, cwd=demo).stdout
+    )
+    for report in reports:
+        result = onemind(
+            "--config",
+            config,
+            "coverage",
+            "--agency",
+            report["agency"],
+            "--explain",
+            "--json",
+            "--as-of",
+            AS_OF,
+            cwd=demo,
+        )
+        people = json.loads(result.stdout)
+        sworn = [p for p in people if p["role"] == "sworn"]
+        others = [p for p in people if p["role"] != "sworn"]
+        assert len(sworn) == report["sworn_total"]
+        assert sum(p["trained"] for p in sworn) == report["sworn_trained"]
+        assert sum(p["crisis"] for p in sworn) == report["sworn_crisis"]
+        assert len(others) == report["nonsworn_selected_total"]
+        assert sum(p["trained"] for p in others) == report["nonsworn_trained"]
+
+
+def test_missing_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = onemind("coverage", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: onemind.toml: configuration file not found")
+    assert "Traceback" not in result.stderr
+
+
+def test_uninitialised_database_says_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "onemind.toml").write_text('[store]\nurl = "sqlite:///fresh.db"\n')
+    result = onemind("coverage", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "run 'onemind init'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert onemind("init", cwd=tmp_path).returncode == 0
+    assert onemind("coverage", "--json", cwd=tmp_path).stdout.strip() == "[]"
+
+
+def test_bad_as_of_and_unknown_agency(demo: Path) -> None:
+    config = str(demo / "onemind.toml")
+    bad_date = onemind("--config", config, "coverage", "--as-of", "26/11/2026", cwd=demo)
+    assert bad_date.returncode == 2 and "is not a date" in bad_date.stderr
+    unknown = onemind("--config", config, "coverage", "--agency", "nope", cwd=demo)
+    assert unknown.returncode == 2 and "no agency 'nope'" in unknown.stderr
+
+
+def test_unknown_source_name_fails_cleanly(demo: Path) -> None:
+    result = onemind("--config", str(demo / "onemind.toml"), "sync", "nope", cwd=demo)
+    assert result.returncode == 2
+    assert "no source named 'nope'" in result.stderr
