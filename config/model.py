@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -96,9 +97,9 @@ class TabularSourceConfig(SourceBase):
         return self
 
 
-class XapiFileSourceConfig(SourceBase):
-    kind: Literal["xapi-file"]
-    path: Path
+class StatementOptions(SourceBase):
+    """How an xAPI source's statements are read (shared by LRS and file sources)."""
+
     agency: Annotated[str, Field(pattern=SLUG)] | None = None
     verbs: list[str] = [
         "http://adlnet.gov/expapi/verbs/completed",
@@ -109,8 +110,48 @@ class XapiFileSourceConfig(SourceBase):
     account_as: Literal["employee_id", "account"] = "employee_id"
     hours_extension: str | None = None
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as 'America/Chicago')"
+            ) from None
+        return value
 
-SourceConfig = Annotated[TabularSourceConfig | XapiFileSourceConfig, Field(discriminator="kind")]
+
+class XapiFileSourceConfig(StatementOptions):
+    kind: Literal["xapi-file"]
+    path: Path
+
+
+class XapiSourceConfig(StatementOptions):
+    """A conformant LRS (xAPI 1.0.3 / 2.0) read incrementally over HTTP."""
+
+    kind: Literal["xapi"]
+    endpoint: Annotated[str, Field(pattern=r"^https?://")]
+    username: str
+    password: Secret
+    version: Literal["1.0.3", "2.0.0"] = "1.0.3"
+    page_size: Annotated[int, Field(ge=1, le=5000)] = 500
+    overlap_hours: Annotated[float, Field(ge=0, le=24 * 31)] = 24
+    connect_timeout: Annotated[float, Field(gt=0)] = 10
+    read_timeout: Annotated[float, Field(gt=0)] = 60
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 5
+    account_home_page: str | None = None
+    achievement_base: str = "https://onemind.example/achievements/"
+
+    @field_validator("endpoint")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+
+SourceConfig = Annotated[
+    TabularSourceConfig | XapiFileSourceConfig | XapiSourceConfig, Field(discriminator="kind")
+]
 
 
 class Settings(Strict):

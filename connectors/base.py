@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 CURSOR_VERSION = 1
@@ -104,9 +104,35 @@ class Connector(abc.ABC):
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class CredentialNotice:
+    """What a source is told about a credential: enough to name the person and the award."""
+
+    credential_id: str
+    category: str
+    achievement_name: str
+    issued_at: datetime
+    credential: str
+    email: str | None = None
+    employee_id: str | None = None
+    person_name: str | None = None
+
+
 class Pushes(abc.ABC):
-    """A connector whose system accepts credentials pushed back to it."""
+    """A connector whose system accepts credentials pushed back to it. Both calls are idempotent."""
 
     @abc.abstractmethod
-    def push(self, certificate: Any) -> str:
-        """Deliver one credential idempotently and return its id in the remote system."""
+    def push(self, notice: CredentialNotice) -> str:
+        """Deliver one credential and return its id in the remote system."""
+
+    @abc.abstractmethod
+    def revoke(self, notice: CredentialNotice) -> str:
+        """Withdraw a credential delivered before; returns the remote id of the withdrawal."""
+
+
+class Reconciles(abc.ABC):
+    """A connector that can tell which earlier records its system no longer holds."""
+
+    @abc.abstractmethod
+    def gone(self, external_ids: Iterable[str]) -> Iterator[VoidRecord]:
+        """A retraction for each of these records that the system no longer returns."""

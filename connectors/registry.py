@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from onemind.config.model import SourceConfig, TabularSourceConfig, XapiFileSourceConfig
+from onemind.config.model import (
+    SourceConfig,
+    TabularSourceConfig,
+    XapiFileSourceConfig,
+    XapiSourceConfig,
+)
 from onemind.connectors.base import Connector
 from onemind.connectors.tabular import TabularConnector
+from onemind.connectors.xapi import XapiConnector
 from onemind.connectors.xapi_file import XapiFileConnector
 
 
@@ -13,4 +19,6 @@ def build_connector(config: SourceConfig) -> Connector:
         return TabularConnector(config)
     if isinstance(config, XapiFileSourceConfig):
         return XapiFileConnector(config)
+    if isinstance(config, XapiSourceConfig):
+        return XapiConnector(config)
     raise TypeError(f"no connector for {type(config).__name__}")

@@ -6,23 +6,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from onemind.config.model import XapiFileSourceConfig
 from onemind.connectors.base import CURSOR_VERSION, Checkpoint, Connector, PullItem, Rejected
 from onemind.connectors.tabular import file_digest
-from onemind.connectors.xapi_statements import StatementRules, read_statement
+from onemind.connectors.xapi_statements import read_statement, statement_rules
 from onemind.errors import ConfigurationError, SourceError
-
-
-def statement_rules(config: XapiFileSourceConfig) -> StatementRules:
-    return StatementRules(
-        verbs=frozenset(config.verbs),
-        timezone=ZoneInfo(config.timezone),
-        account_as=config.account_as,
-        hours_extension=config.hours_extension,
-        agency=config.agency,
-    )
 
 
 class XapiFileConnector(Connector):

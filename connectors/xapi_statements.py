@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from onemind.config.model import StatementOptions
 from onemind.connectors.base import CompletionRecord, Rejected, VoidRecord
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -33,6 +34,17 @@ class StatementRules:
     account_as: str = "employee_id"
     hours_extension: str | None = None
     agency: str | None = None
+
+
+def statement_rules(config: StatementOptions) -> StatementRules:
+    """The reading rules a source's configuration asks for."""
+    return StatementRules(
+        verbs=frozenset(config.verbs),
+        timezone=ZoneInfo(config.timezone),
+        account_as=config.account_as,
+        hours_extension=config.hours_extension,
+        agency=config.agency,
+    )
 
 
 def read_statement(

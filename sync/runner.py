@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
 from onemind.config.model import Settings, SourceConfig
-from onemind.connectors.base import Checkpoint, Connector, Record
+from onemind.connectors.base import Checkpoint, Connector, Reconciles, Record
 from onemind.connectors.registry import build_connector
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.store import coverage
@@ -17,10 +20,8 @@ from onemind.store.bootstrap import apply_settings
 from onemind.store.classify import classify_pending
 from onemind.store.db import transaction
 from onemind.store.linking import apply_voids, link_completions, unlinked_count
-from onemind.store.models import Agency, Source, SyncRun
+from onemind.store.models import Agency, RawRecord, Source, SyncRun
 from onemind.store.writer import BatchStats, RecordWriter
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ class SyncRunner:
         try:
             connector = self.connector_factory(config)
             self._pull(connector, config, run_id, None if full else cursor, result)
+            if full and isinstance(connector, Reconciles):
+                self._reconcile(connector, config, run_id, result)
         except OneMindError as exc:
             result.error = str(exc)
         except Exception as exc:  # one source's bug must not stop the others
@@ -137,6 +140,26 @@ class SyncRunner:
         self._commit(config, run_id, batch, None, result)
         if self.progress:
             self.progress(config.name, result.stats.fetched, result.stats.fetched)
+
+    def _reconcile(
+        self, connector: Reconciles, config: SourceConfig, run_id: int, result: SourceResult
+    ) -> None:
+        """After a full pull: ask the system about the records it did not return this time."""
+        with self.sessions() as session:
+            unseen = list(
+                session.scalars(
+                    select(RawRecord.external_id)
+                    .join(Source, Source.id == RawRecord.source_id)
+                    .where(
+                        Source.name == config.name,
+                        RawRecord.kind == "completion",
+                        RawRecord.last_run_id != run_id,
+                    )
+                )
+            )
+        retractions: list[Record] = list(connector.gone(unseen))
+        for start in range(0, len(retractions), BATCH_SIZE):
+            self._commit(config, run_id, retractions[start : start + BATCH_SIZE], None, result)
 
     def _commit(
         self,
