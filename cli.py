@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+
 from onemind.config import Settings, config_path, load_settings
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.store import coverage
 from onemind.store.db import make_engine, require_current, session_factory, transaction, upgrade
 from onemind.store.models import Agency
+from onemind.sync.logcontext import configure as configure_logging
 from onemind.views import coverage_table, explanation_table, sync_table
-from rich.console import Console
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -58,7 +60,7 @@ def _today(ctx: Context, as_of: str | None) -> date:
 def cli(click_ctx: click.Context, config: str | None, debug: bool, verbose: bool) -> None:
     """Track agencies' One Mind Pledge coverage from LMS, LRS and roster data."""
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(level)
     click_ctx.obj = Context(config, debug, lambda: datetime.now(UTC))
 
 
@@ -97,8 +99,9 @@ def sync(ctx: Context, sources: tuple[str, ...], full: bool, as_of: str | None) 
 def run_sync(
     ctx: Context, settings: Settings, sources: tuple[str, ...], full: bool, as_of: date
 ) -> Any:
-    from onemind.sync.runner import SyncRunner
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from onemind.sync.runner import SyncRunner
 
     engine = make_engine(settings.store.url)
     require_current(engine)

@@ -22,6 +22,7 @@ from onemind.store.db import transaction
 from onemind.store.linking import apply_voids, link_completions, unlinked_count
 from onemind.store.models import Agency, RawRecord, Source, SyncRun
 from onemind.store.writer import BatchStats, RecordWriter
+from onemind.sync.logcontext import sync_context
 
 log = logging.getLogger(__name__)
 
@@ -102,18 +103,19 @@ class SyncRunner:
         """Pull one source; its failure is recorded and never raised to the other sources."""
         run_id, cursor = self._start(config)
         result = SourceResult(config.name, run_id)
-        log.info("sync started", extra={"source": config.name, "run_id": run_id})
-        try:
-            connector = self.connector_factory(config)
-            self._pull(connector, config, run_id, None if full else cursor, result)
-            if full and isinstance(connector, Reconciles):
-                self._reconcile(connector, config, run_id, result)
-        except OneMindError as exc:
-            result.error = str(exc)
-        except Exception as exc:  # one source's bug must not stop the others
-            log.exception("source %s failed unexpectedly", config.name)
-            result.error = f"unexpected {type(exc).__name__}: {exc}"
-        self._end(run_id, result)
+        with sync_context(config.name, run_id):
+            log.info("sync started%s", " (full)" if full else "")
+            try:
+                connector = self.connector_factory(config)
+                self._pull(connector, config, run_id, None if full else cursor, result)
+                if full and isinstance(connector, Reconciles):
+                    self._reconcile(connector, config, run_id, result)
+            except OneMindError as exc:
+                result.error = str(exc)
+            except Exception as exc:  # one source's bug must not stop the others
+                log.exception("failed unexpectedly")
+                result.error = f"unexpected {type(exc).__name__}: {exc}"
+            self._end(run_id, result)
         return result
 
     def _pull(
@@ -202,16 +204,6 @@ class SyncRunner:
             run.fetched, run.new, run.updated = stats.fetched, stats.new, stats.updated
             run.quarantined = stats.quarantined
         if result.error:
-            log.error(
-                "sync of %s failed: %s",
-                result.source,
-                result.error,
-                extra={"source": result.source, "run_id": run_id},
-            )
+            log.error("sync failed: %s", result.error)
         else:
-            log.info(
-                "sync of %s done: %s",
-                result.source,
-                stats,
-                extra={"source": result.source, "run_id": run_id},
-            )
+            log.info("sync done: %s", stats)
