@@ -16,6 +16,7 @@ from rich.console import Console
 
 from onemind.config import Settings, config_path, load_settings
 from onemind.errors import ConfigurationError, OneMindError
+from onemind.mapping.commands import mapping
 from onemind.store import coverage
 from onemind.store.db import make_engine, require_current, session_factory, transaction, upgrade
 from onemind.store.models import Agency
@@ -189,6 +190,9 @@ def demo(ctx: Context, directory: Path, as_of: str | None) -> None:
     out.write_text(json.dumps([r.to_json() for r in outcome.reports], indent=2) + "\n")
     click.echo(f"coverage written to {out}; configuration: {config_file}")
     click.echo(f"try: onemind --config {config_file} coverage --agency springfield-pd --explain")
+
+
+cli.add_command(mapping)
 
 
 def main(argv: list[str] | None = None) -> None:

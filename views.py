@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,6 +11,19 @@ from rich.table import Table
 
 from onemind.store.coverage import CoverageReport
 from onemind.store.explain import PersonExplanation
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: str) -> str:
+    """Untrusted text made safe for a terminal: control characters (escape codes) replaced."""
+    return CONTROL.sub("?", text)
+
+
+def safe(text: str) -> str:
+    """Untrusted text made safe inside rich markup."""
+    return escape(plain(text))
+
 
 MARKS = {True: "[green]yes[/]", False: "[red]no[/]", None: "[yellow]n/a[/]"}
 TICKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[yellow]-[/]"}
@@ -35,7 +49,7 @@ def coverage_table(reports: Sequence[CoverageReport]) -> Table:
         if c.sworn_total:
             crisis += f" {TICKS[r.crisis_20]}"
         table.add_row(
-            f"{escape(r.agency)}\n[dim]{r.program}[/]",
+            f"{safe(r.agency)}\n[dim]{r.program}[/]",
             crisis,
             percent(c.sworn_trained, c.sworn_total),
             percent(c.nonsworn_trained, c.nonsworn_total),
@@ -56,9 +70,9 @@ def sync_table(outcome: Any) -> Table:
         table.add_column(column)
     for r in outcome.results:
         s = r.stats
-        result = "[green]ok[/]" if r.ok else f"[red]failed: {escape(r.error or '')}[/]"
+        result = "[green]ok[/]" if r.ok else f"[red]failed: {safe(r.error or '')}[/]"
         table.add_row(
-            escape(r.source), str(s.fetched), str(s.new), str(s.updated), str(s.quarantined), result
+            safe(r.source), str(s.fetched), str(s.new), str(s.updated), str(s.quarantined), result
         )
     table.caption = f"{outcome.unmatched} completion(s) not yet matched to a roster person"
     return table
@@ -70,13 +84,13 @@ def explanation_table(people: Iterable[PersonExplanation]) -> Table:
         table.add_column(column)
     for p in people:
         notes = "\n".join(
-            f"{n.completed_on} {escape(n.course)} ({escape(n.source)} "
-            f"{escape(n.record)}): {escape(n.verdict)}"
+            f"{n.completed_on} {safe(n.course)} ({safe(n.source)} "
+            f"{safe(n.record)}): {safe(n.verdict)}"
             for n in p.notes
         )
         table.add_row(
-            escape(p.name),
-            escape(p.employee_id),
+            safe(p.name),
+            safe(p.employee_id),
             p.role,
             MARKS[p.trained],
             MARKS[p.crisis] if p.role == "sworn" else "—",

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from onemind.config.model import AgencyConfig, Settings
 from onemind.mapping.categories import BUILT_IN
 from onemind.mapping.rules import BUILT_IN_RULES, TITLE
@@ -17,8 +20,6 @@ from onemind.store.models import (
     Source,
 )
 from onemind.store.upsert import upsert
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 SYSTEM = "onemind"
 CONFIG = "configuration"

@@ -1,4 +1,4 @@
-"""Classify completions with the mapping rules, one course decision reused for all its rows."""
+"""Classify completions with the mapping rules; one course's candidate rules serve all its rows."""
 
 from __future__ import annotations
 
@@ -6,29 +6,43 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from onemind.mapping.categories import valid_until
-from onemind.mapping.rules import Rule, first_match, ordered
-from onemind.store.models import Category, Classification, Completion, MappingRule
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from onemind.mapping.categories import valid_until
+from onemind.mapping.rules import CourseFacts, Rule, candidates, decide, ordered
+from onemind.store.models import Category, Classification, Completion, MappingRule
+
 BATCH = 5000
+FACTS = (
+    Completion.source_id,
+    Completion.course_key,
+    Completion.course_title,
+    Completion.hours,
+    Completion.provider,
+    Completion.activity_type,
+)
+
+
+def rule_of(row: MappingRule) -> Rule:
+    return Rule(
+        id=row.id,
+        match=row.match,
+        pattern=row.pattern,
+        category=row.category_id,
+        priority=row.priority,
+        version=row.version,
+        source_id=row.source_id,
+        min_hours=row.min_hours,
+        effective_from=row.effective_from,
+        effective_until=row.effective_until,
+    )
 
 
 def load_rules(session: Session) -> list[Rule]:
-    rows = session.scalars(select(MappingRule).where(MappingRule.active.is_(True)))
+    """The active rules in evaluation order."""
     return ordered(
-        Rule(
-            id=r.id,
-            match=r.match,
-            pattern=r.pattern,
-            category=r.category_id,
-            priority=r.priority,
-            version=r.version,
-            source_id=r.source_id,
-            min_hours=r.min_hours,
-        )
-        for r in rows
+        rule_of(r) for r in session.scalars(select(MappingRule).where(MappingRule.active.is_(True)))
     )
 
 
@@ -37,59 +51,57 @@ def classify_pending(session: Session, now: datetime) -> int:
     rules = load_rules(session)
     validity = {c: m for c, m in session.execute(select(Category.id, Category.validity_months))}
     pending = (
-        select(
-            Completion.id,
-            Completion.source_id,
-            Completion.course_key,
-            Completion.course_title,
-            Completion.hours,
-            Completion.completed_on,
-            Completion.expires_on,
-        )
+        select(Completion.id, Completion.completed_on, Completion.expires_on, *FACTS)
         .outerjoin(Classification, Classification.completion_id == Completion.id)
         .where(Classification.completion_id.is_(None))
         .order_by(Completion.id)
         .limit(BATCH)
     )
-    decided: dict[tuple[Any, ...], Rule | None] = {}
+    cache: dict[CourseFacts, tuple[Rule, ...]] = {}
     count, last_id = 0, 0
     while rows := session.execute(pending.where(Completion.id > last_id)).all():
-        _insert(session, rows, rules, validity, decided, now)
+        session.execute(
+            Classification.__table__.insert(),
+            [_classification(row, rules, validity, cache, now) for row in rows],
+        )
         count += len(rows)
         last_id = rows[-1][0]
     return count
 
 
-def _insert(
-    session: Session,
-    rows: Sequence[Any],
+def _classification(
+    row: Any,
     rules: list[Rule],
     validity: dict[str, Any],
-    decided: dict[tuple[Any, ...], Rule | None],
+    cache: dict[CourseFacts, tuple[Rule, ...]],
     now: datetime,
-) -> None:
-    out = []
-    for cid, source_id, key, title, hours, completed_on, expires_on in rows:
-        course = (source_id, key, title, hours)
-        if course not in decided:
-            decided[course] = first_match(rules, source_id, key, title, hours)
-        rule = decided[course]
-        category = rule.category if rule else None
-        until = valid_until(completed_on, expires_on, validity.get(category)) if category else None
-        out.append(
-            {
-                "completion_id": cid,
-                "category_id": category,
-                "rule_id": rule.id if rule else None,
-                "rule_version": rule.version if rule else None,
-                "valid_until": until,
-                "classified_at": now,
-            }
+) -> dict[str, Any]:
+    completion_id, completed_on, expires_on, *facts = row
+    course = CourseFacts(*facts)
+    if course not in cache:
+        cache[course] = candidates(rules, course)
+    rule = decide(cache[course], completed_on)
+    category = rule.category if rule else None
+    until = valid_until(completed_on, expires_on, validity.get(category)) if category else None
+    return {
+        "completion_id": completion_id,
+        "category_id": category,
+        "rule_id": rule.id if rule else None,
+        "rule_version": rule.version if rule else None,
+        "valid_until": until,
+        "classified_at": now,
+    }
+
+
+def course_facts(session: Session) -> list[CourseFacts]:
+    """Every distinct course description among the completions."""
+    return [CourseFacts(*row) for row in session.execute(select(*FACTS).distinct())]
+
+
+def unclassify(session: Session, courses: Sequence[CourseFacts]) -> None:
+    """Forget the classifications of these courses' completions, so they are classified again."""
+    for source_id, course_key in {(c.source_id, c.course_key) for c in courses}:
+        ids = select(Completion.id).where(
+            Completion.source_id == source_id, Completion.course_key == course_key
         )
-    session.execute(Classification.__table__.insert(), out)
-
-
-def reclassify_all(session: Session, now: datetime) -> int:
-    """Drop every classification and classify again (after the rules changed)."""
-    session.execute(delete(Classification))
-    return classify_pending(session, now)
+        session.execute(delete(Classification).where(Classification.completion_id.in_(ids)))

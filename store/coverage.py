@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
 from onemind.mapping.categories import CRISIS, EVERYONE, MH
 from onemind.store import programs as rules
 from onemind.store.models import (
@@ -20,8 +23,6 @@ from onemind.store.models import (
 )
 from onemind.store.programs import PROGRAMS, Counts, Program
 from onemind.store.upsert import insert_for
-from sqlalchemy import Select, and_, case, func, or_, select
-from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from onemind.errors import StoreError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.errors import StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -91,3 +92,14 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: committed on success, rolled back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def open_store(url: str) -> sessionmaker[Session]:
+    """Sessions on an initialised, current database.
+
+    Raises:
+        StoreError: unreachable, or `onemind init` is needed.
+    """
+    engine = make_engine(url)
+    require_current(engine)
+    return session_factory(engine)

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onemind.errors import ConfigurationError
 from onemind.mapping.categories import CRISIS, NONSWORN_ONLY
 from onemind.store.coverage import population
 from onemind.store.models import (
@@ -19,8 +23,6 @@ from onemind.store.models import (
     Source,
 )
 from onemind.store.programs import PROGRAMS, Program
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def explain_agency(session: Session, agency_id: str, as_of: date) -> list[Person
         .join(pop, (pop.c.person_id == Person.id) & (pop.c.agency_id == Employment.agency_id))
         .where(Employment.agency_id == agency_id)
         .order_by(Person.last_name, Person.first_name, Person.id)
-    ).tuples()
+    )
     people: dict[int, PersonExplanation] = {}
     for person, employment in rows:
         people.setdefault(
@@ -100,12 +102,19 @@ def explain_agency(session: Session, agency_id: str, as_of: date) -> list[Person
             ),
         )
     for person_id, note in _notes(session, list(people), as_of, people):
-        explanation = people[person_id]
+        _attach(people[person_id], [(person_id, note)], program)
+    return list(people.values())
+
+
+def _attach(
+    explanation: PersonExplanation, notes: list[tuple[int, CredentialNote]], program: Program
+) -> None:
+    """Add the notes and derive whether they make the person trained or crisis-trained."""
+    for _, note in notes:
         explanation.notes.append(note)
         if note.tier is not None:
             explanation.trained |= note.tier in program.trained_tiers
             explanation.crisis |= note.tier == CRISIS and explanation.role == "sworn"
-    return list(people.values())
 
 
 def _role(employment: Employment, program: Program) -> str:
@@ -129,7 +138,7 @@ def _notes(
         .order_by(Completion.completed_on)
     )
     notes = []
-    for completion, klass, category, location, source in session.execute(query).tuples():
+    for completion, klass, category, location, source in session.execute(query):
         sworn = people[completion.person_id].role == "sworn"
         verdict, tier = _verdict(completion, klass, category, as_of, sworn)
         notes.append(
@@ -174,3 +183,75 @@ def _verdict(
     if sworn and category.population == NONSWORN_ONLY:
         return f"{category.id} counts for non-sworn staff only", None
     return f"counts: {category.id} ({category.tier} tier, rule #{klass.rule_id})", category.tier
+
+
+@dataclass
+class EmploymentExplanation:
+    """One of a person's employments: does the person count there at the date, and why."""
+
+    agency: str
+    program: str
+    in_population: bool
+    person: PersonExplanation
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agency": self.agency,
+            "program": self.program,
+            "in_population": self.in_population,
+            **self.person.to_json(),
+        }
+
+
+def find_person(session: Session, key: str) -> Person:
+    """A person by id, email, or employee id (unique across agencies).
+
+    Raises:
+        ConfigurationError: nobody, or more than one person, answers to the key.
+    """
+    candidates: set[int] = set()
+    if key.isdigit() and session.get(Person, int(key)) is not None:
+        candidates.add(int(key))
+    candidates.update(session.scalars(select(Person.id).where(Person.email == key.lower())))
+    candidates.update(
+        session.scalars(select(Employment.person_id).where(Employment.employee_id == key))
+    )
+    if not candidates:
+        raise ConfigurationError(f"no person with id, email or employee id {key!r}")
+    if len(candidates) > 1:
+        raise ConfigurationError(
+            f"{key!r} names {len(candidates)} people; use the person id "
+            f"({', '.join(map(str, sorted(candidates)))})"
+        )
+    return session.get_one(Person, candidates.pop())
+
+
+def explain_person(session: Session, person: Person, as_of: date) -> list[EmploymentExplanation]:
+    """Per employment of the person: in the population at `as_of`, and what each record does."""
+    out = []
+    employments = session.scalars(
+        select(Employment).where(Employment.person_id == person.id).order_by(Employment.hired_on)
+    )
+    for employment in employments:
+        agency = session.get_one(Agency, employment.agency_id)
+        program = PROGRAMS[agency.program]
+        pop = population(program, as_of, select(Agency.id).where(Agency.id == agency.id))
+        members = pop.where(Employment.id == employment.id)
+        counted = session.execute(members).first() is not None
+        explanation = PersonExplanation(
+            person.id,
+            f"{person.first_name} {person.last_name}",
+            employment.employee_id,
+            _role(employment, program) if counted else _absence(employment, as_of),
+        )
+        _attach(explanation, _notes(session, [person.id], as_of, {person.id: explanation}), program)
+        out.append(EmploymentExplanation(agency.id, program.id, counted, explanation))
+    return out
+
+
+def _absence(employment: Employment, as_of: date) -> str:
+    if employment.hired_on > as_of:
+        return f"not counted: hired {employment.hired_on.isoformat()}"
+    if employment.separated_on is not None and employment.separated_on < as_of:
+        return f"not counted: separated {employment.separated_on.isoformat()}"
+    return f"not counted: non-sworn {employment.position!r}, not selected"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from onemind.store.models import Completion, Employment, PersonIdentifier, RawRecord, Voiding
-from onemind.store.roster import EMAIL, MBOX_SHA1
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
+
+from onemind.store.models import Completion, Employment, PersonIdentifier, RawRecord, Voiding
+from onemind.store.roster import EMAIL, MBOX_SHA1
 
 ACCOUNT = "account"
 

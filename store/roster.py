@@ -7,11 +7,12 @@ import logging
 import re
 from collections.abc import Sequence
 
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
 from onemind.connectors.base import RosterEntry
 from onemind.store.models import Employment, Person, PersonIdentifier
 from onemind.store.upsert import chunks
-from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 

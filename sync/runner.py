@@ -15,6 +15,7 @@ from onemind.config.model import Settings, SourceConfig
 from onemind.connectors.base import Checkpoint, Connector, Reconciles, Record
 from onemind.connectors.registry import build_connector
 from onemind.errors import ConfigurationError, OneMindError
+from onemind.mapping.catalogue import refresh_catalogue
 from onemind.store import coverage
 from onemind.store.bootstrap import apply_settings
 from onemind.store.classify import classify_pending
@@ -91,6 +92,7 @@ class SyncRunner:
     def finish(self, results: list[SourceResult], as_of: date) -> SyncOutcome:
         """Link people, apply voids, classify, and snapshot coverage: each step idempotent."""
         with transaction(self.sessions) as session:
+            refresh_catalogue(session, [r.run_id for r in results if r.run_id], self.now())
             link_completions(session)
             apply_voids(session)
             classify_pending(session, self.now())

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from snapshot import dump
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config import Settings, parse_settings
-from onemind.store.models import Base, Completion, QuarantinedRecord, SyncRun
+from onemind.store.models import Completion, QuarantinedRecord, SyncRun
 from onemind.sync.runner import SyncOutcome, SyncRunner
 
 AS_OF = date(2026, 11, 26)
@@ -41,13 +42,6 @@ COMPLETIONS = (
 4,,FQ,Firearms Qualification,,8,2026-13-45,
 """
 )
-BOOKKEEPING = {
-    "sync_run": None,
-    "raw_record": {"last_seen", "last_run_id"},
-    "source": {"cursor_updated_at"},
-    "classification": {"classified_at"},
-    "coverage_snapshot": {"computed_at"},
-}
 
 
 def make_settings(tmp_path: Path, extra_sources: str = "") -> Settings:
@@ -84,23 +78,6 @@ def run(
     settings: Settings, sessions: sessionmaker[Session], now: datetime, **kw: Any
 ) -> SyncOutcome:
     return SyncRunner(settings, sessions, lambda: now).run(as_of=AS_OF, **kw)
-
-
-def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table's rows, less the columns that record when a run happened."""
-    out = {}
-    with engine.connect() as connection:
-        for table in Base.metadata.sorted_tables:
-            skip = BOOKKEEPING.get(table.name, set())
-            if skip is None:
-                continue
-            columns = [c for c in table.columns if c.name not in skip]
-            rows = connection.execute(select(*columns).order_by(*table.primary_key.columns))
-            out[table.name] = [
-                tuple(json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row)
-                for row in rows
-            ]
-    return out
 
 
 def test_first_sync_counts_and_quarantines(

@@ -1,6 +1,7 @@
 """Alembic environment: the engine comes from onemind, never from an ini file."""
 
 from alembic import context
+
 from onemind.store.models import Base
 
 engine = context.config.attributes["engine"]
