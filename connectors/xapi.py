@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
@@ -96,7 +99,9 @@ class XapiConnector(Connector, Pushes, Reconciles):
         self.statements_url = urljoin(config.endpoint, "statements")
 
     def check(self) -> None:
-        self._json(self.http.request("GET", urljoin(self.config.endpoint, "about")), "about")
+        """One statement read: reachability and credentials (not every LRS has /about)."""
+        response = self.http.request("GET", self.statements_url, params={"limit": 1})
+        self._json(response, "statements")
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         """Statements stored since the cursor (less the overlap), checkpointing each page."""
@@ -105,28 +110,47 @@ class XapiConnector(Connector, Pushes, Reconciles):
         if since is not None:
             params["since"] = since.isoformat().replace("+00:00", "Z")
         progress = _Progress(cursor)
-        links = MoreLinks(self.config.endpoint)
-        url: str | None = self.statements_url
-        page = 0
-        while url is not None:
-            page += 1
-            response = self.http.request("GET", url, params=params if page == 1 else None)
-            if page == 1:
-                progress.consistent_through = response.headers.get(CONSISTENT_THROUGH)
-            body = self._json(response, f"statements page {page}")
-            statements = body.get("statements") if isinstance(body, dict) else None
-            if not isinstance(statements, list):
-                raise SourceError(
-                    f"source {self.name!r}: statements page {page} has no 'statements' list"
-                )
-            for statement in statements:
+        for number, page, last in self._pages(params):
+            if number == 1:
+                progress.consistent_through = page.consistent_through
+            for statement in page.statements:
                 progress.saw(statement)
                 record = read_statement(statement, self.rules)
                 if record is not None:
                     yield record
-            url = links.next_url(body.get("more"))
-            if progress.ordered or url is None:
+            if progress.ordered or last:
                 yield Checkpoint(progress.cursor())
+
+    def _pages(self, params: dict[str, Any]) -> Iterator[tuple[int, _Page, bool]]:
+        """Pages in order, the next one fetched while the caller works on the current one."""
+        links = MoreLinks(self.config.endpoint)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"xapi-{self.name}") as pool:
+            pending = pool.submit(
+                contextvars.copy_context().run, self._page, self.statements_url, params, 1
+            )
+            number = 1
+            while pending is not None:
+                page = pending.result()
+                url = links.next_url(page.more)
+                pending = (
+                    None
+                    if url is None
+                    else pool.submit(
+                        contextvars.copy_context().run, self._page, url, None, number + 1
+                    )
+                )
+                yield number, page, url is None
+                number += 1
+
+    def _page(self, url: str, params: dict[str, Any] | None, number: int) -> _Page:
+        response = self.http.request("GET", url, params=params)
+        body = self._json(response, f"statements page {number}")
+        statements = body.get("statements") if isinstance(body, dict) else None
+        if not isinstance(statements, list):
+            raise SourceError(
+                f"source {self.name!r}: statements page {number} has no 'statements' list"
+            )
+        return _Page(statements, body.get("more"), response.headers.get(CONSISTENT_THROUGH))
 
     def since(self, cursor: dict[str, Any] | None) -> datetime | None:
         """Where to resume: the older of the last `stored` seen and the LRS's consistent-through
@@ -136,7 +160,7 @@ class XapiConnector(Connector, Pushes, Reconciles):
         marks = [parse_instant(cursor["stored"], "cursor.stored")]
         if cursor.get("consistent_through"):
             marks.append(parse_instant(cursor["consistent_through"], "cursor.consistent_through"))
-        return min(marks) - timedelta(hours=self.config.overlap_hours)
+        return min(marks) - timedelta(minutes=self.config.overlap_minutes)
 
     def _json(self, response: requests.Response, what: str) -> Any:
         try:
@@ -147,12 +171,12 @@ class XapiConnector(Connector, Pushes, Reconciles):
             ) from exc
 
     def gone(self, external_ids: Iterable[str]) -> Iterator[VoidRecord]:
-        """Statements a conformant LRS answers 404 for (voided or removed) are retracted."""
+        """Statements the LRS no longer returns (404, or an empty result) are retracted."""
         for statement_id in external_ids:
             response = self.http.request(
                 "GET", self.statements_url, accept=(404,), params={"statementId": statement_id}
             )
-            if response.status_code == 404:
+            if response.status_code == 404 or _empty_result(response):
                 yield VoidRecord(
                     external_id=f"gone:{statement_id}",
                     location=f"statement {statement_id} (404 on full resync)",
@@ -220,6 +244,22 @@ class XapiConnector(Connector, Pushes, Reconciles):
             headers={"Content-Type": "application/json"},
         )
         return statement_id
+
+
+@dataclass(frozen=True)
+class _Page:
+    statements: list[Any]
+    more: Any
+    consistent_through: str | None
+
+
+def _empty_result(response: requests.Response) -> bool:
+    """A StatementResult with no statements where a single statement was asked for."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("statements") == [] and "id" not in body
 
 
 class _Progress:

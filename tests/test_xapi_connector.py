@@ -32,7 +32,7 @@ def config(**changes: Any) -> XapiSourceConfig:
         "username": "sync",
         "password": Secret("pw", "env:LRS_PASSWORD"),
         "page_size": 2,
-        "overlap_hours": 1,
+        "overlap_minutes": 60,
         "max_retries": 2,
     }
     values.update(changes)
@@ -115,7 +115,7 @@ def test_since_is_sent_in_the_exact_format_and_a_quiet_rerun_costs_one_request()
 
 
 def test_resume_point_is_the_older_of_stored_and_consistent_through_less_overlap() -> None:
-    lrs, _ = connector(overlap_hours=2)
+    lrs, _ = connector(overlap_minutes=120)
     since = lrs.since(
         {"stored": "2026-01-03T00:00:00Z", "consistent_through": "2026-01-02T12:00:00+00:00"}
     )

@@ -35,7 +35,7 @@ def settings(tmp_path: Path) -> Settings:
                 "password": "env:LRS_PASSWORD",
                 "page_size": 2,
                 "max_retries": 1,
-                "overlap_hours": 1,
+                "overlap_minutes": 60,
             }
         ],
     }
