@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -77,89 +77,149 @@ class CoverageReport:
 
 def population(program: Program, as_of: date, agencies: Select[Any]) -> Select[Any]:
     """People active at `as_of` who count: sworn, or non-sworn and selected or in scope."""
-    padded = Employment.position_key
-    in_scope = or_(*(padded.like(f"%-{p}-%") for p in program.in_scope_positions))
-    return select(Employment.agency_id, Employment.person_id, Employment.sworn).where(
+    return select(
+        Employment.agency_id,
+        Employment.person_id,
+        Employment.sworn,
+        Employment.id.label("employment_id"),
+    ).where(
         Employment.agency_id.in_(agencies),
         Employment.hired_on <= as_of,
         or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
-        or_(Employment.sworn, Employment.selected, in_scope),
+        or_(Employment.sworn, Employment.selected, _in_scope(program)),
     )
 
 
-def credentials(as_of: date) -> Select[Any]:
-    """Per person: valid tier flags at `as_of`, for sworn (`_s`) and non-sworn (`_n`) use."""
+def _in_scope(program: Program) -> Any:
+    """The employment's position is one the program counts (words matched whole)."""
+    return or_(*(Employment.position_key.like(f"%-{p}-%") for p in program.in_scope_positions))
 
-    def flag(tier: str, everyone: bool) -> Any:
-        condition = Category.tier == tier
-        if everyone:
-            condition = and_(condition, Category.population == EVERYONE)
-        return func.max(case((condition, 1), else_=0))
 
-    return (
-        select(
-            Completion.person_id,
-            flag(CRISIS, True).label("crisis_s"),
-            flag(MH, True).label("mh_s"),
-            flag(CRISIS, False).label("crisis_n"),
-            flag(MH, False).label("mh_n"),
+def credentials(as_of: date, *earlier: date) -> Select[Any]:
+    """Per person: valid tier flags for sworn (`_s`) and non-sworn (`_n`) use at `as_of`,
+    and at each earlier date (suffixed `_0`, `_1`, …), in one pass over the completions."""
+    dates = [("", as_of)] + [(f"_{i}", day) for i, day in enumerate(earlier)]
+    columns = []
+    for suffix, day in dates:
+        valid = and_(
+            Completion.completed_on <= day,
+            or_(Classification.valid_until.is_(None), Classification.valid_until > day),
         )
+        for tier in (CRISIS, MH):
+            held = and_(valid, Category.tier == tier)
+            columns.append(
+                _any(and_(held, Category.population == EVERYONE)).label(f"{tier}_s{suffix}")
+            )
+            columns.append(_any(held).label(f"{tier}_n{suffix}"))
+    return (
+        select(Completion.person_id, *columns)
         .join(Classification, Classification.completion_id == Completion.id)
         .join(Category, Category.id == Classification.category_id)
         .where(
             Completion.person_id.is_not(None),
             Completion.voided.is_(False),
             Completion.completed_on <= as_of,
-            or_(Classification.valid_until.is_(None), Classification.valid_until > as_of),
         )
         .group_by(Completion.person_id)
     )
 
 
-def count_query(program: Program, as_of: date, agencies: Select[Any]) -> Select[Any]:
-    """One row per agency with the program's head counts at `as_of`."""
-    pop = population(program, as_of, agencies).subquery("pop")
-    cred = credentials(as_of).subquery("cred")
+def _any(condition: Any) -> Any:
+    return func.max(case((condition, 1), else_=0))
 
-    def trained(suffix: str) -> Any:
-        return or_(*(cred.c[f"{tier}_{suffix}"] == 1 for tier in sorted(program.trained_tiers)))
 
-    def distinct(condition: Any) -> Any:
-        return func.count(func.distinct(case((condition, pop.c.person_id))))
-
-    sworn, nonsworn = pop.c.sworn.is_(True), pop.c.sworn.is_(False)
+def everyone_counted(as_of: date, agencies: Select[Any]) -> Select[Any]:
+    """One row per (agency, person) counted at `as_of` under the agency's own program;
+    sworn if any of their active employments there is sworn."""
+    in_scope = or_(
+        *(and_(Agency.program == program.id, _in_scope(program)) for program in PROGRAMS.values())
+    )
     return (
         select(
-            pop.c.agency_id,
-            distinct(sworn).label("sworn_total"),
-            distinct(and_(sworn, cred.c.crisis_s == 1)).label("sworn_crisis"),
-            distinct(and_(sworn, trained("s"))).label("sworn_trained"),
-            distinct(nonsworn).label("nonsworn_total"),
-            distinct(and_(nonsworn, trained("n"))).label("nonsworn_trained"),
+            Employment.agency_id,
+            Agency.program,
+            Employment.person_id,
+            _any(Employment.sworn.is_(True)).label("sworn"),
         )
+        .join(Agency, Agency.id == Employment.agency_id)
+        .where(
+            Employment.agency_id.in_(agencies),
+            Employment.hired_on <= as_of,
+            or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
+            or_(Employment.sworn, Employment.selected, in_scope),
+        )
+        .group_by(Employment.agency_id, Agency.program, Employment.person_id)
+    )
+
+
+def count_query(as_of: date, agencies: Select[Any], *earlier: date) -> Select[Any]:
+    """One row per agency: head counts at `as_of` (and at `earlier` dates, same people),
+    each agency counted by its own program: one pass over people and completions."""
+    pop = everyone_counted(as_of, agencies).subquery("pop")
+    cred = credentials(as_of, *earlier).subquery("cred")
+    sworn = pop.c.sworn == 1
+
+    def held(tier: str, who: str, suffix: str) -> Any:
+        return func.coalesce(cred.c[f"{tier}_{who}{suffix}"], 0) == 1
+
+    def trained(who: str, suffix: str) -> Any:
+        return case(
+            *(
+                (
+                    pop.c.program == program.id,
+                    or_(*(held(t, who, suffix) for t in sorted(program.trained_tiers))),
+                )
+                for program in PROGRAMS.values()
+            ),
+            else_=False,
+        )
+
+    def total(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    columns = [total(sworn).label("sworn_total"), total(~sworn).label("nonsworn_total")]
+    for suffix in [""] + [f"_{i}" for i in range(len(earlier))]:
+        columns += [
+            total(and_(sworn, held(CRISIS, "s", suffix))).label(f"sworn_crisis{suffix}"),
+            total(and_(sworn, trained("s", suffix))).label(f"sworn_trained{suffix}"),
+            total(and_(~sworn, trained("n", suffix))).label(f"nonsworn_trained{suffix}"),
+        ]
+    return (
+        select(pop.c.agency_id, *columns)
         .select_from(pop.outerjoin(cred, cred.c.person_id == pop.c.person_id))
         .group_by(pop.c.agency_id)
     )
 
 
+def head_counts_at(
+    session: Session,
+    as_of: date,
+    earlier: Sequence[date] = (),
+    agency_ids: Iterable[str] | None = None,
+) -> list[dict[str, Counts]]:
+    """Counts per agency at `as_of`, then at each earlier date, in one query."""
+    agencies = select(Agency.id)
+    if agency_ids is not None:
+        agencies = agencies.where(Agency.id.in_(list(agency_ids)))
+    found: list[dict[str, Counts]] = [{} for _ in range(len(earlier) + 1)]
+    for row in session.execute(count_query(as_of, agencies, *earlier)):
+        values = row._mapping
+        for index, suffix in enumerate([""] + [f"_{i}" for i in range(len(earlier))]):
+            found[index][row.agency_id] = Counts(
+                int(values["sworn_total"] or 0),
+                int(values[f"sworn_crisis{suffix}"] or 0),
+                int(values[f"sworn_trained{suffix}"] or 0),
+                int(values["nonsworn_total"] or 0),
+                int(values[f"nonsworn_trained{suffix}"] or 0),
+            )
+    return found
+
+
 def head_counts(
     session: Session, as_of: date, agency_ids: Iterable[str] | None = None
 ) -> dict[str, Counts]:
-    """Counts for every agency (or the given ones), grouped by program, one query per program."""
-    found: dict[str, Counts] = {}
-    for program in PROGRAMS.values():
-        agencies = select(Agency.id).where(Agency.program == program.id)
-        if agency_ids is not None:
-            agencies = agencies.where(Agency.id.in_(list(agency_ids)))
-        for row in session.execute(count_query(program, as_of, agencies)):
-            found[row.agency_id] = Counts(
-                row.sworn_total,
-                row.sworn_crisis,
-                row.sworn_trained,
-                row.nonsworn_total,
-                row.nonsworn_trained,
-            )
-    return found
+    """Counts for every agency (or the given ones) at `as_of`."""
+    return head_counts_at(session, as_of, (), agency_ids)[0]
 
 
 def attested(session: Session, as_of: date) -> set[tuple[str, str]]:
@@ -177,8 +237,8 @@ def compute(
 ) -> list[CoverageReport]:
     """Coverage reports for the agencies, ordered by agency id."""
     wanted = None if agency_ids is None else list(agency_ids)
-    now = head_counts(session, as_of, wanted)
-    before = head_counts(session, as_of - timedelta(days=rules.RATE_WINDOW_DAYS), wanted)
+    window = as_of - timedelta(days=rules.RATE_WINDOW_DAYS)
+    now, before = head_counts_at(session, as_of, [window], wanted)
     evidence = attested(session, as_of)
     query = select(Agency).order_by(Agency.id)
     if wanted is not None:

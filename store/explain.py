@@ -86,9 +86,8 @@ def explain_agency(session: Session, agency_id: str, as_of: date) -> list[Person
     rows = session.execute(
         select(Person, Employment)
         .join(Employment, Employment.person_id == Person.id)
-        .join(pop, (pop.c.person_id == Person.id) & (pop.c.agency_id == Employment.agency_id))
-        .where(Employment.agency_id == agency_id)
-        .order_by(Person.last_name, Person.first_name, Person.id)
+        .join(pop, pop.c.employment_id == Employment.id)
+        .order_by(Person.last_name, Person.first_name, Person.id, Employment.sworn.desc())
     )
     people: dict[int, PersonExplanation] = {}
     for person, employment in rows:
@@ -101,7 +100,7 @@ def explain_agency(session: Session, agency_id: str, as_of: date) -> list[Person
                 _role(employment, program),
             ),
         )
-    for person_id, note in _notes(session, list(people), as_of, people):
+    for person_id, note in _notes(session, list(people), as_of, people, program):
         _attach(people[person_id], [(person_id, note)], program)
     return list(people.values())
 
@@ -126,7 +125,11 @@ def _role(employment: Employment, program: Program) -> str:
 
 
 def _notes(
-    session: Session, person_ids: list[int], as_of: date, people: dict[int, PersonExplanation]
+    session: Session,
+    person_ids: list[int],
+    as_of: date,
+    people: dict[int, PersonExplanation],
+    program: Program,
 ) -> list[tuple[int, CredentialNote]]:
     query = (
         select(Completion, Classification, Category, RawRecord.location, Source.name)
@@ -140,7 +143,7 @@ def _notes(
     notes = []
     for completion, klass, category, location, source in session.execute(query):
         sworn = people[completion.person_id].role == "sworn"
-        verdict, tier = _verdict(completion, klass, category, as_of, sworn)
+        verdict, tier = _verdict(completion, klass, category, as_of, sworn, program)
         notes.append(
             (
                 completion.person_id,
@@ -166,6 +169,7 @@ def _verdict(
     category: Category | None,
     as_of: date,
     sworn: bool,
+    program: Program,
 ) -> tuple[str, str | None]:
     """The same tests as the coverage query, one at a time, in words."""
     if klass is None:
@@ -182,7 +186,15 @@ def _verdict(
         return f"expired on {klass.valid_until.isoformat()}", None
     if sworn and category.population == NONSWORN_ONLY:
         return f"{category.id} counts for non-sworn staff only", None
-    return f"counts: {category.id} ({category.tier} tier, rule #{klass.rule_id})", category.tier
+    held = f"{category.id} ({category.tier} tier, rule #{klass.rule_id})"
+    if category.tier in program.trained_tiers:
+        return f"counts: {held}", category.tier
+    if sworn and category.tier == CRISIS:
+        return (
+            f"counts toward the crisis share only: {held}; {program.id} also needs a "
+            "mental-health-tier credential"
+        ), category.tier
+    return f"does not count under {program.id}: {held}", None
 
 
 @dataclass
@@ -244,7 +256,11 @@ def explain_person(session: Session, person: Person, as_of: date) -> list[Employ
             employment.employee_id,
             _role(employment, program) if counted else _absence(employment, as_of),
         )
-        _attach(explanation, _notes(session, [person.id], as_of, {person.id: explanation}), program)
+        _attach(
+            explanation,
+            _notes(session, [person.id], as_of, {person.id: explanation}, program),
+            program,
+        )
         out.append(EmploymentExplanation(agency.id, program.id, counted, explanation))
     return out
 

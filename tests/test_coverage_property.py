@@ -1,0 +1,411 @@
+"""The coverage engine equals a slow, obviously correct reading of SPEC §3 on random rosters.
+
+The reference below loops over people one by one and applies the counting rules as the SPEC
+words them; it shares no code with the engine (its own categories table, its own date
+arithmetic, its own idea of which positions are in scope).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from builders import UNMAPPED, StoreBuilder, empty_store
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.store.coverage import CoverageReport, compute
+from onemind.store.db import make_engine, session_factory, transaction
+from onemind.store.models import Base
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+CRISIS, MH = "crisis", "mh"
+
+# SPEC §3's categories, plus two that academy staff added: (tier, non-sworn only, years valid)
+CATEGORIES: dict[str, tuple[str, bool, int | None]] = {
+    "cit": (CRISIS, False, None),
+    "crit": (CRISIS, False, None),
+    "crisis-equivalent": (CRISIS, False, None),
+    "mhfa": (MH, False, 3),
+    "mhfa-equivalent": (MH, False, None),
+    "dispatch-crisis": (MH, True, None),
+    "staff-crisis": (CRISIS, False, None),
+    "staff-mh-yearly": (MH, False, 1),
+}
+STAFF_CATEGORIES = {"staff-crisis": (CRISIS, None), "staff-mh-yearly": (MH, 12)}
+TRAINED_BY = {"one-mind": {CRISIS, MH}, "one-mind-2016": {MH}}
+
+# Position → is it one of the in-scope positions (dispatcher, telecommunicator, call-taker)?
+POSITIONS = {
+    "Patrol Officer": False,
+    "Sergeant": False,
+    "Records Clerk": False,
+    "Crime Analyst": False,
+    "Dispatcher": True,
+    "Call Taker": True,
+    "Senior Telecommunicator": True,
+    "911 Dispatcher II": True,
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    agency: int
+    sworn: bool
+    position: str
+    selected: bool
+    hired_on: date
+    separated_on: date | None
+
+
+@dataclass(frozen=True)
+class Training:
+    category: str | None  # a category id, UNMAPPED, or None (not classified yet)
+    completed_on: date
+    expires_on: date | None
+    voided: bool
+
+
+@dataclass(frozen=True)
+class Someone:
+    jobs: tuple[Job, ...]
+    trainings: tuple[Training, ...]
+
+
+@dataclass(frozen=True)
+class Department:
+    program: str
+    pledged_on: date | None
+    deadline_months: int
+    partnership_on: date | None
+    policy_on: date | None
+
+
+@dataclass(frozen=True)
+class World:
+    as_of: date
+    departments: tuple[Department, ...]
+    people: tuple[Someone, ...]
+    orphans: int  # completions nobody is linked to
+
+
+# --- the reference ------------------------------------------------------------------------------
+
+
+def years_after(day: date, years: int) -> date:
+    """The anniversary; 29 February falls back to the 28th."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def months_after(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it is shorter."""
+    year, month = day.year + (day.month - 1 + months) // 12, (day.month - 1 + months) % 12 + 1
+    for last in range(day.day, 0, -1):
+        try:
+            return date(year, month, last)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def tiers_held(someone: Someone, as_of: date, sworn: bool) -> set[str]:
+    """Tiers of the person's credentials valid at `as_of`, for a sworn or non-sworn role."""
+    tiers = set()
+    for t in someone.trainings:
+        if t.category is None or t.category == UNMAPPED or t.voided or t.completed_on > as_of:
+            continue
+        tier, nonsworn_only, years = CATEGORIES[t.category]
+        expiry = t.expires_on
+        if expiry is None and years is not None:
+            expiry = years_after(t.completed_on, years)
+        if expiry is not None and as_of >= expiry:  # an expiry date is the first day without
+            continue
+        if sworn and nonsworn_only:
+            continue
+        tiers.add(tier)
+    return tiers
+
+
+def active(job: Job, as_of: date) -> bool:
+    return job.hired_on <= as_of and (job.separated_on is None or job.separated_on >= as_of)
+
+
+def reference(world: World, index: int) -> dict[str, Any]:
+    """One agency's figures, person by person."""
+    department, as_of = world.departments[index], world.as_of
+    trained_tiers = TRAINED_BY[department.program]
+    sworn, crisis, sworn_trained = set(), set(), set()
+    staff, staff_trained = set(), set()
+    for pid, someone in enumerate(world.people):
+        for job in someone.jobs:
+            if job.agency != index or not active(job, as_of):
+                continue
+            tiers = tiers_held(someone, as_of, job.sworn)
+            if job.sworn:
+                sworn.add(pid)
+                if CRISIS in tiers:
+                    crisis.add(pid)
+                if tiers & trained_tiers:
+                    sworn_trained.add(pid)
+            elif job.selected or POSITIONS[job.position]:
+                staff.add(pid)
+                if tiers & trained_tiers:
+                    staff_trained.add(pid)
+    total = len(sworn)
+    return {
+        "sworn_total": total,
+        "sworn_crisis": len(crisis),
+        "sworn_trained": len(sworn_trained),
+        "nonsworn_selected_total": len(staff),
+        "nonsworn_trained": len(staff_trained),
+        "crisis_20": None if total == 0 else len(crisis) * 5 >= total,
+        "all_trained": None if total == 0 else (sworn_trained == sworn and staff_trained == staff),
+        "partnership": department.partnership_on is not None and department.partnership_on <= as_of,
+        "policy": department.policy_on is not None and department.policy_on <= as_of,
+        "deadline": (
+            None
+            if department.pledged_on is None
+            else months_after(department.pledged_on, department.deadline_months)
+        ),
+    }
+
+
+def allowed_statuses(expected: dict[str, Any], as_of: date) -> set[str]:
+    """What SPEC §3 allows; between on-track and at-risk only the case tests decide."""
+    if expected["sworn_total"] == 0:
+        return {"no-sworn-officers"}
+    if all(expected[k] for k in ("partnership", "policy", "crisis_20", "all_trained")):
+        return {"complete"}
+    if expected["deadline"] is not None and as_of > expected["deadline"]:
+        return {"overdue"}
+    return {"on-track", "at-risk"}
+
+
+# --- generating worlds --------------------------------------------------------------------------
+
+
+@st.composite
+def near(draw: st.DrawFn, around: date, low: int, high: int) -> date:
+    """A date around another, often right on or next to it."""
+    offset = draw(st.one_of(st.sampled_from([-1, 0, 1]), st.integers(low, high)))
+    return around + timedelta(days=offset)
+
+
+@st.composite
+def maybe_date(draw: st.DrawFn, around: date, low: int, high: int) -> date | None:
+    return draw(st.one_of(st.none(), near(around, low, high)))
+
+
+@st.composite
+def trainings(draw: st.DrawFn, as_of: date) -> Training:
+    category = draw(st.sampled_from([*CATEGORIES, UNMAPPED, None]))
+    anniversary = years_after(as_of, -3) + timedelta(days=draw(st.sampled_from([-1, 0, 1])))
+    completed = draw(st.one_of(near(as_of, -2000, 60), st.just(anniversary)))
+    expires = draw(
+        st.one_of(
+            st.none(),
+            st.none(),
+            st.integers(1, 2000).map(lambda days: completed + timedelta(days=days)),
+            near(as_of, -1, 1),
+        )
+    )
+    voided = draw(st.sampled_from([False, False, False, True]))
+    return Training(category, completed, expires, voided)
+
+
+@st.composite
+def jobs(draw: st.DrawFn, as_of: date, agency: int) -> Job:
+    # mostly people on the roster at the as-of date, some arriving or leaving around it
+    hired = draw(st.one_of(near(as_of, -4000, -1), near(as_of, -4000, -1), near(as_of, -1, 120)))
+    separated = draw(
+        st.one_of(
+            st.none(),
+            st.none(),
+            st.integers(0, 3000).map(lambda days: hired + timedelta(days=days)),
+            near(as_of, -1, 1).map(lambda day: max(day, hired)),
+        )
+    )
+    return Job(
+        agency=agency,
+        sworn=draw(st.sampled_from([True, True, False])),
+        position=draw(st.sampled_from(list(POSITIONS))),
+        selected=draw(st.sampled_from([False, False, True])),
+        hired_on=hired,
+        separated_on=separated,
+    )
+
+
+@st.composite
+def people(draw: st.DrawFn, as_of: date, agencies: int, diligent: bool) -> Someone:
+    first = draw(jobs(as_of, draw(st.integers(0, agencies - 1))))
+    held = [first]
+    # now and then a lateral hire (or, if the first job goes on, a second job elsewhere)
+    if agencies > 1 and draw(st.integers(0, 3)) == 0:
+        elsewhere = draw(st.sampled_from([i for i in range(agencies) if i != first.agency]))
+        second = draw(jobs(as_of, elsewhere))
+        if first.separated_on is not None:
+            hired = first.separated_on + timedelta(days=draw(st.integers(0, 60)))
+            second = replace(second, hired_on=hired, separated_on=None)
+        held.append(second)
+    records = [draw(trainings(as_of)) for _ in range(draw(st.integers(0, 4)))]
+    if diligent:  # an agency that trains everyone: a credential that surely counts
+        category = draw(st.sampled_from(["cit", "crit", "mhfa-equivalent"]))
+        records.append(Training(category, as_of - timedelta(days=200), None, False))
+    return Someone(tuple(held), tuple(records))
+
+
+@st.composite
+def departments(draw: st.DrawFn, as_of: date) -> Department:
+    return Department(
+        program=draw(st.sampled_from(list(TRAINED_BY))),
+        pledged_on=draw(maybe_date(as_of, -1500, 100)),
+        deadline_months=draw(st.integers(12, 36)),
+        partnership_on=draw(maybe_date(as_of, -1000, 100)),
+        policy_on=draw(maybe_date(as_of, -1000, 100)),
+    )
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> World:
+    as_of = draw(
+        st.one_of(
+            st.dates(date(2024, 1, 1), date(2028, 12, 31)),
+            st.sampled_from([date(2028, 2, 29), date(2027, 2, 28), date(2027, 3, 1)]),
+        )
+    )
+    count = draw(st.integers(1, 3))
+    diligent = draw(st.sampled_from([False, False, True]))
+    world = World(
+        as_of=as_of,
+        departments=tuple(draw(departments(as_of)) for _ in range(count)),
+        people=tuple(draw(people(as_of, count, diligent)) for _ in range(draw(st.integers(0, 12)))),
+        orphans=draw(st.integers(0, 2)),
+    )
+    skew = draw(st.sampled_from([None, -1, 0, 1]))
+    return world if skew is None else near_the_share(world, skew)
+
+
+def near_the_share(world: World, skew: int) -> World:
+    """Add officers to agency 0 so that crisis * 5 - total == skew: the 20 % boundary."""
+    first = reference(world, 0)
+    crisis, total = first["sworn_crisis"], first["sworn_total"]
+    extra_crisis = max(0, -(-(total + skew - 5 * crisis) // 4))  # so that extra_plain >= 0
+    extra_plain = 5 * (crisis + extra_crisis) - skew - total - extra_crisis
+    if extra_plain < 0 or extra_crisis + extra_plain > 20:
+        return world
+    hired = world.as_of - timedelta(days=1000)
+    job = (Job(0, True, "Patrol Officer", False, hired, None),)
+    cit = (Training("cit", world.as_of - timedelta(days=300), None, False),)
+    squad = [Someone(job, cit)] * extra_crisis + [Someone(job, ())] * extra_plain
+    return replace(world, people=world.people + tuple(squad))
+
+
+# --- running the engine -------------------------------------------------------------------------
+
+
+def agency_id(index: int) -> str:
+    return f"agency-{index}"
+
+
+def load(session: Session, world: World) -> None:
+    b = StoreBuilder.start(session, NOW)
+    for category, (tier, months) in STAFF_CATEGORIES.items():
+        b.category(category, tier, months=months)
+    for index, d in enumerate(world.departments):
+        b.agency(
+            agency_id(index),
+            program=d.program,
+            pledged_on=d.pledged_on,
+            deadline_months=d.deadline_months,
+            partnership_on=d.partnership_on,
+            policy_on=d.policy_on,
+        )
+    for someone in world.people:
+        first, *others = someone.jobs
+        person = b.person(agency_id(first.agency), **_employment(first))
+        for job in others:
+            b.employ(person, agency_id(job.agency), **_employment(job))
+        for t in someone.trainings:
+            b.complete(person, t.category, t.completed_on, expires_on=t.expires_on, voided=t.voided)
+    for _ in range(world.orphans):
+        b.complete(None, "cit", world.as_of - timedelta(days=30))
+
+
+def _employment(job: Job) -> dict[str, Any]:
+    return {
+        "sworn": job.sworn,
+        "position": job.position,
+        "selected": job.selected,
+        "hired_on": job.hired_on,
+        "separated_on": job.separated_on,
+    }
+
+
+def figures(report: CoverageReport) -> dict[str, Any]:
+    c = report.counts
+    return {
+        "sworn_total": c.sworn_total,
+        "sworn_crisis": c.sworn_crisis,
+        "sworn_trained": c.sworn_trained,
+        "nonsworn_selected_total": c.nonsworn_total,
+        "nonsworn_trained": c.nonsworn_trained,
+        "crisis_20": report.crisis_20,
+        "all_trained": report.all_trained,
+        "partnership": report.partnership,
+        "policy": report.policy,
+        "deadline": report.deadline,
+    }
+
+
+def check(sessions: sessionmaker[Session], world: World) -> None:
+    with transaction(sessions) as session:
+        load(session, world)
+    with sessions() as session:
+        reports = compute(session, world.as_of)
+        first_only = compute(session, world.as_of, [agency_id(0)])
+    assert [r.agency for r in reports] == [agency_id(i) for i in range(len(world.departments))]
+    assert first_only == reports[:1]
+    for index, report in enumerate(reports):
+        expected = reference(world, index)
+        assert (report.agency, figures(report)) == (agency_id(index), expected)
+        assert report.program == world.departments[index].program
+        assert report.status in allowed_statuses(expected, world.as_of), (report.agency, expected)
+
+
+@pytest.fixture(scope="module")
+def sqlite_engine() -> Iterator[Engine]:
+    """One in-memory store for all examples (its compiled-statement cache is what makes it fast)."""
+    engine = make_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(world=worlds())
+def test_engine_equals_reference_on_sqlite(sqlite_engine: Engine, world: World) -> None:
+    empty_store(sqlite_engine)
+    check(session_factory(sqlite_engine), world)
+
+
+@pytest.mark.postgres
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(world=worlds())
+def test_engine_equals_reference_on_postgresql(pg_engine: Engine, world: World) -> None:
+    empty_store(pg_engine)
+    check(session_factory(pg_engine), world)
