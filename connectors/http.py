@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -56,8 +56,47 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="*/:")))
 
 
+class Pacer(Protocol):
+    """Spaces requests out by what the remote side says of its rate limit."""
+
+    def wait(self) -> float:
+        """Seconds to pause before the next request (0 when there is room)."""
+        ...
+
+    def observe(self, response: requests.Response) -> None:
+        """Take note of a response's rate-limit headers."""
+        ...
+
+
+class HttpSettings(Protocol):
+    """What a source's configuration says about its HTTP."""
+
+    name: str
+    connect_timeout: float
+    read_timeout: float
+    max_retries: int
+
+
 class HttpClient:
     """One source's HTTP: a reused session, timeouts, retries on transient faults."""
+
+    @classmethod
+    def for_source(
+        cls,
+        config: HttpSettings,
+        session: requests.Session,
+        sleep: Callable[[float], None] | None = None,
+        pacer: Pacer | None = None,
+    ) -> HttpClient:
+        """A client with the source's timeouts and retry budget (`sleep` injectable for tests)."""
+        return cls(
+            config.name,
+            session,
+            (config.connect_timeout, config.read_timeout),
+            Backoff(retries=config.max_retries),
+            sleep or time.sleep,
+            pacer,
+        )
 
     def __init__(
         self,
@@ -66,12 +105,14 @@ class HttpClient:
         timeout: tuple[float, float],
         backoff: Backoff,
         sleep: Callable[[float], None] = time.sleep,
+        pacer: Pacer | None = None,
     ) -> None:
         self.source = source
         self.session = session
         self.timeout = timeout
         self.backoff = backoff
         self.sleep = sleep
+        self.pacer = pacer
 
     def request(
         self, method: str, url: str, accept: Collection[int] = (), **kwargs: Any
@@ -84,6 +125,7 @@ class HttpClient:
             SourceError: any other refusal.
         """
         for attempt in range(self.backoff.retries + 1):
+            self._pace()
             try:
                 response = self.session.request(method, url, timeout=self.timeout, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -92,6 +134,8 @@ class HttpClient:
                 )
                 cause: Exception = exc
             else:
+                if self.pacer is not None:
+                    self.pacer.observe(response)
                 if response.ok or response.status_code in accept:
                     return response
                 error = self._refusal(method, url, response)
@@ -104,6 +148,12 @@ class HttpClient:
             )
             self.sleep(wait)
         raise AssertionError("unreachable: the loop returns or raises")
+
+    def _pace(self) -> None:
+        pause = self.pacer.wait() if self.pacer is not None else 0.0
+        if pause > 0:
+            log.info("source %r: rate limit nearly used up; pausing %.1f s", self.source, pause)
+            self.sleep(pause)
 
     def _refusal(self, method: str, url: str, response: requests.Response) -> TransientError:
         status = response.status_code

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from onemind.connectors.fields import (
     text,
 )
 from onemind.errors import ConfigurationError, SourceError
+
+log = logging.getLogger(__name__)
 
 REQUIRED = {
     "roster": ("employee_id", "first_name", "last_name", "sworn", "hired_on"),
@@ -51,6 +54,7 @@ class TabularConnector(Connector):
         if header is None:
             raise SourceError(f"source {self.name!r}: {self.path} is empty")
         self._header_map(header[1])
+        self._count_only(header[1])
 
     def size_hint(self) -> int | None:
         if self.config.kind == "xlsx" or not self.path.is_file():
@@ -66,9 +70,14 @@ class TabularConnector(Connector):
         rows = self._rows()
         _, header = next(rows)
         positions = self._header_map(header)
+        counts = self._count_only(header)
         parse = self._roster_entry if self.config.role == "roster" else self._completion
+        skipped = 0
         for line, cells in rows:
             if not any(text(c) for c in cells):
+                continue
+            if not counts(cells):
+                skipped += 1
                 continue
             values = {f: cells[i] if i < len(cells) else None for f, i in positions.items()}
             location = f"{self.path.name}:{line}"
@@ -76,7 +85,26 @@ class TabularConnector(Connector):
                 yield parse(values, location)
             except ValueError as exc:
                 yield Rejected(location, str(exc), {k: text(v) for k, v in values.items()})
+        if skipped:
+            column = self.config.count_only.column if self.config.count_only else ""
+            log.info(
+                "skipped %d row(s) of %s: their %s does not count", skipped, self.path.name, column
+            )
         yield Checkpoint({"version": CURSOR_VERSION, "sha256": digest})
+
+    def _count_only(self, header: list[Any]) -> Callable[[list[Any]], bool]:
+        """Whether a row counts, by the value of the `count_only` column (all count without one)."""
+        rule = self.config.count_only
+        if rule is None:
+            return lambda cells: True
+        names = [text(h).strip().lower() for h in header]
+        if rule.column.lower() not in names:
+            raise ConfigurationError(
+                f"source {self.name!r}: {self.path.name} lacks column {rule.column} (count_only)"
+            )
+        index = names.index(rule.column.lower())
+        wanted = {v.strip().lower() for v in rule.values}
+        return lambda cells: index < len(cells) and text(cells[index]).lower() in wanted
 
     def _header_map(self, header: list[Any]) -> dict[str, int]:
         names = [text(h).strip() for h in header]

@@ -38,7 +38,7 @@ from onemind.connectors.base import (
     Reconciles,
     VoidRecord,
 )
-from onemind.connectors.http import Backoff, HttpClient
+from onemind.connectors.http import HttpClient
 from onemind.connectors.xapi_statements import (
     VOIDED,
     parse_instant,
@@ -92,10 +92,7 @@ class XapiConnector(Connector, Pushes, Reconciles):
         http.headers.update(
             {"X-Experience-API-Version": config.version, "Accept": "application/json"}
         )
-        backoff = Backoff(retries=config.max_retries)
-        timeout = (config.connect_timeout, config.read_timeout)
-        extra = {"sleep": sleep} if sleep else {}
-        self.http = HttpClient(config.name, http, timeout, backoff, **extra)
+        self.http = HttpClient.for_source(config, http, sleep)
         self.statements_url = urljoin(config.endpoint, "statements")
 
     def check(self) -> None:

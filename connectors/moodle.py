@@ -1,0 +1,392 @@
+"""A Moodle site over Web Services: course completions pulled two ways, certifications pushed.
+
+Per-user route (works on every site): for each configured course, the people Moodle tracks
+for completion, a page at a time, and one completion-status call per person, a few at once.
+Moodle has no "changed since", so every run re-reads the courses; records are keyed on course
+and username, so a re-read changes nothing. The cursor names the courses finished in the
+current pass, so a rerun after a failure starts at the course that failed.
+
+Report route (when `report_id` is set): a staff-built custom report on course participants
+with a "time completed" column and filter; the filter is set from the newest completion seen
+(less an overlap), so a quiet night costs a handful of calls. Its rows come in no known order,
+so it checkpoints once, at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+
+from onemind.config.model import MoodleSourceConfig
+from onemind.connectors.base import (
+    CURSOR_VERSION,
+    Checkpoint,
+    CompletionRecord,
+    Connector,
+    CredentialNotice,
+    PullItem,
+    Pushes,
+    Rejected,
+)
+from onemind.connectors.http import HttpClient
+from onemind.connectors.moodle_report import (
+    Course,
+    Learner,
+    ReportReader,
+    course_from,
+    filter_values,
+    later,
+    text_or_none,
+)
+from onemind.connectors.moodle_ws import Fault, MoodleWs
+from onemind.errors import ConfigurationError, InvalidRecordError, SourceError
+
+log = logging.getLogger(__name__)
+
+AGGREGATION_ANY = 2
+INCOMPLETE, COMPLETE, COMPLETE_PASS = 0, 1, 2
+PERSON_FAULTS = ("usernotenroled", "suspended", "userdeleted", "usernotconfirmed", "invaliduser")
+LOOKUP_FIELDS = ("idnumber", "username", "email")
+TRACKED = "moodle/course:isincompletionreports"
+USER_FIELDS = "id,username,firstname,lastname,email,idnumber,institution,department,customfields"
+
+
+class MoodleConnector(Connector, Pushes):
+    """Reads course completions; marks a certification activity complete for a person."""
+
+    def __init__(
+        self,
+        config: MoodleSourceConfig,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.zone = ZoneInfo(config.timezone)
+        http = HttpClient.for_source(config, session or requests.Session(), sleep)
+        self.ws = MoodleWs(config.name, config.base_url, config.token.get(), http)
+        self._certification: dict[str, Any] | None = None
+
+    def check(self) -> None:
+        info = self.ws.call("core_webservice_get_site_info")
+        offered = {f.get("name") for f in (info or {}).get("functions", [])}
+        missing = [f for f in self.functions() if f not in offered]
+        if missing:
+            raise ConfigurationError(
+                f"source {self.name!r}: the token's external service lacks "
+                f"{', '.join(missing)}; add them in Moodle (Site administration > Server > "
+                "Web services > External services)"
+            )
+        self.courses()
+
+    def functions(self) -> list[str]:
+        """The Web Service functions this source's settings call."""
+        needed = ["core_webservice_get_site_info", "core_course_get_courses_by_field"]
+        if self.config.report_id:
+            needed += ["core_reportbuilder_set_filters", "core_reportbuilder_retrieve_report"]
+        else:
+            needed += [
+                "core_enrol_get_enrolled_users",
+                "core_completion_get_course_completion_status",
+            ]
+        if self.config.certification_cmid:
+            needed += [
+                "core_course_get_course_module",
+                "core_user_get_users_by_field",
+                "core_completion_get_activities_completion_status",
+                "core_completion_override_activity_completion_status",
+            ]
+        return needed
+
+    def courses(self) -> list[Course]:
+        """The configured courses, by id, shortname and category, in id order.
+
+        Raises:
+            ConfigurationError: a configured id or shortname is not on the site.
+        """
+        found: dict[int, Course] = {}
+        lookups: list[tuple[str, Any]] = []
+        if self.config.course_ids:
+            lookups.append(("ids", ",".join(map(str, self.config.course_ids))))
+        lookups += [("shortname", s) for s in self.config.course_shortnames]
+        lookups += [("category", c) for c in self.config.category_ids]
+        for field, value in lookups:
+            body = self.ws.call("core_course_get_courses_by_field", field=field, value=value)
+            for raw in (body or {}).get("courses", []):
+                found[int(raw["id"])] = course_from(raw)
+        unknown = [str(i) for i in self.config.course_ids if i not in found]
+        shortnames = {c.shortname for c in found.values()}
+        unknown += [s for s in self.config.course_shortnames if s not in shortnames]
+        if unknown:
+            raise ConfigurationError(
+                f"source {self.name!r}: no course {', '.join(unknown)} on the site, or the "
+                "token's user cannot see it"
+            )
+        return [found[i] for i in sorted(found)]
+
+    def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
+        if self.config.report_id:
+            yield from self._pull_report(cursor)
+        else:
+            yield from self._pull_by_user(cursor)
+
+    def _pull_by_user(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
+        """Course after course; the cursor records the courses done in this pass."""
+        previous = cursor if cursor and cursor.get("route") == "status" else {}
+        done = [int(i) for i in previous.get("done", [])]
+        for course in self.courses():
+            if course.id in done:
+                continue
+            if not course.completion_enabled:
+                log.warning("course %s (%s) does not track completion", course.id, course.shortname)
+                continue
+            yield from self._course_completions(course)
+            done.append(course.id)
+            yield Checkpoint({"version": CURSOR_VERSION, "route": "status", "done": list(done)})
+        yield Checkpoint({"version": CURSOR_VERSION, "route": "status", "done": []})
+
+    def _course_completions(self, course: Course) -> Iterator[PullItem]:
+        pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix=self.name)
+        try:
+            for people in self._tracked_people(course):
+                statuses = list(pool.map(lambda person: self._status(course, person), people))
+                for person, status in zip(people, statuses, strict=True):
+                    item = self._status_record(course, person, status)
+                    if item is not None:
+                        yield item
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _tracked_people(self, course: Course) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the people whose completion the course tracks."""
+        size, start = self.config.page_size, 0
+        while True:
+            options = {"withcapability": TRACKED, "userfields": USER_FIELDS}
+            options |= {"limitfrom": start, "limitnumber": size}
+            people = self.ws.call(
+                "core_enrol_get_enrolled_users",
+                subject=f"course {course.id}",
+                courseid=course.id,
+                options=[{"name": k, "value": v} for k, v in options.items()],
+            )
+            if not isinstance(people, list):
+                raise SourceError(f"source {self.name!r}: enrolled users of {course.id} not a list")
+            if people:
+                yield people
+            if len(people) < size:
+                return
+            start += size
+
+    def _status(self, course: Course, person: dict[str, Any]) -> Any:
+        return self.ws.call(
+            "core_completion_get_course_completion_status",
+            subject=f"course {course.id} ({course.shortname})",
+            tolerate=PERSON_FAULTS,
+            courseid=course.id,
+            userid=person["id"],
+        )
+
+    def _status_record(
+        self, course: Course, person: dict[str, Any], body: Any
+    ) -> CompletionRecord | Rejected | None:
+        """A completion when the course is complete: dated by its criteria's completion times."""
+        location = f"course {course.id} user {person.get('id')}"
+        if isinstance(body, Fault):
+            if body.code == "usernotenroled":
+                return None
+            return Rejected(location, f"Moodle refused the status ({body.code}): {body.message}")
+        status = (body or {}).get("completionstatus") or {}
+        if not status.get("completed"):
+            return None
+        times = [
+            int(c["timecompleted"])
+            for c in status.get("completions", [])
+            if c.get("complete") and c.get("timecompleted")
+        ]
+        if not times:
+            return Rejected(location, "complete, but no criterion carries a completion time")
+        # All criteria required: complete when the last was met; any one: when the first was.
+        stamp = min(times) if status.get("aggregation") == AGGREGATION_ANY else max(times)
+        completed = datetime.fromtimestamp(stamp, tz=self.zone)
+        return self._record(course, self._learner(person), completed, location)
+
+    def _record(
+        self, course: Course, learner: Learner, completed: datetime, location: str
+    ) -> CompletionRecord:
+        """Keyed on course and username, which both routes know, so switching doubles nothing."""
+        return CompletionRecord(
+            external_id=f"moodle:{course.id}:{learner.username}",
+            location=location,
+            course_key=f"moodle:{course.id}",
+            course_title=course.fullname,
+            completed_on=completed.date(),
+            employee_id=learner.employee_id,
+            email=learner.email,
+            agency=self.config.agency,
+            payload={
+                "courseid": course.id,
+                "shortname": course.shortname,
+                "course_idnumber": course.idnumber,
+                "userid": learner.userid,
+                "username": learner.username,
+                "employee_id": learner.employee_id,
+                "institution": learner.institution,
+                "timecompleted": completed.isoformat(),
+            },
+        )
+
+    def _learner(self, person: dict[str, Any]) -> Learner:
+        field = self.config.employee_id_field
+        value = person.get(field)
+        if field.startswith("profile:"):
+            shortname = field.removeprefix("profile:")
+            fields = person.get("customfields") or []
+            value = next((f.get("value") for f in fields if f.get("shortname") == shortname), None)
+        return Learner(
+            username=str(person["username"]),
+            email=text_or_none(person.get("email")),
+            employee_id=text_or_none(value),
+            userid=int(person["id"]),
+            institution=text_or_none(person.get("institution")),
+        )
+
+    def _pull_report(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
+        """Rows completed since the cursor (less the overlap); one checkpoint at the end."""
+        previous = cursor if cursor and cursor.get("route") == "report" else {}
+        newest = previous.get("completed_through")
+        by_shortname = {c.shortname: c for c in self.courses()}
+        self._set_report_filter(newest)
+        report = ReportReader(self.config, self.zone)
+        for number, cells, headers in self._report_rows():
+            report.read_headers(headers)
+            item = report.row(cells, number, by_shortname)
+            if isinstance(item, tuple):
+                course, learner, completed = item
+                location = f"report {self.config.report_id} row {number}"
+                yield self._record(course, learner, completed, location)
+                newest = later(newest, completed)
+            elif item is not None:
+                yield item
+        yield Checkpoint(
+            {"version": CURSOR_VERSION, "route": "report", "completed_through": newest}
+        )
+
+    def _report_rows(self) -> Iterator[tuple[int, list[Any], list[Any]]]:
+        """(row number, cells, headers) of every row, page after page."""
+        page, perpage = 0, self.config.page_size
+        while True:
+            body = self.ws.call(
+                "core_reportbuilder_retrieve_report",
+                subject=f"report {self.config.report_id}",
+                reportid=self.config.report_id,
+                page=page,
+                perpage=perpage,
+            )
+            data = (body or {}).get("data") or {}
+            rows = data.get("rows") or []
+            for number, row in enumerate(rows, start=page * perpage + 1):
+                yield number, row.get("columns") or [], data.get("headers") or []
+            page += 1
+            if not rows or page * perpage >= int(data.get("totalrowcount") or 0):
+                return
+
+    def _set_report_filter(self, newest: str | None) -> None:
+        overlap = timedelta(hours=self.config.report_overlap_hours)
+        self.ws.call(
+            "core_reportbuilder_set_filters",
+            subject=f"report {self.config.report_id}",
+            reportid=self.config.report_id,
+            values=json.dumps(filter_values(self.config.report_filter, newest, overlap)),
+        )
+
+    def push(self, notice: CredentialNotice) -> str:
+        """Complete the certification activity for the person (Moodle then issues its badge)."""
+        return self._set_certification(notice, COMPLETE)
+
+    def revoke(self, notice: CredentialNotice) -> str:
+        """Set the certification activity back to incomplete for the person."""
+        return self._set_certification(notice, INCOMPLETE)
+
+    def _set_certification(self, notice: CredentialNotice, state: int) -> str:
+        """Override the activity's completion, only when it is not in that state already."""
+        cm = self.certification()
+        user_id = self._person(notice)
+        current = self._activity_state(cm, user_id)
+        done = current in (COMPLETE, COMPLETE_PASS) if state == COMPLETE else current == INCOMPLETE
+        if not done:
+            self.ws.call(
+                "core_completion_override_activity_completion_status",
+                subject=f"credential {notice.credential_id}",
+                userid=user_id,
+                cmid=cm["id"],
+                newstate=state,
+            )
+        return f"moodle:cm{cm['id']}:user{user_id}"
+
+    def certification(self) -> dict[str, Any]:
+        """The configured certification activity (looked up once).
+
+        Raises:
+            ConfigurationError: none is configured, or it does not track completion.
+        """
+        if self._certification is not None:
+            return self._certification
+        cmid = self.config.certification_cmid
+        if cmid is None:
+            raise ConfigurationError(
+                f"source {self.name!r}: set certification_cmid to the activity Moodle's "
+                "badge or certificate rules look at, to push credentials"
+            )
+        body = self.ws.call("core_course_get_course_module", subject=f"cmid {cmid}", cmid=cmid)
+        cm = (body or {}).get("cm") or {}
+        if not cm.get("completion"):
+            raise ConfigurationError(
+                f"source {self.name!r}: activity {cmid} does not track completion; "
+                "turn on completion tracking for it"
+            )
+        self._certification = cm
+        return cm
+
+    def _person(self, notice: CredentialNotice) -> int:
+        """The Moodle user id, by the employee-id field when Moodle can search it, else email."""
+        field = self.config.employee_id_field
+        if notice.employee_id and field in LOOKUP_FIELDS:
+            key, value = field, notice.employee_id
+        elif notice.email:
+            key, value = "email", notice.email
+        else:
+            raise InvalidRecordError(
+                f"source {self.name!r}: credential {notice.credential_id} names no "
+                f"{field} or email to find the person by"
+            )
+        users = self.ws.call("core_user_get_users_by_field", field=key, values=[value])
+        if not isinstance(users, list) or len(users) != 1:
+            count = len(users) if isinstance(users, list) else 0
+            raise InvalidRecordError(
+                f"source {self.name!r}: {count} Moodle users with {key} {value!r} "
+                f"(credential {notice.credential_id})"
+            )
+        return int(users[0]["id"])
+
+    def _activity_state(self, cm: dict[str, Any], user_id: int) -> int:
+        """The person's completion state of the activity (0 incomplete, 1 complete, 2 pass)."""
+        body = self.ws.call(
+            "core_completion_get_activities_completion_status",
+            subject=f"course {cm.get('course')}",
+            courseid=cm["course"],
+            userid=user_id,
+        )
+        for status in (body or {}).get("statuses", []):
+            if int(status.get("cmid", 0)) == int(cm["id"]):
+                return int(status.get("state", INCOMPLETE))
+        raise ConfigurationError(
+            f"source {self.name!r}: activity {cm['id']} is not visible to user {user_id}, "
+            "or it is not in their course"
+        )
