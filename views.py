@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -71,6 +72,10 @@ def sync_table(outcome: Any) -> Table:
     for r in outcome.results:
         s = r.stats
         result = "[green]ok[/]" if r.ok else f"[red]failed: {safe(r.error or '')}[/]"
+        if r.skipped:
+            result = f"[yellow]skipped: {safe(r.skipped)}[/]"
+        elif r.stopped:
+            result = "[yellow]stopped on request[/]"
         table.add_row(
             safe(r.source), str(s.fetched), str(s.new), str(s.updated), str(s.quarantined), result
         )
@@ -97,3 +102,11 @@ def explanation_table(people: Iterable[PersonExplanation]) -> Table:
             notes or "no records",
         )
     return table
+
+
+def wide_console(width: int = 110) -> Console:
+    """A console for tables: the terminal's width, or at least `width` when output is piped."""
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, width)
+    return console

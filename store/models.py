@@ -9,14 +9,18 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -356,3 +360,46 @@ class CredentialPush(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("credential_id", "source_id", "action"),)
+
+
+class SyncLock(Base):
+    """Who is syncing a source now; a row whose `expires_at` has passed is free to take."""
+
+    __tablename__ = "sync_lock"
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReportArchive(Base):
+    """A report as it was delivered (or failed to be): its content, recipients and outcome."""
+
+    __tablename__ = "report_archive"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    agency_id: Mapped[str | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40))
+    as_of: Mapped[date] = mapped_column(Date)
+    status: Mapped[str | None] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(300))
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    csv: Mapped[str | None] = mapped_column(Text)
+
+
+# APScheduler's SQLAlchemyJobStore table, declared here so migrations create it and
+# autogenerate leaves it alone; the job store finds it existing and uses it as it is.
+apscheduler_jobs = Table(
+    "apscheduler_jobs",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

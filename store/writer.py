@@ -40,6 +40,7 @@ class BatchStats:
     fetched: int = 0
     new: int = 0
     updated: int = 0
+    voided: int = 0
     quarantined: int = 0
 
     def add(self, other: BatchStats) -> None:
@@ -85,6 +86,8 @@ class RecordWriter:
             stored = self._store_raw(kind, group)
             stats.new += sum(s.new for s in stored.values())
             stats.updated += sum(s.changed and not s.new for s in stored.values())
+            if kind == "void":
+                stats.voided += sum(s.new for s in stored.values())
             self._apply(kind, group, stored)
         stats.quarantined = self.quarantine(rejected)
         return stats

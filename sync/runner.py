@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from onemind.certificates.issuer import CertificateChanges, reconcile
+from onemind.certificates.outbox import deliver
 from onemind.config.model import Settings, SourceConfig
-from onemind.connectors.base import Checkpoint, Connector, Reconciles, Record
+from onemind.connectors.base import Checkpoint, Connector, PullItem, Reconciles, Record
 from onemind.connectors.registry import build_connector
-from onemind.errors import ConfigurationError, OneMindError
+from onemind.errors import ConfigurationError, OneMindError, SourceError
 from onemind.mapping.catalogue import refresh_catalogue
 from onemind.store import coverage
 from onemind.store.bootstrap import apply_settings
 from onemind.store.classify import classify_pending
 from onemind.store.db import transaction
 from onemind.store.linking import apply_voids, link_completions, unlinked_count
-from onemind.store.models import Agency, RawRecord, Source, SyncRun
+from onemind.store.models import Agency, RawRecord, Source
 from onemind.store.writer import BatchStats, RecordWriter
+from onemind.sync import lock, runs
+from onemind.sync.history import StatusChange, status_changes
 from onemind.sync.logcontext import sync_context
 
 log = logging.getLogger(__name__)
@@ -37,10 +43,21 @@ class SourceResult:
     run_id: int | None
     stats: BatchStats = field(default_factory=BatchStats)
     error: str | None = None
+    skipped: str | None = None
+    stopped: bool = False
 
     @property
     def ok(self) -> bool:
+        """Not failed: a source skipped because another process holds its lock is no failure."""
         return self.error is None
+
+    @property
+    def status(self) -> str:
+        if self.error is not None:
+            return runs.FAILED
+        if self.skipped is not None:
+            return runs.SKIPPED
+        return runs.STOPPED if self.stopped else runs.SUCCEEDED
 
 
 @dataclass
@@ -48,6 +65,9 @@ class SyncOutcome:
     results: list[SourceResult]
     reports: list[coverage.CoverageReport]
     unmatched: int
+    certificates: CertificateChanges = field(default_factory=CertificateChanges)
+    changes: list[StatusChange] = field(default_factory=list)
+    stopped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -55,7 +75,11 @@ class SyncOutcome:
 
 
 class SyncRunner:
-    """Owns cursors and transactions; connectors only yield."""
+    """Owns cursors, locks and transactions; connectors only yield.
+
+    Setting `stop` ends the sync at the next batch or page boundary: what was pulled is
+    committed, the run is recorded as `stopped`, and the cursor covers only what was committed.
+    """
 
     def __init__(
         self,
@@ -64,12 +88,16 @@ class SyncRunner:
         now: Callable[[], datetime],
         progress: Progress | None = None,
         connector_factory: Callable[[SourceConfig], Connector] = build_connector,
+        stop: threading.Event | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.now = now
         self.progress = progress
         self.connector_factory = connector_factory
+        self.stop = stop or threading.Event()
+        self.holder = lock.holder_id()
+        self.lock_ttl = timedelta(seconds=settings.scheduler.lock_ttl_seconds)
 
     def run(
         self, names: Iterable[str] = (), full: bool = False, as_of: date | None = None
@@ -86,38 +114,70 @@ class SyncRunner:
         ordered = sorted(
             wanted, key=lambda n: getattr(self.settings.source(n), "role", "") != "roster"
         )
-        results = [self.sync_source(self.settings.source(n), full) for n in ordered]
+        results = []
+        for name in ordered:
+            if self.stop.is_set():
+                break
+            results.append(self.sync_source(self.settings.source(name), full))
+        if self.stop.is_set():
+            return self._stopped(results)
         return self.finish(results, as_of or self.now().date())
 
     def finish(self, results: list[SourceResult], as_of: date) -> SyncOutcome:
-        """Link people, apply voids, classify, and snapshot coverage: each step idempotent."""
+        """Link people, apply voids, classify, snapshot coverage and note status changes."""
         with transaction(self.sessions) as session:
-            refresh_catalogue(session, [r.run_id for r in results if r.run_id], self.now())
+            _one_finish_at_a_time(session)
+            refresh_catalogue(session, _run_ids(results), self.now())
             link_completions(session)
             apply_voids(session)
             classify_pending(session, self.now())
             reports = coverage.compute(session, as_of)
+            changes = status_changes(session, reports)
             coverage.save_snapshots(session, reports, self.now())
+            runs.note_unmatched(session, _run_ids(results))
             unmatched = unlinked_count(session)
-        return SyncOutcome(results, reports, unmatched)
+            certified = self._certify(session, as_of)
+        if self.settings.certificates is not None:
+            deliver(self.sessions, self.settings, self.connector_factory, self.now)
+        return SyncOutcome(results, reports, unmatched, certified, changes)
+
+    def _stopped(self, results: list[SourceResult]) -> SyncOutcome:
+        """A stop was asked for: skip the recomputation (the next run does it) and say so."""
+        with transaction(self.sessions) as session:
+            runs.note_unmatched(session, _run_ids(results))
+            unmatched = unlinked_count(session)
+        log.warning("stopped on request; coverage is recomputed by the next run")
+        return SyncOutcome(results, [], unmatched, stopped=True)
+
+    def _certify(self, session: Session, as_of: date) -> CertificateChanges:
+        """Issue and revoke credentials in the same transaction as the figures they rest on."""
+        if self.settings.certificates is None:
+            return CertificateChanges()
+        return reconcile(session, self.settings.certificates, self.now(), as_of)
 
     def sync_source(self, config: SourceConfig, full: bool = False) -> SourceResult:
-        """Pull one source; its failure is recorded and never raised to the other sources."""
-        run_id, cursor = self._start(config)
+        """Pull one source under its lock; a failure is recorded, never raised to the others."""
+        with transaction(self.sessions) as session:
+            started = runs.start(session, config.name, self.holder, self.now(), self.lock_ttl)
+        run_id = started.run_id
         result = SourceResult(config.name, run_id)
         with sync_context(config.name, run_id):
+            if started.held is not None:
+                result.skipped = started.held.describe()
+                log.warning("skipped: %s", result.skipped)
+                return result
             log.info("sync started%s", " (full)" if full else "")
             try:
                 connector = self.connector_factory(config)
-                self._pull(connector, config, run_id, None if full else cursor, result)
-                if full and isinstance(connector, Reconciles):
+                self._pull(connector, config, run_id, None if full else started.cursor, result)
+                if full and isinstance(connector, Reconciles) and not result.stopped:
                     self._reconcile(connector, config, run_id, result)
             except OneMindError as exc:
                 result.error = str(exc)
             except Exception as exc:  # one source's bug must not stop the others
                 log.exception("failed unexpectedly")
                 result.error = f"unexpected {type(exc).__name__}: {exc}"
-            self._end(run_id, result)
+            self._end(started, result)
         return result
 
     def _pull(
@@ -130,17 +190,22 @@ class SyncRunner:
     ) -> None:
         batch: list[Record] = []
         total = connector.size_hint()
-        for item in connector.pull(cursor):
-            if isinstance(item, Checkpoint):
-                self._commit(config, run_id, batch, item.cursor, result)
+        with _closing(connector.pull(cursor)) as items:
+            for item in items:
+                if isinstance(item, Checkpoint):
+                    self._commit(config, run_id, batch, item.cursor, result)
+                else:
+                    batch.append(item)
+                    if len(batch) < BATCH_SIZE:
+                        continue
+                    self._commit(config, run_id, batch, None, result)
+                    if self.progress:
+                        self.progress(config.name, result.stats.fetched, total)
                 batch = []
-                continue
-            batch.append(item)
-            if len(batch) >= BATCH_SIZE:
-                self._commit(config, run_id, batch, None, result)
-                batch = []
-                if self.progress:
-                    self.progress(config.name, result.stats.fetched, total)
+                if self.stop.is_set():
+                    result.stopped = True
+                    log.warning("stopping on request after %d record(s)", result.stats.fetched)
+                    return
         self._commit(config, run_id, batch, None, result)
         if self.progress:
             self.progress(config.name, result.stats.fetched, result.stats.fetched)
@@ -173,39 +238,64 @@ class SyncRunner:
         cursor: dict[str, Any] | None,
         result: SourceResult,
     ) -> None:
-        """Records and, when given, the cursor that covers them, in one transaction."""
+        """Records, the run's counts, the lock's renewal and the cursor, in one transaction.
+
+        Raises:
+            SourceError: the lock expired and another process took it; nothing is written.
+        """
         if not batch and cursor is None:
             return
         now = self.now()
         with transaction(self.sessions) as session:
             source = session.scalars(select(Source).where(Source.name == config.name)).one()
+            if not lock.renew(session, source.id, self.holder, now, self.lock_ttl):
+                raise SourceError(
+                    f"source {config.name!r}: lost its sync lock to another process while "
+                    "pulling (raise [scheduler] lock_ttl_seconds if batches take that long)"
+                )
             agencies = set(session.scalars(select(Agency.id)))
             writer = RecordWriter(
                 session, source.id, run_id, now, agencies, getattr(config, "agency", None)
             )
-            result.stats.add(writer.write(batch))
+            stats = writer.write(batch)
+            runs.record_counts(session, run_id, _sum(result.stats, stats))
             if cursor is not None:
                 source.cursor = cursor
                 source.cursor_updated_at = now
+        result.stats.add(stats)
 
-    def _start(self, config: SourceConfig) -> tuple[int, dict[str, Any] | None]:
+    def _end(self, started: runs.Started, result: SourceResult) -> None:
         with transaction(self.sessions) as session:
-            source = session.scalars(select(Source).where(Source.name == config.name)).one()
-            run = SyncRun(source_id=source.id, started_at=self.now())
-            session.add(run)
-            session.flush()
-            return run.id, source.cursor
-
-    def _end(self, run_id: int, result: SourceResult) -> None:
-        with transaction(self.sessions) as session:
-            run = session.get_one(SyncRun, run_id)
-            run.finished_at = self.now()
-            run.status = "failed" if result.error else "succeeded"
-            run.error = result.error
-            stats = result.stats
-            run.fetched, run.new, run.updated = stats.fetched, stats.new, stats.updated
-            run.quarantined = stats.quarantined
+            outcome = (result.status, result.error)
+            runs.finish(session, started, self.holder, outcome, result.stats, self.now())
         if result.error:
             log.error("sync failed: %s", result.error)
         else:
-            log.info("sync done: %s", stats)
+            log.info("sync %s: %s", result.status, result.stats)
+
+
+def _sum(a: BatchStats, b: BatchStats) -> BatchStats:
+    total = BatchStats()
+    total.add(a)
+    total.add(b)
+    return total
+
+
+def _run_ids(results: list[SourceResult]) -> list[int]:
+    return [r.run_id for r in results if r.run_id and r.skipped is None]
+
+
+def _one_finish_at_a_time(session: Session) -> None:
+    """Serialise recomputations across processes (PostgreSQL row locks; SQLite locks the file)."""
+    session.execute(select(Agency.id).order_by(Agency.id).with_for_update(key_share=True)).all()
+
+
+@contextmanager
+def _closing(items: Iterator[PullItem]) -> Iterator[Iterator[PullItem]]:
+    """Close a connector's generator when the pull ends early, so it releases what it holds."""
+    try:
+        yield items
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,268 @@
+"""Produce, send and archive reports: on demand, on each agency's schedule, on a status change."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, defer, sessionmaker
+
+from onemind.config.model import Settings
+from onemind.errors import ConfigurationError, OneMindError
+from onemind.reports import render
+from onemind.reports.chart import trend_png
+from onemind.reports.content import agency_report
+from onemind.reports.hub import hub_summary
+from onemind.reports.mail import Attachment, compose, send
+from onemind.reports.pdf import agency_pdf
+from onemind.store.coverage import CoverageReport
+from onemind.store.db import transaction
+from onemind.store.models import Agency, ReportArchive
+from onemind.sync.history import StatusChange
+
+log = logging.getLogger(__name__)
+
+CHART_CID = "trend"
+AGENCY, HUB = "agency", "hub"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One report in every form it takes: files to write, and the parts of an e-mail."""
+
+    kind: str
+    agency: str | None
+    as_of: date
+    status: str | None
+    subject: str
+    text: str
+    mail_html: str
+    files: dict[str, bytes]
+    chart: bytes | None = None
+    attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+
+    @property
+    def pdf(self) -> bytes | None:
+        return next((a.content for a in self.attachments if a.subtype == "pdf"), None)
+
+    @property
+    def csv(self) -> str | None:
+        found = next((a.content for a in self.attachments if a.subtype == "csv"), None)
+        return None if found is None else found.decode("utf-8")
+
+
+def render_agency(
+    session: Session,
+    settings: Settings,
+    agency_id: str,
+    as_of: date,
+    now: datetime,
+    changed: str | None = None,
+) -> Rendered:
+    """The agency's report as HTML (file and e-mail), PDF and the CSV of people to train."""
+    report = agency_report(session, settings, agency_id, as_of, now)
+    c = report.coverage
+    chart = trend_png(report.trend, f"{c.name}: coverage over time")
+    data_url = "data:image/png;base64," + base64.b64encode(chart).decode("ascii")
+    pdf = agency_pdf(report, chart)
+    people = render.people_csv(report).encode("utf-8")
+    subject = f"One Mind Pledge coverage: {c.name}: {c.status} as of {as_of.isoformat()}"
+    return Rendered(
+        kind=AGENCY,
+        agency=agency_id,
+        as_of=as_of,
+        status=c.status,
+        subject=f"{changed}: {subject}" if changed else subject,
+        text=render.agency_text(report, changed),
+        mail_html=render.agency_html(report, f"cid:{CHART_CID}", changed),
+        files={
+            f"{agency_id}.html": render.agency_html(report, data_url, changed).encode("utf-8"),
+            f"{agency_id}.pdf": pdf,
+            f"{agency_id}-people.csv": people,
+        },
+        chart=chart,
+        attachments=(
+            Attachment(f"{agency_id}-coverage-{as_of.isoformat()}.pdf", pdf, "application", "pdf"),
+            Attachment(f"{agency_id}-people-{as_of.isoformat()}.csv", people, "text", "csv"),
+        ),
+    )
+
+
+def render_hub(session: Session, settings: Settings, as_of: date, now: datetime) -> Rendered:
+    """The hub summary as HTML and the CSV of every agency's figures."""
+    summary = hub_summary(session, settings, as_of, now)
+    html = render.hub_html(summary)
+    table = render.agencies_csv(summary).encode("utf-8")
+    return Rendered(
+        kind=HUB,
+        agency=None,
+        as_of=as_of,
+        status=None,
+        subject=f"One Mind Pledge: all agencies as of {as_of.isoformat()}",
+        text=f"The summary of {len(summary.reports)} agencies is in the HTML part and the CSV.\n",
+        mail_html=html,
+        files={"hub-summary.html": html.encode("utf-8"), "hub-agencies.csv": table},
+        attachments=(Attachment(f"agencies-{as_of.isoformat()}.csv", table, "text", "csv"),),
+    )
+
+
+def write(rendered: Rendered, directory: Path) -> list[Path]:
+    """Write the report's files into the folder; returns their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, content in rendered.files.items():
+        path = directory / name
+        path.write_bytes(content)
+        paths.append(path)
+    return paths
+
+
+@dataclass(frozen=True)
+class Delivery:
+    archive_id: int
+    recipients: list[str]
+    error: str | None
+
+    @property
+    def sent(self) -> bool:
+        return self.error is None
+
+
+def deliver(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    rendered: Rendered,
+    recipients: Sequence[str],
+    reason: str,
+    now: datetime,
+) -> Delivery:
+    """Send the report by SMTP and archive it, sent or not (a failure is archived with its error).
+
+    Raises:
+        ConfigurationError: no [smtp] section, or nobody to send to.
+    """
+    if settings.smtp is None:
+        raise ConfigurationError("reports cannot be sent: add an [smtp] section (host, sender)")
+    if not recipients:
+        raise ConfigurationError(f"nobody to send the {rendered.kind} report to (report_to/hub_to)")
+    message = compose(
+        settings.smtp.sender,
+        list(recipients),
+        rendered.subject,
+        rendered.text,
+        rendered.mail_html,
+        (CHART_CID, rendered.chart) if rendered.chart else None,
+        rendered.attachments,
+    )
+    error = None
+    try:
+        send(settings.smtp, message)
+    except OneMindError as exc:
+        error = str(exc)
+        log.error("report %s not sent: %s", rendered.subject, error)
+    archive_id = _archive(sessions, rendered, list(recipients), reason, now, error)
+    return Delivery(archive_id, list(recipients), error)
+
+
+def _archive(
+    sessions: sessionmaker[Session],
+    rendered: Rendered,
+    recipients: list[str],
+    reason: str,
+    now: datetime,
+    error: str | None,
+) -> int:
+    with transaction(sessions) as session:
+        row = ReportArchive(
+            agency_id=rendered.agency,
+            kind=rendered.kind,
+            reason=reason[:40],
+            as_of=rendered.as_of,
+            status=rendered.status,
+            subject=rendered.subject[:300],
+            recipients=recipients,
+            created_at=now,
+            sent_at=None if error else now,
+            error=error,
+            html=rendered.mail_html,
+            pdf=rendered.pdf,
+            csv=rendered.csv,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def deliver_agency(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    agency_id: str,
+    reason: str,
+    now: datetime,
+    as_of: date,
+    changed: str | None = None,
+) -> Delivery:
+    """Render the agency's report and send it to its `report_to` addresses."""
+    with sessions() as session:
+        agency = session.get(Agency, agency_id)
+        if agency is None:
+            raise ConfigurationError(f"no agency {agency_id!r} in the store (run 'onemind init')")
+        rendered = render_agency(session, settings, agency_id, as_of, now, changed)
+        recipients = list(agency.report_to)
+    return deliver(settings, sessions, rendered, recipients, reason, now)
+
+
+def deliver_hub(
+    settings: Settings, sessions: sessionmaker[Session], reason: str, now: datetime, as_of: date
+) -> Delivery:
+    with sessions() as session:
+        rendered = render_hub(session, settings, as_of, now)
+    return deliver(settings, sessions, rendered, settings.reports.hub_to, reason, now)
+
+
+def status_notices(
+    session: Session, reports: Sequence[CoverageReport], changes: Sequence[StatusChange]
+) -> dict[str, str]:
+    """Agencies to tell about a new status, with what changed.
+
+    An agency that has received a report is told when its status differs from that report's;
+    one that never has, when the sync saw its status change. A failed delivery is tried again.
+    """
+    last_sent = _last_sent_status(session)
+    changed = {c.agency: c.before for c in changes}
+    notices = {}
+    for r in reports:
+        before = last_sent.get(r.agency, changed.get(r.agency))
+        if before is not None and before != r.status:
+            notices[r.agency] = f"Status changed from {before} to {r.status}"
+    return notices
+
+
+def _last_sent_status(session: Session) -> dict[str, str]:
+    latest = (
+        select(func.max(ReportArchive.id))
+        .where(ReportArchive.kind == AGENCY, ReportArchive.sent_at.is_not(None))
+        .group_by(ReportArchive.agency_id)
+    )
+    rows = session.execute(
+        select(ReportArchive.agency_id, ReportArchive.status).where(ReportArchive.id.in_(latest))
+    )
+    return {agency: status for agency, status in rows if agency and status}
+
+
+def archived(session: Session, agency: str | None = None, limit: int = 50) -> list[ReportArchive]:
+    """Reports delivered or attempted, newest first."""
+    query = (
+        select(ReportArchive)
+        .options(defer(ReportArchive.html), defer(ReportArchive.pdf), defer(ReportArchive.csv))
+        .order_by(ReportArchive.id.desc())
+        .limit(limit)
+    )
+    if agency is not None:
+        query = query.where(ReportArchive.agency_id == agency)
+    return list(session.scalars(query))

@@ -1,0 +1,75 @@
+"""E-mail messages for reports and their delivery over SMTP (optionally STARTTLS and login)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from onemind.config.model import SmtpConfig
+from onemind.errors import ConfigurationError, TransientError
+from onemind.views import plain
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    maintype: str
+    subtype: str
+
+
+def compose(
+    sender: str,
+    recipients: list[str],
+    subject: str,
+    text: str,
+    html: str,
+    inline_png: tuple[str, bytes] | None = None,
+    attachments: tuple[Attachment, ...] = (),
+) -> EmailMessage:
+    """A multipart message: text, HTML (with its chart inline under `cid:`), attachments.
+
+    `inline_png` is (content id without brackets, PNG bytes); the HTML refers to `cid:<id>`.
+    """
+    message = EmailMessage()
+    message["Subject"] = plain(subject).replace("\n", " ")
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Message-ID"] = make_msgid(domain="onemind.local")
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    if inline_png is not None:
+        content_id, png = inline_png
+        html_part = message.get_payload()[1]
+        html_part.add_related(png, "image", "png", cid=f"<{content_id}>", filename="trend.png")
+    for item in attachments:
+        message.add_attachment(
+            item.content, maintype=item.maintype, subtype=item.subtype, filename=item.filename
+        )
+    return message
+
+
+def send(config: SmtpConfig, message: EmailMessage) -> None:
+    """Hand the message to the configured server.
+
+    Raises:
+        ConfigurationError: the server refused our credentials.
+        TransientError: the server could not be reached or refused the message.
+    """
+    where = f"{config.host}:{config.port}"
+    try:
+        with smtplib.SMTP(config.host, config.port, timeout=config.timeout) as client:
+            if config.starttls:
+                client.starttls(context=ssl.create_default_context())
+            if config.username and config.password:
+                client.login(config.username, config.password.get())
+            client.send_message(message)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise ConfigurationError(
+            f"SMTP server {where} refused the login of {config.username!r}: {exc.smtp_code}"
+        ) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransientError(f"could not send through SMTP server {where}: {exc}") from exc
