@@ -68,6 +68,8 @@ class ChangeReport:
     agencies: dict[str, tuple[Counts, Counts]] = field(default_factory=dict)
     people: list[PersonChange] = field(default_factory=list)
     dry_run: bool = False
+    certificates_issued: list[str] = field(default_factory=list)
+    certificates_revoked: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +81,10 @@ class ChangeReport:
                 a: {"before": asdict(b), "after": asdict(c)} for a, (b, c) in self.agencies.items()
             },
             "people": [asdict(p) for p in self.people],
+            "certificates": {
+                "issued": self.certificates_issued,
+                "revoked": self.certificates_revoked,
+            },
         }
 
 

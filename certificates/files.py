@@ -1,0 +1,81 @@
+"""Credentials as files: `<id>.jwt`, `<id>.json`, `<id>.pdf`, the JWKS and the revocation list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onemind.certificates import documents, jose
+from onemind.certificates.keys import jwks
+from onemind.certificates.pdf import CertificateFacts, render
+from onemind.config.model import CertificatesConfig
+from onemind.store.models import Agency, Category, Credential, Employment, Person
+
+JWKS_FILE = "jwks.json"
+REVOCATIONS_FILE = "revocations.json"
+
+
+def file_stem(credential_id: str) -> str:
+    """A file name for a credential id (`urn:uuid:…` → the uuid)."""
+    return credential_id.rsplit(":", 1)[-1]
+
+
+def revocations(session: Session, config: CertificatesConfig) -> dict[str, Any]:
+    rows = session.execute(
+        select(Credential.id, Credential.revoked_reason)
+        .where(Credential.status == "revoked")
+        .order_by(Credential.id)
+    )
+    return documents.revocation_list(config, [(cid, reason or "") for cid, reason in rows])
+
+
+def export(session: Session, config: CertificatesConfig, directory: Path) -> int:
+    """Write every credential and the documents needed to check them offline."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / JWKS_FILE).write_text(json.dumps(jwks(session), indent=2) + "\n")
+    (directory / REVOCATIONS_FILE).write_text(
+        json.dumps(revocations(session, config), indent=2) + "\n"
+    )
+    count = 0
+    for credential in session.scalars(select(Credential).order_by(Credential.issued_at)):
+        stem = directory / file_stem(credential.id)
+        stem.with_suffix(".jwt").write_text(credential.jwt + "\n")
+        payload = jose.parse(credential.jwt).payload
+        stem.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n")
+        stem.with_suffix(".pdf").write_bytes(render(facts(session, config, credential)))
+        count += 1
+    return count
+
+
+def facts(session: Session, config: CertificatesConfig, credential: Credential) -> CertificateFacts:
+    """What the PDF shows: the holder's name is printed, never put in the signed credential."""
+    payload = jose.parse(credential.jwt).payload
+    if credential.person_id is not None:
+        person = session.get_one(Person, credential.person_id)
+        holder = f"{person.first_name} {person.last_name}"
+        agency_id = session.scalar(
+            select(Employment.agency_id)
+            .where(Employment.person_id == person.id)
+            .order_by(Employment.hired_on.desc())
+            .limit(1)
+        )
+    else:
+        holder = payload.get("credentialSubject", {}).get("name", "")
+        agency_id = credential.agency_id
+    agency = session.get(Agency, agency_id) if agency_id else None
+    category = session.get(Category, credential.category_id) if credential.category_id else None
+    return CertificateFacts(
+        holder=holder,
+        title=payload.get("name", ""),
+        category=category.label if category else "One Mind Pledge: all four strategies",
+        completed_on=credential.valid_from,
+        valid_until=credential.valid_until,
+        agency=agency.name if agency else "",
+        issuer=config.issuer_name,
+        credential_id=credential.id,
+        verify_link=config.verify_link(credential.id),
+    )

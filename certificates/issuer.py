@@ -1,0 +1,368 @@
+"""Who holds which credential: issue on first valid credit, revoke when the record behind goes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+from onemind.certificates import documents
+from onemind.certificates.keys import Signer, signer
+from onemind.certificates.outbox import enqueue
+from onemind.config.model import CertificatesConfig
+from onemind.mapping.categories import CRISIS
+from onemind.store import coverage
+from onemind.store.models import (
+    AuditEntry,
+    Category,
+    Classification,
+    Completion,
+    Credential,
+    Employment,
+    Person,
+    RawRecord,
+    Source,
+)
+
+PERSON = "person"
+AGENCY = "agency"
+SYSTEM = "onemind"
+TIER_NAMES = {
+    CRISIS: "Crisis intervention (CIT, CRIT or equivalent)",
+    "mh": "Mental health training (MHFA or equivalent)",
+}
+
+
+@dataclass
+class CertificateChanges:
+    issued: list[str] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+
+
+def reconcile(
+    session: Session,
+    config: CertificatesConfig,
+    now: datetime,
+    as_of: date,
+    people: Iterable[int] | None = None,
+) -> CertificateChanges:
+    """Bring credentials in line with the records: revoke what lost its basis, then issue."""
+    wanted = None if people is None else sorted(set(people))
+    changes = CertificateChanges()
+    key = signer(session, config, now)
+    for credential, reason in _lost_basis(session, wanted):
+        revoke(session, credential, reason, SYSTEM, now)
+        changes.revoked.append(credential.id)
+    for person_id, tier, row in _unrecognised(session, as_of, wanted):
+        changes.issued.append(_issue_person(session, config, key, person_id, tier, row, now).id)
+    changes.revoked += _recheck_recognitions(session, now)
+    changes.issued += _recognise_agencies(session, config, key, as_of, now)
+    return changes
+
+
+def revoke(
+    session: Session, credential: Credential, reason: str, actor: str, now: datetime
+) -> None:
+    """Mark revoked (kept, with its reason) and queue the withdrawal to the sources."""
+    credential.status = "revoked"
+    credential.revoked_at = now
+    credential.revoked_reason = reason
+    session.add(
+        AuditEntry(
+            at=now,
+            actor=actor,
+            action="certificate.revoke",
+            target=credential.id,
+            details={"reason": reason},
+        )
+    )
+    enqueue(session, credential, "revoke", now)
+
+
+def _lost_basis(session: Session, people: list[int] | None) -> list[tuple[Credential, str]]:
+    query = (
+        select(
+            Credential,
+            Completion.voided,
+            Classification.category_id,
+            Category.tier,
+            Completion.person_id,
+        )
+        .join(Completion, Completion.id == Credential.completion_id)
+        .outerjoin(Classification, Classification.completion_id == Completion.id)
+        .outerjoin(Category, Category.id == Classification.category_id)
+        .where(Credential.kind == PERSON, Credential.status == "active")
+    )
+    if people is not None:
+        query = query.where(Credential.person_id.in_(people))
+    out = []
+    for credential, voided, category, tier, person_id in session.execute(query):
+        reason = _why_lost(credential, voided, category, tier, person_id)
+        if reason:
+            out.append((credential, reason))
+    return out
+
+
+def _why_lost(
+    credential: Credential,
+    voided: bool,
+    category: str | None,
+    tier: str | None,
+    person_id: int | None,
+) -> str | None:
+    if voided:
+        return "the record behind it was voided by its source"
+    if category is None:
+        return "a mapping change means its course no longer qualifies"
+    if tier != credential.tier:
+        return f"a mapping change moved its course to the {tier} tier"
+    if person_id != credential.person_id:
+        return "the record behind it now belongs to another person"
+    return None
+
+
+def _unrecognised(
+    session: Session, as_of: date, people: list[int] | None
+) -> list[tuple[int, str, Any]]:
+    """(person, tier, best completion) for valid credits no live credential covers yet."""
+    covered = exists().where(
+        Credential.person_id == Completion.person_id,
+        Credential.tier == Category.tier,
+        Credential.kind == PERSON,
+        Credential.status == "active",
+        or_(Credential.valid_until.is_(None), Credential.valid_until > as_of),
+    )
+    query = (
+        select(
+            Completion.person_id,
+            Category.tier,
+            Completion.id,
+            Completion.completed_on,
+            Classification.valid_until,
+            Classification.category_id,
+            Classification.rule_id,
+            Classification.rule_version,
+            Category.label,
+        )
+        .join(Classification, Classification.completion_id == Completion.id)
+        .join(Category, Category.id == Classification.category_id)
+        .where(
+            Completion.person_id.is_not(None),
+            Completion.voided.is_(False),
+            Completion.completed_on <= as_of,
+            or_(Classification.valid_until.is_(None), Classification.valid_until > as_of),
+            ~covered,
+        )
+        .order_by(Completion.person_id, Category.tier)
+    )
+    if people is not None:
+        query = query.where(Completion.person_id.in_(people))
+    best: dict[tuple[int, str], Any] = {}
+    for row in session.execute(query):
+        key = (row.person_id, row.tier)
+        if key not in best or _better(row, best[key]):
+            best[key] = row
+    return [(person, tier, row) for (person, tier), row in best.items()]
+
+
+def _better(row: Any, than: Any) -> bool:
+    """Longer-lasting first (no expiry is longest), then the more recent completion."""
+    forever = date.max
+    return ((row.valid_until or forever), row.completed_on) > (
+        (than.valid_until or forever),
+        than.completed_on,
+    )
+
+
+def _issue_person(
+    session: Session,
+    config: CertificatesConfig,
+    key: Signer,
+    person_id: int,
+    tier: str,
+    row: Any,
+    now: datetime,
+) -> Credential:
+    person = session.get_one(Person, person_id)
+    credential_id = f"urn:uuid:{uuid.uuid4()}"
+    subject = {"identifier": [_identity(session, person)]}
+    award = documents.achievement(
+        config, row.category_id, row.label, f"Completed training recognised as {row.label}."
+    )
+    location, source = session.execute(
+        select(RawRecord.location, Source.name)
+        .join(Completion, Completion.raw_record_id == RawRecord.id)
+        .join(Source, Source.id == RawRecord.source_id)
+        .where(Completion.id == row.id)
+    ).one()
+    evidence = [
+        {
+            "type": ["Evidence"],
+            "name": "Training record",
+            "description": f"{source} {location}, completed {row.completed_on.isoformat()}; "
+            f"classified {row.category_id} by mapping rule #{row.rule_id} "
+            f"(version {row.rule_version})",
+        }
+    ]
+    document = documents.credential(
+        config,
+        credential_id,
+        TIER_NAMES[tier],
+        subject,
+        award,
+        evidence,
+        row.completed_on,
+        row.valid_until,
+        now,
+    )
+    credential = Credential(
+        id=credential_id,
+        kind=PERSON,
+        person_id=person_id,
+        tier=tier,
+        category_id=row.category_id,
+        completion_id=row.id,
+        rule_id=row.rule_id,
+        valid_from=row.completed_on,
+        valid_until=row.valid_until,
+        issued_at=now,
+        kid=key.kid,
+        jwt=key.sign(document),
+        status="active",
+    )
+    return _record(session, credential, now)
+
+
+def _identity(session: Session, person: Person) -> dict[str, Any]:
+    if person.email:
+        return documents.hashed_identity(person.email, "emailAddress")
+    employee = session.scalar(
+        select(Employment.employee_id).where(Employment.person_id == person.id).limit(1)
+    )
+    return documents.hashed_identity(employee or str(person.id), "identifier")
+
+
+def _record(session: Session, credential: Credential, now: datetime) -> Credential:
+    session.add(credential)
+    session.flush()
+    session.add(
+        AuditEntry(
+            at=now,
+            actor=SYSTEM,
+            action="certificate.issue",
+            target=credential.id,
+            details={
+                "kind": credential.kind,
+                "tier": credential.tier,
+                "agency": credential.agency_id,
+                "category": credential.category_id,
+            },
+        )
+    )
+    enqueue(session, credential, "issue", now)
+    return credential
+
+
+def _recognise_agencies(
+    session: Session, config: CertificatesConfig, key: Signer, as_of: date, now: datetime
+) -> list[str]:
+    recognised = set(
+        session.scalars(
+            select(Credential.agency_id).where(
+                Credential.kind == AGENCY, Credential.status == "active"
+            )
+        )
+    )
+    issued = []
+    for report in coverage.compute(session, as_of):
+        if report.complete and report.agency not in recognised:
+            issued.append(_issue_agency(session, config, key, report, now).id)
+    return issued
+
+
+def _issue_agency(
+    session: Session,
+    config: CertificatesConfig,
+    key: Signer,
+    report: coverage.CoverageReport,
+    now: datetime,
+) -> Credential:
+    credential_id = f"urn:uuid:{uuid.uuid4()}"
+    c = report.counts
+    subject = {
+        "name": report.name,
+        "identifier": [
+            {
+                "type": "IdentityObject",
+                "identityHash": report.agency,
+                "identityType": "identifier",
+                "hashed": False,
+            }
+        ],
+    }
+    award = documents.achievement(
+        config,
+        "one-mind-recognition",
+        "One Mind Pledge recognition",
+        "Completed all four strategies of the One Mind Pledge.",
+    )
+    evidence = [
+        {
+            "type": ["Evidence"],
+            "name": "Coverage as of " + report.as_of.isoformat(),
+            "description": f"program {report.program}; sworn {c.sworn_total}, crisis-trained "
+            f"{c.sworn_crisis}, trained {c.sworn_trained}; selected non-sworn "
+            f"{c.nonsworn_total}, trained {c.nonsworn_trained}; partnership "
+            "and policy attested",
+        }
+    ]
+    document = documents.credential(
+        config,
+        credential_id,
+        "One Mind Pledge recognition",
+        subject,
+        award,
+        evidence,
+        report.as_of,
+        None,
+        now,
+    )
+    credential = Credential(
+        id=credential_id,
+        kind=AGENCY,
+        agency_id=report.agency,
+        valid_from=report.as_of,
+        issued_at=now,
+        kid=key.kid,
+        jwt=key.sign(document),
+        status="active",
+    )
+    return _record(session, credential, now)
+
+
+def _recheck_recognitions(session: Session, now: datetime) -> list[str]:
+    """A recognition stands through later separations and expiries; it falls only if the
+    records it rested on were voided or disqualified (the agency was not complete that day)."""
+    revoked = []
+    for credential in session.scalars(
+        select(Credential).where(Credential.kind == AGENCY, Credential.status == "active")
+    ):
+        [then] = coverage.compute(session, credential.valid_from, [credential.agency_id])
+        if not then.complete:
+            revoke(
+                session,
+                credential,
+                "records behind the recognition were voided or no longer qualify",
+                SYSTEM,
+                now,
+            )
+            revoked.append(credential.id)
+    return revoked
+
+
+__all__ = ["AGENCY", "PERSON", "CertificateChanges", "reconcile", "revoke"]

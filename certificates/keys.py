@@ -1,0 +1,62 @@
+"""The issuer's signing key: made once, kept encrypted in the store, published as a JWKS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from onemind.certificates import jose
+from onemind.config.model import CertificatesConfig
+from onemind.errors import ConfigurationError
+from onemind.store.models import SigningKey
+
+
+@dataclass(frozen=True)
+class Signer:
+    kid: str
+    key: jose.PrivateKey
+
+    def sign(self, payload: dict[str, Any]) -> str:
+        return jose.sign(payload, self.key, self.kid)
+
+
+def signer(session: Session, config: CertificatesConfig, now: datetime) -> Signer:
+    """The active key for the configured algorithm, made on first use.
+
+    Raises:
+        ConfigurationError: the passphrase does not open the stored key.
+    """
+    row = session.scalar(
+        select(SigningKey)
+        .where(SigningKey.active.is_(True), SigningKey.algorithm == config.algorithm)
+        .order_by(SigningKey.created_at.desc())
+        .limit(1)
+    )
+    passphrase = config.key_passphrase.get()
+    if row is None:
+        key = jose.generate(config.algorithm)
+        jwk = jose.public_jwk(key.public_key())
+        row = SigningKey(
+            kid=jwk["kid"],
+            algorithm=config.algorithm,
+            public_jwk=jwk,
+            private_pem=jose.encrypt_private(key, passphrase),
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return Signer(row.kid, key)
+    try:
+        return Signer(row.kid, jose.decrypt_private(row.private_pem, passphrase))
+    except jose.JoseError as exc:
+        raise ConfigurationError(f"certificates.key_passphrase: {exc}") from exc
+
+
+def jwks(session: Session) -> dict[str, Any]:
+    """Every key ever used, so credentials signed before a rotation still verify."""
+    rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at))
+    return {"keys": [row.public_jwk for row in rows]}

@@ -1,0 +1,130 @@
+"""Push-back of credentials: queued in the sync's transaction, delivered after it commits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.config.model import Settings, SourceConfig
+from onemind.connectors.base import Connector, CredentialNotice, Pushes
+from onemind.errors import OneMindError
+from onemind.store.models import (
+    Category,
+    Completion,
+    Credential,
+    CredentialPush,
+    Employment,
+    Person,
+    Source,
+)
+from onemind.store.upsert import upsert
+
+log = logging.getLogger(__name__)
+
+PUSHING_KINDS = frozenset({"xapi", "moodle", "canvas"})
+MAX_ATTEMPTS = 10
+
+
+def enqueue(session: Session, credential: Credential, action: str, now: datetime) -> None:
+    """One pending push per source that holds this person's records and accepts credentials."""
+    if credential.person_id is None:
+        return
+    sources = session.scalars(
+        select(Source.id)
+        .join(Completion, Completion.source_id == Source.id)
+        .where(Completion.person_id == credential.person_id, Source.kind.in_(PUSHING_KINDS))
+        .distinct()
+    )
+    upsert(
+        session,
+        CredentialPush.__table__,
+        [
+            {
+                "credential_id": credential.id,
+                "source_id": source_id,
+                "action": action,
+                "status": "pending",
+                "attempts": 0,
+                "updated_at": now,
+            }
+            for source_id in sources
+        ],
+        keys=["credential_id", "source_id", "action"],
+    )
+
+
+def deliver(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    factory: Callable[[SourceConfig], Connector],
+    now: Callable[[], datetime],
+) -> int:
+    """Try every pending or failed push (a few attempts each); returns how many succeeded."""
+    with sessions() as session:
+        pending = session.execute(
+            select(CredentialPush.id, Source.name)
+            .join(Source, Source.id == CredentialPush.source_id)
+            .where(CredentialPush.status != "done", CredentialPush.attempts < MAX_ATTEMPTS)
+            .order_by(CredentialPush.id)
+        ).all()
+    connectors: dict[str, Connector | None] = {}
+    done = 0
+    for push_id, source in pending:
+        if source not in connectors:
+            connectors[source] = _connector(settings, source, factory)
+        connector = connectors[source]
+        if isinstance(connector, Pushes):
+            done += _attempt(sessions, push_id, connector, now())
+    return done
+
+
+def _connector(
+    settings: Settings, source: str, factory: Callable[[SourceConfig], Connector]
+) -> Connector | None:
+    try:
+        return factory(settings.source(source))
+    except (KeyError, OneMindError) as exc:
+        log.warning("cannot push to source %s: %s", source, exc)
+        return None
+
+
+def _attempt(
+    sessions: sessionmaker[Session], push_id: int, connector: Pushes, now: datetime
+) -> int:
+    with sessions.begin() as session:
+        push = session.get_one(CredentialPush, push_id)
+        notice = notice_for(session, session.get_one(Credential, push.credential_id))
+        push.attempts += 1
+        push.updated_at = now
+        try:
+            push.remote_id = (
+                connector.push(notice) if push.action == "issue" else connector.revoke(notice)
+            )
+        except OneMindError as exc:
+            push.status, push.last_error = "failed", str(exc)
+            log.warning("push %s of %s failed: %s", push.action, push.credential_id, exc)
+            return 0
+        push.status, push.last_error = "done", None
+        return 1
+
+
+def notice_for(session: Session, credential: Credential) -> CredentialNotice:
+    person = session.get_one(Person, credential.person_id)
+    employee = session.scalar(
+        select(func.min(Employment.employee_id)).where(Employment.person_id == person.id)
+    )
+    category = session.get(Category, credential.category_id) if credential.category_id else None
+    return CredentialNotice(
+        credential_id=credential.id,
+        category=credential.category_id or "",
+        achievement_name=category.label if category else "",
+        issued_at=credential.issued_at,
+        credential=credential.jwt,
+        email=person.email,
+        employee_id=employee,
+        person_name=f"{person.first_name} {person.last_name}",
+    )

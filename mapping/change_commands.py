@@ -1,0 +1,272 @@
+"""`onemind mapping approve | reject | add | edit | retire`: changes that show their effect."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from onemind.certificates.issuer import reconcile
+from onemind.certificates.outbox import deliver
+from onemind.connectors.registry import build_connector
+from onemind.mapping import changes
+from onemind.mapping.cli_support import author as _author
+from onemind.mapping.cli_support import parse_day as _day
+from onemind.mapping.cli_support import transaction as _session
+from onemind.store.db import open_store
+from onemind.views import plain
+
+CATEGORY_HELP = "cit, crit, crisis-equivalent, mhfa, mhfa-equivalent, dispatch-crisis, or another"
+
+
+def _show(report: changes.ChangeReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+        return
+    verb = "would change" if report.dry_run else "changed"
+    click.echo(
+        f"{report.action} rule #{report.rule_id}: {report.reclassified_courses} course(s) "
+        f"reclassified; {len(report.agencies)} agencies and {len(report.people)} people "
+        f"{verb}"
+    )
+    for agency, (before, after) in sorted(report.agencies.items()):
+        click.echo(
+            f"  {agency}: sworn crisis {before.sworn_crisis} → {after.sworn_crisis}, "
+            f"sworn trained {before.sworn_trained} → {after.sworn_trained}, "
+            f"non-sworn trained {before.nonsworn_trained} → {after.nonsworn_trained}"
+        )
+    for person in report.people[:50]:
+        click.echo(
+            f"  person {person.person_id} {plain(person.name)}: {person.before} → {person.after}"
+        )
+    if report.certificates_issued or report.certificates_revoked:
+        click.echo(
+            f"  certificates: {len(report.certificates_issued)} issued, "
+            f"{len(report.certificates_revoked)} revoked"
+        )
+    if report.dry_run:
+        click.echo("dry run: nothing was changed")
+
+
+def _change(
+    ctx: Any,
+    dry_run: bool,
+    as_json: bool,
+    as_of: str | None,
+    change: Callable[[Session, date], changes.ChangeReport],
+) -> None:
+    """Apply one rule change, then the credentials it affects, in one transaction."""
+    day = _day(as_of) or ctx.now().date()
+    settings = ctx.settings()
+    with _session(ctx, dry_run) as session:
+        report = change(session, day)
+        report.dry_run = dry_run
+        if settings.certificates is not None:
+            certified = reconcile(
+                session,
+                settings.certificates,
+                ctx.now(),
+                day,
+                people=[p.person_id for p in report.people],
+            )
+            report.certificates_issued = certified.issued
+            report.certificates_revoked = certified.revoked
+    if settings.certificates is not None and not dry_run:
+        deliver(open_store(settings.store.url), settings, build_connector, ctx.now)
+    _show(report, as_json)
+
+
+def change_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    for option in (
+        click.option("--json", "as_json", is_flag=True, help="Print the effect as JSON."),
+        click.option("--dry-run", is_flag=True, help="Show the effect; change nothing."),
+        click.option("--as-of", help="Date the effect is measured at (default today)."),
+    ):
+        function = option(function)
+    return function
+
+
+@click.command()
+@click.argument("course", type=int)
+@click.option("--category", required=True, help=CATEGORY_HELP)
+@click.option("--reason", required=True)
+@change_options
+@click.pass_obj
+def approve(
+    ctx: Any,
+    course: int,
+    category: str,
+    reason: str,
+    dry_run: bool,
+    as_json: bool,
+    as_of: str | None,
+) -> None:
+    """Decide that a catalogue course counts as CATEGORY (an exact rule for its source)."""
+    _change(
+        ctx,
+        dry_run,
+        as_json,
+        as_of,
+        lambda session, day: changes.approve(
+            session, course, category, reason, _author(), ctx.now(), day
+        ),
+    )
+
+
+@click.command()
+@click.argument("course", type=int)
+@click.option("--reason", required=True)
+@change_options
+@click.pass_obj
+def reject(
+    ctx: Any, course: int, reason: str, dry_run: bool, as_json: bool, as_of: str | None
+) -> None:
+    """Decide that a catalogue course does not qualify."""
+    _change(
+        ctx,
+        dry_run,
+        as_json,
+        as_of,
+        lambda session, day: changes.approve(
+            session, course, None, reason, _author(), ctx.now(), day
+        ),
+    )
+
+
+@click.command()
+@click.option("--course-key", help="Exact course key (id) as the source names it.")
+@click.option("--title-pattern", help="Regular expression on the course title (any case).")
+@click.option("--activity-type", help="Exact xAPI activity type IRI.")
+@click.option("--provider", "provider_pattern", help="Regular expression on the provider.")
+@click.option("--category", help=CATEGORY_HELP)
+@click.option("--not-qualifying", is_flag=True, help="Matching courses do not count.")
+@click.option("--source", help="Only for this source (default: any source).")
+@click.option("--min-hours", type=float)
+@click.option("--priority", type=int, default=100, show_default=True)
+@click.option("--from", "effective_from", help="Counts only completions on/after this date.")
+@click.option("--until", "effective_until", help="…and before this date.")
+@click.option("--reason", required=True)
+@change_options
+@click.pass_obj
+def add(
+    ctx: Any,
+    course_key: str | None,
+    title_pattern: str | None,
+    activity_type: str | None,
+    provider_pattern: str | None,
+    category: str | None,
+    not_qualifying: bool,
+    source: str | None,
+    min_hours: float | None,
+    priority: int,
+    effective_from: str | None,
+    effective_until: str | None,
+    reason: str,
+    dry_run: bool,
+    as_json: bool,
+    as_of: str | None,
+) -> None:
+    """Add a rule; the completions it decides are reclassified at once."""
+    given = {
+        "course_key": course_key,
+        "title": title_pattern,
+        "activity_type": activity_type,
+        "provider": provider_pattern,
+    }
+    chosen = [(k, v) for k, v in given.items() if v]
+    if len(chosen) != 1:
+        raise click.UsageError(
+            "give exactly one of --course-key, --title-pattern, --activity-type, --provider"
+        )
+    if (category is None) == (not not_qualifying):
+        raise click.UsageError("give either --category or --not-qualifying")
+    spec = changes.RuleSpec(
+        chosen[0][0],
+        chosen[0][1],
+        category,
+        reason,
+        _author(),
+        source,
+        min_hours,
+        priority,
+        _day(effective_from),
+        _day(effective_until),
+    )
+    _change(
+        ctx,
+        dry_run,
+        as_json,
+        as_of,
+        lambda session, day: changes.add_rule(session, spec, ctx.now(), day),
+    )
+
+
+@click.command()
+@click.argument("rule", type=int)
+@click.option("--category", help=CATEGORY_HELP)
+@click.option("--pattern")
+@click.option("--priority", type=int)
+@click.option("--min-hours", type=float)
+@click.option("--from", "effective_from")
+@click.option("--until", "effective_until")
+@click.option("--reason", required=True)
+@change_options
+@click.pass_obj
+def edit(
+    ctx: Any,
+    rule: int,
+    category: str | None,
+    pattern: str | None,
+    priority: int | None,
+    min_hours: float | None,
+    effective_from: str | None,
+    effective_until: str | None,
+    reason: str,
+    dry_run: bool,
+    as_json: bool,
+    as_of: str | None,
+) -> None:
+    """Change a rule (a new version); what it decided before and after is reclassified."""
+    updates: dict[str, Any] = {
+        "category": category,
+        "pattern": pattern,
+        "priority": priority,
+        "min_hours": min_hours,
+        "effective_from": _day(effective_from),
+        "effective_until": _day(effective_until),
+    }
+    updates = {k: v for k, v in updates.items() if v is not None}
+    _change(
+        ctx,
+        dry_run,
+        as_json,
+        as_of,
+        lambda session, day: changes.edit_rule(
+            session, rule, updates, reason, _author(), ctx.now(), day
+        ),
+    )
+
+
+@click.command()
+@click.argument("rule", type=int)
+@click.option("--reason", required=True)
+@change_options
+@click.pass_obj
+def retire(
+    ctx: Any, rule: int, reason: str, dry_run: bool, as_json: bool, as_of: str | None
+) -> None:
+    """Retire a rule; the completions it decided are decided again without it."""
+    _change(
+        ctx,
+        dry_run,
+        as_json,
+        as_of,
+        lambda session, day: changes.retire_rule(session, rule, reason, _author(), ctx.now(), day),
+    )
+
+
+CHANGE_COMMANDS = (approve, reject, add, edit, retire)
