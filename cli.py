@@ -14,12 +14,15 @@ from typing import Any
 import click
 from rich.console import Console
 
+from onemind.certificates.commands import certificates
 from onemind.config import Settings, config_path, load_settings
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.mapping.commands import mapping
+from onemind.reports.commands import report, write_reports
 from onemind.store import coverage
 from onemind.store.db import make_engine, require_current, session_factory, transaction, upgrade
 from onemind.store.models import Agency
+from onemind.sync.commands import runs, serve
 from onemind.sync.logcontext import configure as configure_logging
 from onemind.views import coverage_table, explanation_table, sync_table
 
@@ -189,10 +192,19 @@ def demo(ctx: Context, directory: Path, as_of: str | None) -> None:
     out = directory / "coverage.json"
     out.write_text(json.dumps([r.to_json() for r in outcome.reports], indent=2) + "\n")
     click.echo(f"coverage written to {out}; configuration: {config_file}")
+    reports = directory / "reports"
+    write_reports(
+        settings, session_factory(make_engine(settings.store.url)), reports, day, ctx.now()
+    )
+    click.echo(f"reports (HTML, PDF, CSV) written to {reports}")
     click.echo(f"try: onemind --config {config_file} coverage --agency springfield-pd --explain")
 
 
 cli.add_command(mapping)
+cli.add_command(certificates)
+cli.add_command(serve)
+cli.add_command(runs)
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,7 +16,7 @@ from onemind.errors import ConfigurationError
 
 ENV_VARIABLE = "ONEMIND_CONFIG"
 DEFAULT_NAME = "onemind.toml"
-SECRET_KEYS = re.compile(r"(password|token|secret|api_key)$")
+SECRET_KEYS = re.compile(r"(password|passphrase|token|secret|api_key)$")
 
 
 def config_path(explicit: str | Path | None, environ: dict[str, str] | None = None) -> Path:
