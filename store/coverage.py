@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from onemind.mapping.categories import CRISIS, EVERYONE, MH
@@ -111,8 +111,12 @@ def credentials(as_of: date, *earlier: date) -> Select[Any]:
                 _any(and_(held, Category.population == EVERYONE)).label(f"{tier}_s{suffix}")
             )
             columns.append(_any(held).label(f"{tier}_n{suffix}"))
+    # "+ 0" keeps SQLite from walking the person index (a random read per completion):
+    # one sequential scan and an in-memory sort is several times faster at scale. The cast
+    # gives the key integer affinity again, so the join below can use an automatic index.
+    person = cast(Completion.person_id + 0, Integer)
     return (
-        select(Completion.person_id, *columns)
+        select(person.label("person_id"), *columns)
         .join(Classification, Classification.completion_id == Completion.id)
         .join(Category, Category.id == Classification.category_id)
         .where(
@@ -120,7 +124,7 @@ def credentials(as_of: date, *earlier: date) -> Select[Any]:
             Completion.voided.is_(False),
             Completion.completed_on <= as_of,
         )
-        .group_by(Completion.person_id)
+        .group_by(person)
     )
 
 
