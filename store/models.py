@@ -106,7 +106,10 @@ class RawRecord(Base):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     first_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
-    __table_args__ = (UniqueConstraint("source_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("source_id", "external_id"),
+        Index("ix_raw_record_last_run_id", "last_run_id"),
+    )
 
 
 class Person(Base):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from onemind.connectors.base import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
@@ -176,7 +176,10 @@ class RecordWriter:
             rows = [self._raw_row(kind, latest[k], hashes[k]) for k in new]
             ids = (
                 self.session.execute(
-                    insert(RawRecord).returning(RawRecord.id, sort_by_parameter_order=True), rows
+                    RawRecord.__table__.insert().returning(
+                        RawRecord.id, sort_by_parameter_order=True
+                    ),
+                    rows,
                 )
                 .scalars()
                 .all()
@@ -216,7 +219,7 @@ class RecordWriter:
         rows = [self._completion_row(r, stored[r.external_id].raw_id) for r in records]
         fresh = [row for r, row in zip(records, rows, strict=True) if stored[r.external_id].new]
         if fresh:
-            self.session.execute(insert(Completion), fresh)
+            self.session.execute(Completion.__table__.insert(), fresh)
         revised = [
             row for r, row in zip(records, rows, strict=True) if not stored[r.external_id].new
         ]
@@ -265,6 +268,15 @@ class RecordWriter:
 
 
 def _fingerprint(record: Any) -> str:
-    data = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "location"}
-    text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    """What the record says, as a digest: equal digests mean nothing to update.
+
+    `repr` of the fields is deterministic for the same parsed input and several times cheaper
+    than canonical JSON; a source that reorders keys only causes a harmless rewrite.
+    """
+    values = tuple(getattr(record, name) for name in _fields_of(type(record)))
+    return hashlib.sha256(repr(values).encode()).hexdigest()
+
+
+@cache
+def _fields_of(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind) if f.name != "location")

@@ -33,7 +33,7 @@ from onemind.sync.logcontext import sync_context
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 Progress = Callable[[str, int, int | None], None]
 
 
