@@ -602,14 +602,15 @@ def onemind(config: Path, *args: str) -> list[str]:
 
 
 def sync_command(config: Path, profile: Path | None) -> list[str]:
-    args = ["--config", str(config), "sync", CSV_SOURCE, "--as-of", AS_OF.isoformat()]
+    args = ["sync", CSV_SOURCE, "--as-of", AS_OF.isoformat()]
     if profile is None:
-        return onemind(config, *args[2:])
-    return [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "onemind", *args]
+        return onemind(config, *args)
+    profiler = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "onemind"]
+    return [*profiler, "--config", str(config), *args]
 
 
 def time_sync(config: Path, label: str, profile: Path | None) -> None:
-    log = OUT / f"sync-{label.replace(' ', '-')}.log"
+    log = OUT / f"sync-{label.split()[0]}.log"
     seconds, rss, code = run_child(sync_command(config, profile), log)
     note = "" if code == 0 else f" EXIT {code}, see {log}"
     print(f"csv sync {label}: {seconds:.1f} s, peak RSS {rss:.0f} MB{note}")

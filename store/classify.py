@@ -46,10 +46,42 @@ def load_rules(session: Session) -> list[Rule]:
     )
 
 
+class Classifier:
+    """Decides completions with the active rules; a course's candidate rules serve all its rows."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.rules = load_rules(session)
+        self.validity = dict(session.execute(select(Category.id, Category.validity_months)).all())
+        self.cache: dict[CourseFacts, tuple[Rule, ...]] = {}
+        self.now = now
+
+    def rows(self, completions: Sequence[Any]) -> list[dict[str, Any]]:
+        """Classification rows for (id, completed_on, expires_on, *FACTS) tuples."""
+        return [self._one(row) for row in completions]
+
+    def _one(self, row: Any) -> dict[str, Any]:
+        completion_id, completed_on, expires_on, *facts = row
+        course = CourseFacts(*facts)
+        if course not in self.cache:
+            self.cache[course] = candidates(self.rules, course)
+        rule = decide(self.cache[course], completed_on)
+        category = rule.category if rule else None
+        until = (
+            valid_until(completed_on, expires_on, self.validity.get(category)) if category else None
+        )
+        return {
+            "completion_id": completion_id,
+            "category_id": category,
+            "rule_id": rule.id if rule else None,
+            "rule_version": rule.version if rule else None,
+            "valid_until": until,
+            "classified_at": self.now,
+        }
+
+
 def classify_pending(session: Session, now: datetime) -> int:
     """Classify every completion that has no classification yet; returns how many."""
-    rules = load_rules(session)
-    validity = {c: m for c, m in session.execute(select(Category.id, Category.validity_months))}
+    classifier = Classifier(session, now)
     pending = (
         select(Completion.id, Completion.completed_on, Completion.expires_on, *FACTS)
         .outerjoin(Classification, Classification.completion_id == Completion.id)
@@ -57,40 +89,12 @@ def classify_pending(session: Session, now: datetime) -> int:
         .order_by(Completion.id)
         .limit(BATCH)
     )
-    cache: dict[CourseFacts, tuple[Rule, ...]] = {}
     count, last_id = 0, 0
     while rows := session.execute(pending.where(Completion.id > last_id)).all():
-        session.execute(
-            Classification.__table__.insert(),
-            [_classification(row, rules, validity, cache, now) for row in rows],
-        )
+        session.execute(Classification.__table__.insert(), classifier.rows(rows))
         count += len(rows)
         last_id = rows[-1][0]
     return count
-
-
-def _classification(
-    row: Any,
-    rules: list[Rule],
-    validity: dict[str, Any],
-    cache: dict[CourseFacts, tuple[Rule, ...]],
-    now: datetime,
-) -> dict[str, Any]:
-    completion_id, completed_on, expires_on, *facts = row
-    course = CourseFacts(*facts)
-    if course not in cache:
-        cache[course] = candidates(rules, course)
-    rule = decide(cache[course], completed_on)
-    category = rule.category if rule else None
-    until = valid_until(completed_on, expires_on, validity.get(category)) if category else None
-    return {
-        "completion_id": completion_id,
-        "category_id": category,
-        "rule_id": rule.id if rule else None,
-        "rule_version": rule.version if rule else None,
-        "valid_until": until,
-        "classified_at": now,
-    }
 
 
 def course_facts(session: Session) -> list[CourseFacts]:

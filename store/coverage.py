@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, cast, func, or_, select
+from sqlalchemy import Integer, Select, and_, case, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from onemind.mapping.categories import CRISIS, EVERYONE, MH
@@ -206,6 +206,10 @@ def head_counts_at(
     if agency_ids is not None:
         agencies = agencies.where(Agency.id.in_(list(agency_ids)))
     found: list[dict[str, Counts]] = [{} for _ in range(len(earlier) + 1)]
+    if session.get_bind().dialect.name == "postgresql":
+        # The planner overestimates the join by orders of magnitude and then spends seconds
+        # JIT-compiling a query that runs in about as long; this transaction only.
+        session.execute(text("SET LOCAL jit = off"))
     for row in session.execute(count_query(as_of, agencies, *earlier)):
         values = row._mapping
         for index, suffix in enumerate([""] + [f"_{i}" for i in range(len(earlier))]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from onemind.store.models import Completion, Employment, PersonIdentifier, RawRecord, Voiding
 from onemind.store.roster import EMAIL, MBOX_SHA1
+from onemind.store.upsert import chunks
 
 ACCOUNT = "account"
 
@@ -70,3 +72,59 @@ def apply_voids(session: Session) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+def resolve_people(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int | None]:
+    """The person of each completion row by the rules of `link_completions`, in a few queries:
+    an employee id (within the agency hint, else unique), then email, mbox hash, account."""
+    employees: dict[str, list[tuple[str, int]]] = {}
+    ids = list({r["employee_id"] for r in rows if r.get("employee_id")})
+    for part in chunks(ids):
+        for employee_id, agency_id, person_id in session.execute(
+            select(Employment.employee_id, Employment.agency_id, Employment.person_id).where(
+                Employment.employee_id.in_(part)
+            )
+        ):
+            employees.setdefault(employee_id, []).append((agency_id, person_id))
+    known = {
+        kind: _identifiers(session, kind, {r[column] for r in rows if r.get(column)})
+        for kind, column in IDENTIFIER_COLUMNS
+    }
+    return [_person_of(row, employees, known) for row in rows]
+
+
+IDENTIFIER_COLUMNS = ((EMAIL, "email"), (MBOX_SHA1, "mbox_sha1sum"), (ACCOUNT, "account"))
+
+
+def _identifiers(session: Session, kind: str, values: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunks(list(values)):
+        found.update(
+            session.execute(
+                select(PersonIdentifier.value, PersonIdentifier.person_id).where(
+                    PersonIdentifier.kind == kind, PersonIdentifier.value.in_(part)
+                )
+            ).all()
+        )
+    return found
+
+
+def _person_of(
+    row: Mapping[str, Any],
+    employees: dict[str, list[tuple[str, int]]],
+    known: dict[str, dict[str, int]],
+) -> int | None:
+    if row.get("employee_id"):
+        hint = row.get("agency_hint")
+        people = {
+            p
+            for agency, p in employees.get(row["employee_id"], [])
+            if hint is None or agency == hint
+        }
+        if len(people) == 1:
+            return people.pop()
+    for kind, column in IDENTIFIER_COLUMNS:
+        value = row.get(column)
+        if value and value in known[kind]:
+            return known[kind][value]
+    return None

@@ -176,7 +176,6 @@ class Completion(Base):
     expires_on: Mapped[date | None] = mapped_column(Date)
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
     __table_args__ = (
-        Index("ix_completion_person_id", "person_id"),
         Index("ix_completion_unlinked", "person_id", "employee_id"),
         Index("ix_completion_course", "source_id", "course_key"),
     )

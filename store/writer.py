@@ -14,6 +14,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from onemind.connectors.base import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
+from onemind.store.classify import Classifier
+from onemind.store.linking import resolve_people
 from onemind.store.models import Classification, Completion, QuarantinedRecord, RawRecord, Voiding
 from onemind.store.roster import apply_roster
 from onemind.store.upsert import chunks, upsert
@@ -75,6 +77,7 @@ class RecordWriter:
         self.now = now
         self.agencies = agencies
         self.default_agency = default_agency
+        self.classifier: Classifier | None = None
 
     def write(self, records: Sequence[Record]) -> BatchStats:
         stats = BatchStats(fetched=len(records))
@@ -174,17 +177,12 @@ class RecordWriter:
         new = [k for k in latest if k not in existing]
         if new:
             rows = [self._raw_row(kind, latest[k], hashes[k]) for k in new]
-            ids = (
-                self.session.execute(
-                    RawRecord.__table__.insert().returning(
-                        RawRecord.id, sort_by_parameter_order=True
-                    ),
-                    rows,
-                )
-                .scalars()
-                .all()
+            table = RawRecord.__table__
+            # Matched by key, not by order: ordered RETURNING makes SQLite insert row by row.
+            inserted = self.session.execute(
+                table.insert().returning(table.c.external_id, table.c.id), rows
             )
-            result.update({k: Stored(i, True, True) for k, i in zip(new, ids, strict=True)})
+            result.update({key: Stored(raw_id, True, True) for key, raw_id in inserted})
         return result
 
     def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
@@ -219,7 +217,7 @@ class RecordWriter:
         rows = [self._completion_row(r, stored[r.external_id].raw_id) for r in records]
         fresh = [row for r, row in zip(records, rows, strict=True) if stored[r.external_id].new]
         if fresh:
-            self.session.execute(Completion.__table__.insert(), fresh)
+            self._insert_completions(fresh)
         revised = [
             row for r, row in zip(records, rows, strict=True) if not stored[r.external_id].new
         ]
@@ -235,6 +233,36 @@ class RecordWriter:
             self.session.execute(
                 delete(Classification).where(Classification.completion_id.in_(outdated))
             )
+
+    def _insert_completions(self, rows: list[dict[str, Any]]) -> None:
+        """Insert already linked and classified, sparing the after-load passes most of the work.
+
+        Rows the batch cannot link stay for `link_completions`, which applies the same rules.
+        """
+        for row, person in zip(rows, resolve_people(self.session, rows), strict=True):
+            row["person_id"] = person
+        table = Completion.__table__
+        inserted = self.session.execute(
+            table.insert().returning(table.c.raw_record_id, table.c.id), rows
+        )
+        ids = dict(inserted.all())
+        if self.classifier is None:
+            self.classifier = Classifier(self.session, self.now)
+        facts = [
+            (
+                ids[r["raw_record_id"]],
+                r["completed_on"],
+                r["expires_on"],
+                self.source_id,
+                r["course_key"],
+                r["course_title"],
+                r["hours"],
+                r["provider"],
+                r["activity_type"],
+            )
+            for r in rows
+        ]
+        self.session.execute(Classification.__table__.insert(), self.classifier.rows(facts))
 
     def _completion_row(self, record: CompletionRecord, raw_id: int) -> dict[str, Any]:
         row = {name: getattr(record, name) for name in COMPLETION_FIELDS}

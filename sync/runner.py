@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from onemind.certificates.issuer import CertificateChanges, reconcile
 from onemind.certificates.outbox import deliver
 from onemind.config.model import Settings, SourceConfig
-from onemind.connectors.base import Checkpoint, Connector, PullItem, Reconciles, Record
+from onemind.connectors.base import (
+    Checkpoint,
+    Connector,
+    PullItem,
+    Reconciles,
+    Record,
+    RosterEntry,
+)
 from onemind.connectors.registry import build_connector
 from onemind.errors import ConfigurationError, OneMindError, SourceError
 from onemind.mapping.catalogue import refresh_catalogue
@@ -253,7 +260,8 @@ class SyncRunner:
                     f"source {config.name!r}: lost its sync lock to another process while "
                     "pulling (raise [scheduler] lock_ttl_seconds if batches take that long)"
                 )
-            agencies = set(session.scalars(select(Agency.id)))
+            rosters = any(isinstance(r, RosterEntry) for r in batch)
+            agencies = set(session.scalars(select(Agency.id))) if rosters else set()
             writer = RecordWriter(
                 session, source.id, run_id, now, agencies, getattr(config, "agency", None)
             )

@@ -208,3 +208,40 @@ def test_unknown_agency_in_roster_is_quarantined(
             text("SELECT reason FROM quarantined_record WHERE location = 'roster.csv:7'")
         ).scalar_one()
     assert "unknown agency 'zz-pd'" in reason
+
+
+def test_an_employee_id_two_agencies_share_links_only_with_the_agency_or_an_email(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    (tmp_path / "roster.csv").write_text(
+        ROSTER_HEADER
+        + "a-pd,7,Ann,Lee,ann@a.example,true,Officer,,2020-01-01,\n"
+        + "b-pd,7,Bo,Ray,bo@b.example,true,Officer,,2020-01-01,\n"
+    )
+    (tmp_path / "completions.csv").write_text(
+        COMPLETIONS_HEADER
+        + "7,,CIT-40,Crisis Intervention Team (CIT) 40-Hour,,40,2024-01-01,\n"
+        + "7,BO@b.example,MHFA-PS,Mental Health First Aid for Public Safety,,8,2025-01-01,\n"
+    )
+    (tmp_path / "b.csv").write_text(
+        COMPLETIONS_HEADER + "7,,CRIT,Crisis Response and Intervention Training,,40,2024-02-01,\n"
+    )
+    raw = {
+        "agencies": [{"id": "a-pd", "name": "A"}, {"id": "b-pd", "name": "B"}],
+        "sources": [
+            {"name": "roster", "kind": "csv", "role": "roster", "path": "roster.csv"},
+            {"name": "all", "kind": "csv", "role": "completions", "path": "completions.csv"},
+            {
+                "name": "b-only",
+                "kind": "csv",
+                "role": "completions",
+                "path": "b.csv",
+                "agency": "b-pd",
+            },
+        ],
+    }
+    outcome = run(parse_settings(raw, tmp_path / "onemind.toml"), sessions, now)
+    assert outcome.unmatched == 1
+    counts = {r.agency: r.counts for r in outcome.reports}
+    assert (counts["a-pd"].sworn_crisis, counts["a-pd"].sworn_trained) == (0, 0)
+    assert (counts["b-pd"].sworn_crisis, counts["b-pd"].sworn_trained) == (1, 1)
