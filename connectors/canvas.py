@@ -28,7 +28,7 @@ from onemind.connectors.base import (
     PullItem,
     Pushes,
 )
-from onemind.connectors.http import HttpClient
+from onemind.connectors.http import HttpClient, SeenLinks
 from onemind.errors import ConfigurationError, InvalidRecordError, SourceError
 
 log = logging.getLogger(__name__)
@@ -65,16 +65,11 @@ class LinkPages:
     """Follows `Link: <…>; rel="next"` headers and refuses to follow one twice."""
 
     def __init__(self) -> None:
-        self.seen: set[str] = set()
+        self.seen = SeenLinks("next page link")
 
     def next_url(self, response: requests.Response) -> str | None:
         url = response.links.get("next", {}).get("url")
-        if not url:
-            return None
-        if url in self.seen:
-            raise SourceError(f"Canvas sent the same next page link twice ({url}); stopping")
-        self.seen.add(url)
-        return str(url)
+        return self.seen.follow(str(url)) if url else None
 
 
 class CanvasConnector(Connector, Pushes):

@@ -38,7 +38,7 @@ from onemind.connectors.base import (
     Reconciles,
     VoidRecord,
 )
-from onemind.connectors.http import HttpClient
+from onemind.connectors.http import HttpClient, SeenLinks
 from onemind.connectors.xapi_statements import (
     VOIDED,
     parse_instant,
@@ -61,18 +61,14 @@ class MoreLinks:
 
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
-        self.seen: set[str] = set()
+        self.seen = SeenLinks("'more' link")
 
     def next_url(self, more: Any) -> str | None:
         if not more:
             return None
         if not isinstance(more, str):
             raise SourceError(f"'more' is not a link: {more!r}")
-        url = urljoin(self.endpoint, more)
-        if url in self.seen:
-            raise SourceError(f"the LRS sent the same 'more' link twice ({more}); stopping")
-        self.seen.add(url)
-        return url
+        return self.seen.follow(urljoin(self.endpoint, more))
 
 
 class XapiConnector(Connector, Pushes, Reconciles):
