@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -50,8 +50,12 @@ def reconcile(
     now: datetime,
     as_of: date,
     people: Iterable[int] | None = None,
+    reports: Sequence[coverage.CoverageReport] | None = None,
 ) -> CertificateChanges:
-    """Bring credentials in line with the records: revoke what lost its basis, then issue."""
+    """Bring credentials in line with the records: revoke what lost its basis, then issue.
+
+    `reports` are the agencies' coverage at `as_of` when the caller has just computed them.
+    """
     wanted = None if people is None else sorted(set(people))
     changes = CertificateChanges()
     key = signer(session, config, now)
@@ -61,7 +65,9 @@ def reconcile(
     for person_id, tier, row in _unrecognised(session, as_of, wanted):
         changes.issued.append(_issue_person(session, config, key, person_id, tier, row, now).id)
     changes.revoked += _recheck_recognitions(session, now)
-    changes.issued += _recognise_agencies(session, config, key, as_of, now)
+    if reports is None:
+        reports = coverage.compute(session, as_of)
+    changes.issued += _recognise_agencies(session, config, key, reports, now)
     return changes
 
 
@@ -269,7 +275,11 @@ def _record(session: Session, credential: Credential, now: datetime) -> Credenti
 
 
 def _recognise_agencies(
-    session: Session, config: CertificatesConfig, key: Signer, as_of: date, now: datetime
+    session: Session,
+    config: CertificatesConfig,
+    key: Signer,
+    reports: Sequence[coverage.CoverageReport],
+    now: datetime,
 ) -> list[str]:
     recognised = set(
         session.scalars(
@@ -279,7 +289,7 @@ def _recognise_agencies(
         )
     )
     issued = []
-    for report in coverage.compute(session, as_of):
+    for report in reports:
         if report.complete and report.agency not in recognised:
             issued.append(_issue_agency(session, config, key, report, now).id)
     return issued

@@ -143,7 +143,7 @@ class SyncRunner:
             coverage.save_snapshots(session, reports, self.now())
             runs.note_unmatched(session, _run_ids(results))
             unmatched = unlinked_count(session)
-            certified = self._certify(session, as_of)
+            certified = self._certify(session, as_of, reports)
         if self.settings.certificates is not None:
             deliver(self.sessions, self.settings, self.connector_factory, self.now)
         return SyncOutcome(results, reports, unmatched, certified, changes)
@@ -156,11 +156,13 @@ class SyncRunner:
         log.warning("stopped on request; coverage is recomputed by the next run")
         return SyncOutcome(results, [], unmatched, stopped=True)
 
-    def _certify(self, session: Session, as_of: date) -> CertificateChanges:
+    def _certify(
+        self, session: Session, as_of: date, reports: list[coverage.CoverageReport]
+    ) -> CertificateChanges:
         """Issue and revoke credentials in the same transaction as the figures they rest on."""
         if self.settings.certificates is None:
             return CertificateChanges()
-        return reconcile(session, self.settings.certificates, self.now(), as_of)
+        return reconcile(session, self.settings.certificates, self.now(), as_of, reports=reports)
 
     def sync_source(self, config: SourceConfig, full: bool = False) -> SourceResult:
         """Pull one source under its lock; a failure is recorded, never raised to the others."""
