@@ -64,6 +64,7 @@ SEED_SOURCE = 1
 CSV_SOURCE = "bench-csv"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_DATABASE = "onemind_bench"
+BACKENDS = ("sqlite", "postgresql")
 
 FIRST_NAMES = ("James", "Maria", "Robert", "Linda", "Michael", "Ana", "David", "Keisha", "Wei")
 FIRST_NAMES += ("Jose", "Sarah", "Daniel", "Aisha", "Thomas", "Emily", "Carlos", "Nicole", "Omar")
@@ -562,10 +563,10 @@ def _csv_row(rng: random.Random, world: World) -> tuple[Any, ...]:
     return (emp, mail, course.key, course.title, provider, course.hours, done, expires)
 
 
-def write_config(path: Path, database: Path, csv_path: Path) -> None:
+def write_config(path: Path, store_url: str, csv_path: Path) -> None:
     path.write_text(
         "[store]\n"
-        f'url = "sqlite:///{database}"\n\n'
+        f'url = "{store_url}"\n\n'
         "[[sources]]\n"
         f'name = "{CSV_SOURCE}"\n'
         'kind = "csv"\n'
@@ -610,10 +611,10 @@ def sync_command(config: Path, profile: Path | None) -> list[str]:
 
 
 def time_sync(config: Path, label: str, profile: Path | None) -> None:
-    log = OUT / f"sync-{label.split()[0]}.log"
+    log = OUT / f"sync-{config.stem}-{label.split()[0]}.log"
     seconds, rss, code = run_child(sync_command(config, profile), log)
     note = "" if code == 0 else f" EXIT {code}, see {log}"
-    print(f"csv sync {label}: {seconds:.1f} s, peak RSS {rss:.0f} MB{note}")
+    print(f"{config.stem} csv sync {label}: {seconds:.1f} s, peak RSS {rss:.0f} MB{note}")
 
 
 def sync_counts(engine: Engine) -> str:
@@ -624,17 +625,20 @@ def sync_counts(engine: Engine) -> str:
         return f"{taken} completions stored, {held} quarantined, {unlinked_count(session)} unlinked"
 
 
-def bench_csv(world: World, database: Path, engine: Engine, args: argparse.Namespace) -> None:
-    csv_path, config = OUT / "completions.csv", OUT / "bench.toml"
+def bench_csv(targets: Sequence[Target], urls: Sequence[str], args: argparse.Namespace) -> None:
+    """The same CSV synced into each backend's store (the SQLite one with a profile if asked)."""
+    csv_path = OUT / "completions.csv"
     start = perf_counter()
-    write_csv(csv_path, world, args.csv_rows)
+    write_csv(csv_path, build_world(args), args.csv_rows)
     print(f"  wrote {args.csv_rows} CSV rows in {perf_counter() - start:.1f} s")
-    write_config(config, database, csv_path)
-    subprocess.run(onemind(config, "init"), check=True, capture_output=True)
-    profile = OUT / "sync.prof" if args.profile else None
-    time_sync(config, f"first run ({args.csv_rows} rows)", profile)
-    print(f"  after sync: {sync_counts(engine)}")
-    time_sync(config, "second run (unchanged file)", None)
+    for target, url in zip(targets, urls, strict=True):
+        config = OUT / f"{target.name}.toml"
+        write_config(config, url, csv_path)
+        subprocess.run(onemind(config, "init"), check=True, capture_output=True)
+        profile = OUT / "sync.prof" if args.profile and target.name == "sqlite" else None
+        time_sync(config, f"first run ({args.csv_rows} rows)", profile)
+        print(f"  after sync: {sync_counts(target.engine)}")
+        time_sync(config, "second run (unchanged file)", None)
 
 
 # ---------------------------------------------------------------- main
@@ -681,17 +685,16 @@ def compare(results: dict[str, list[dict[str, Any]]]) -> None:
 
 def run(args: argparse.Namespace, pg_url: str | None) -> None:
     database = OUT / "bench.db" if args.reuse else fresh_sqlite()
-    targets = [Target("sqlite", make_engine(f"sqlite:///{database}"))]
-    if pg_url is not None:
-        targets.append(Target("postgresql", make_engine(pg_url)))
+    urls = [f"sqlite:///{database}"] + ([] if pg_url is None else [pg_url])
+    targets = [Target(name, make_engine(url)) for name, url in zip(BACKENDS, urls, strict=False)]
     world = build_world(args)
     if not args.reuse:
         populate(targets, world, args)
     compare({t.name: bench_coverage(t, args.repeat) for t in targets})
-    for target in targets[1:]:
-        target.engine.dispose()
     if not args.skip_csv:
-        bench_csv(world, database, targets[0].engine, args)
+        bench_csv(targets, urls, args)
+    for target in targets:
+        target.engine.dispose()
 
 
 def populate(targets: Sequence[Target], world: World, args: argparse.Namespace) -> None:

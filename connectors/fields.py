@@ -58,6 +58,8 @@ def parse_hours(value: object) -> float | None:
 
 
 def text(value: object) -> str:
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -74,17 +74,17 @@ class TabularConnector(Connector):
         parse = self._roster_entry if self.config.role == "roster" else self._completion
         skipped = 0
         for line, cells in rows:
-            if not any(text(c) for c in cells):
+            values = {f: _cell(cells[i]) if i < len(cells) else "" for f, i in positions.items()}
+            if not any(text(v) for v in values.values()) and not any(text(c) for c in cells):
                 continue
             if not counts(cells):
                 skipped += 1
                 continue
-            values = {f: cells[i] if i < len(cells) else None for f, i in positions.items()}
             location = f"{self.path.name}:{line}"
             try:
                 yield parse(values, location)
             except ValueError as exc:
-                yield Rejected(location, str(exc), {k: text(v) for k, v in values.items()})
+                yield Rejected(location, str(exc), _payload(values))
         if skipped:
             column = self.config.count_only.column if self.config.count_only else ""
             log.info(
@@ -178,7 +178,7 @@ class TabularConnector(Connector):
             selected=self._bool(values.get("selected"), "selected", default=False),
             hired_on=hired_on,
             separated_on=separated_on,
-            payload={k: text(v) for k, v in values.items()},
+            payload=_payload(values),
         )
 
     def _completion(self, values: dict[str, Any], location: str) -> CompletionRecord:
@@ -209,8 +209,22 @@ class TabularConnector(Connector):
             provider=text(values.get("provider")) or self.config.provider,
             hours=hours,
             expires_on=self._optional_date(values.get("expires_on"), "expires_on"),
-            payload={k: text(v) for k, v in values.items()},
+            payload=_payload(values),
         )
+
+
+def _cell(value: object) -> object:
+    """A cell as read: text stripped, empty for a missing value, other types kept for parsing."""
+    if type(value) is str:
+        return value.strip()
+    return "" if value is None else value
+
+
+def _payload(values: dict[str, Any]) -> dict[str, str]:
+    """The row as text, kept with the record (CSV cells already are)."""
+    if all(type(v) is str for v in values.values()):
+        return values
+    return {k: text(v) for k, v in values.items()}
 
 
 def file_digest(path: Path) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -57,26 +57,31 @@ class Classifier:
 
     def rows(self, completions: Sequence[Any]) -> list[dict[str, Any]]:
         """Classification rows for (id, completed_on, expires_on, *FACTS) tuples."""
-        return [self._one(row) for row in completions]
+        return [
+            dict(zip(DECISION, (completion_id, *self.decide(course, done, expires)), strict=True))
+            | {"classified_at": self.now}
+            for completion_id, done, expires, *course in completions
+        ]
 
-    def _one(self, row: Any) -> dict[str, Any]:
-        completion_id, completed_on, expires_on, *facts = row
-        course = CourseFacts(*facts)
-        if course not in self.cache:
-            self.cache[course] = candidates(self.rules, course)
-        rule = decide(self.cache[course], completed_on)
-        category = rule.category if rule else None
-        until = (
-            valid_until(completed_on, expires_on, self.validity.get(category)) if category else None
-        )
-        return {
-            "completion_id": completion_id,
-            "category_id": category,
-            "rule_id": rule.id if rule else None,
-            "rule_version": rule.version if rule else None,
-            "valid_until": until,
-            "classified_at": self.now,
-        }
+    def decide(
+        self, course: Sequence[Any], completed_on: date, expires_on: date | None
+    ) -> tuple[str | None, int | None, int | None, date | None]:
+        """(category, rule id, rule version, valid until) for one completion of `course`
+        (its FACTS values)."""
+        facts = CourseFacts(*course)
+        rules = self.cache.get(facts)
+        if rules is None:
+            rules = self.cache[facts] = candidates(self.rules, facts)
+        rule = decide(rules, completed_on)
+        if rule is None:
+            return None, None, None, None
+        if rule.category is None:
+            return None, rule.id, rule.version, None
+        until = valid_until(completed_on, expires_on, self.validity.get(rule.category))
+        return rule.category, rule.id, rule.version, until
+
+
+DECISION = ("completion_id", "category_id", "rule_id", "rule_version", "valid_until")
 
 
 def classify_pending(session: Session, now: datetime) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
@@ -10,37 +9,64 @@ from sqlalchemy.orm import Session
 
 from onemind.store.models import Completion, Employment, PersonIdentifier, RawRecord, Voiding
 from onemind.store.roster import EMAIL, MBOX_SHA1
-from onemind.store.upsert import chunks
 
 ACCOUNT = "account"
 
 
 def link_completions(session: Session) -> None:
-    """Attach unlinked completions to people: employee id, then email, mbox hash, account.
+    """Attach unlinked completions to people by the rules of `person_of`, one key at a time."""
+    passes = (
+        (Completion.employee_id, employee_person(Completion.employee_id, Completion.agency_hint)),
+        *(
+            (column, identifier_person(kind, column))
+            for kind, column in (
+                (EMAIL, Completion.email),
+                (MBOX_SHA1, Completion.mbox_sha1sum),
+                (ACCOUNT, Completion.account),
+            )
+        ),
+    )
+    for key, person in passes:
+        _link(session, key, person)
 
-    An employee id without an agency links only when exactly one person has it.
-    """
-    by_employee = (
+
+def person_of(
+    employee_id: ColumnElement[Any],
+    agency_hint: ColumnElement[Any],
+    email: ColumnElement[Any],
+    mbox_sha1sum: ColumnElement[Any],
+    account: ColumnElement[Any],
+) -> ColumnElement[Any]:
+    """The person a completion names, or NULL: employee id, then email, mbox hash, account."""
+    return func.coalesce(
+        employee_person(employee_id, agency_hint),
+        identifier_person(EMAIL, email),
+        identifier_person(MBOX_SHA1, mbox_sha1sum),
+        identifier_person(ACCOUNT, account),
+    )
+
+
+def employee_person(
+    employee_id: ColumnElement[Any], agency_hint: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """The one person with this employee id at the hinted agency, or at any agency if unique."""
+    return (
         select(func.min(Employment.person_id))
         .where(
-            Employment.employee_id == Completion.employee_id,
-            or_(Completion.agency_hint.is_(None), Employment.agency_id == Completion.agency_hint),
+            Employment.employee_id == employee_id,
+            or_(agency_hint.is_(None), Employment.agency_id == agency_hint),
         )
         .having(func.count(func.distinct(Employment.person_id)) == 1)
         .scalar_subquery()
     )
-    _link(session, Completion.employee_id, by_employee)
-    for kind, column in (
-        (EMAIL, Completion.email),
-        (MBOX_SHA1, Completion.mbox_sha1sum),
-        (ACCOUNT, Completion.account),
-    ):
-        person = (
-            select(PersonIdentifier.person_id)
-            .where(PersonIdentifier.kind == kind, PersonIdentifier.value == column)
-            .scalar_subquery()
-        )
-        _link(session, column, person)
+
+
+def identifier_person(kind: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    return (
+        select(PersonIdentifier.person_id)
+        .where(PersonIdentifier.kind == kind, PersonIdentifier.value == value)
+        .scalar_subquery()
+    )
 
 
 def _link(session: Session, key: ColumnElement[Any], person: ColumnElement[Any]) -> None:
@@ -72,59 +98,3 @@ def apply_voids(session: Session) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
-
-
-def resolve_people(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int | None]:
-    """The person of each completion row by the rules of `link_completions`, in a few queries:
-    an employee id (within the agency hint, else unique), then email, mbox hash, account."""
-    employees: dict[str, list[tuple[str, int]]] = {}
-    ids = list({r["employee_id"] for r in rows if r.get("employee_id")})
-    for part in chunks(ids):
-        for employee_id, agency_id, person_id in session.execute(
-            select(Employment.employee_id, Employment.agency_id, Employment.person_id).where(
-                Employment.employee_id.in_(part)
-            )
-        ):
-            employees.setdefault(employee_id, []).append((agency_id, person_id))
-    known = {
-        kind: _identifiers(session, kind, {r[column] for r in rows if r.get(column)})
-        for kind, column in IDENTIFIER_COLUMNS
-    }
-    return [_person_of(row, employees, known) for row in rows]
-
-
-IDENTIFIER_COLUMNS = ((EMAIL, "email"), (MBOX_SHA1, "mbox_sha1sum"), (ACCOUNT, "account"))
-
-
-def _identifiers(session: Session, kind: str, values: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for part in chunks(list(values)):
-        found.update(
-            session.execute(
-                select(PersonIdentifier.value, PersonIdentifier.person_id).where(
-                    PersonIdentifier.kind == kind, PersonIdentifier.value.in_(part)
-                )
-            ).all()
-        )
-    return found
-
-
-def _person_of(
-    row: Mapping[str, Any],
-    employees: dict[str, list[tuple[str, int]]],
-    known: dict[str, dict[str, int]],
-) -> int | None:
-    if row.get("employee_id"):
-        hint = row.get("agency_hint")
-        people = {
-            p
-            for agency, p in employees.get(row["employee_id"], [])
-            if hint is None or agency == hint
-        }
-        if len(people) == 1:
-            return people.pop()
-    for kind, column in IDENTIFIER_COLUMNS:
-        value = row.get(column)
-        if value and value in known[kind]:
-            return known[kind][value]
-    return None

@@ -11,18 +11,21 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from onemind.connectors.base import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
+from onemind.store.bulk import BulkInsert, allocate_ids
 from onemind.store.classify import Classifier
-from onemind.store.linking import resolve_people
+from onemind.store.linking import person_of
 from onemind.store.models import Classification, Completion, QuarantinedRecord, RawRecord, Voiding
 from onemind.store.roster import apply_roster
 from onemind.store.upsert import chunks, upsert
 
 log = logging.getLogger(__name__)
 
-COMPLETION_FIELDS = (
+COMPLETION_COLUMNS = (
+    "agency_hint",
     "employee_id",
     "email",
     "mbox_sha1sum",
@@ -174,16 +177,34 @@ class RecordWriter:
                 )
             )
             result[key] = Stored(existing[key][0], True, False)
-        new = [k for k in latest if k not in existing]
+        new = sorted(k for k in latest if k not in existing)
         if new:
-            rows = [self._raw_row(kind, latest[k], hashes[k]) for k in new]
-            table = RawRecord.__table__
-            # Matched by key, not by order: ordered RETURNING makes SQLite insert row by row.
-            inserted = self.session.execute(
-                table.insert().returning(table.c.external_id, table.c.id), rows
-            )
-            result.update({key: Stored(raw_id, True, True) for key, raw_id in inserted})
+            # Key order keeps the unique index's inserts close together.
+            result.update(self._insert_raw(kind, [latest[k] for k in new], hashes))
         return result
+
+    def _insert_raw(
+        self, kind: str, records: list[Any], hashes: dict[str, str]
+    ) -> dict[str, Stored]:
+        connection = self.session.connection()
+        ids = allocate_ids(connection, RawRecord.__table__, len(records))
+        rows = [
+            [raw_id, r.external_id, r.location[:500], r.payload, hashes[r.external_id]]
+            for raw_id, r in zip(ids, records, strict=True)
+        ]
+        fixed = {
+            "source_id": self.source_id,
+            "kind": kind,
+            "first_seen": self.now,
+            "last_seen": self.now,
+            "first_run_id": self.run_id,
+            "last_run_id": self.run_id,
+        }
+        _statements(connection.dialect).raw.execute(connection, rows, fixed)
+        return {
+            r.external_id: Stored(raw_id, True, True)
+            for raw_id, r in zip(ids, records, strict=True)
+        }
 
     def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
@@ -196,30 +217,17 @@ class RecordWriter:
             found.update({key: (raw_id, digest) for key, raw_id, digest in rows})
         return found
 
-    def _raw_row(self, kind: str, record: Any, digest: str) -> dict[str, Any]:
-        return {
-            "source_id": self.source_id,
-            "external_id": record.external_id,
-            "kind": kind,
-            "location": record.location[:500],
-            "payload": record.payload,
-            "payload_hash": digest,
-            "first_seen": self.now,
-            "last_seen": self.now,
-            "first_run_id": self.run_id,
-            "last_run_id": self.run_id,
-        }
-
     def _write_completions(
         self, records: list[CompletionRecord], stored: dict[str, Stored]
     ) -> None:
         """New completions are inserted; changed ones are rewritten, unlinked and unclassified."""
-        rows = [self._completion_row(r, stored[r.external_id].raw_id) for r in records]
-        fresh = [row for r, row in zip(records, rows, strict=True) if stored[r.external_id].new]
+        fresh = [r for r in records if stored[r.external_id].new]
         if fresh:
-            self._insert_completions(fresh)
+            self._insert_completions(fresh, [stored[r.external_id].raw_id for r in fresh])
         revised = [
-            row for r, row in zip(records, rows, strict=True) if not stored[r.external_id].new
+            self._completion_row(r, stored[r.external_id].raw_id)
+            for r in records
+            if not stored[r.external_id].new
         ]
         for row in revised:
             self.session.execute(
@@ -234,43 +242,50 @@ class RecordWriter:
                 delete(Classification).where(Classification.completion_id.in_(outdated))
             )
 
-    def _insert_completions(self, rows: list[dict[str, Any]]) -> None:
+    def _insert_completions(self, records: list[CompletionRecord], raw_ids: list[int]) -> None:
         """Insert already linked and classified, sparing the after-load passes most of the work.
 
-        Rows the batch cannot link stay for `link_completions`, which applies the same rules.
+        Rows the database cannot link yet stay for `link_completions`, which applies the same
+        rules.
         """
-        for row, person in zip(rows, resolve_people(self.session, rows), strict=True):
-            row["person_id"] = person
-        table = Completion.__table__
-        inserted = self.session.execute(
-            table.insert().returning(table.c.raw_record_id, table.c.id), rows
-        )
-        ids = dict(inserted.all())
+        connection = self.session.connection()
+        statements = _statements(connection.dialect)
+        ids = allocate_ids(connection, Completion.__table__, len(records))
         if self.classifier is None:
             self.classifier = Classifier(self.session, self.now)
-        facts = [
-            (
-                ids[r["raw_record_id"]],
-                r["completed_on"],
-                r["expires_on"],
-                self.source_id,
-                r["course_key"],
-                r["course_title"],
-                r["hours"],
-                r["provider"],
-                r["activity_type"],
+        decide = self.classifier.decide
+        rows, decisions = [], []
+        for completion_id, raw_id, r in zip(ids, raw_ids, records, strict=True):
+            rows.append([completion_id, raw_id, *self._completion_values(r)])
+            course = (self.source_id, r.course_key, r.course_title, r.hours, r.provider)
+            decisions.append(
+                [completion_id, *decide((*course, r.activity_type), r.completed_on, r.expires_on)]
             )
-            for r in rows
-        ]
-        self.session.execute(Classification.__table__.insert(), self.classifier.rows(facts))
+        statements.completion.execute(
+            connection, rows, {"source_id": self.source_id, "voided": False}
+        )
+        statements.classification.execute(connection, decisions, {"classified_at": self.now})
 
     def _completion_row(self, record: CompletionRecord, raw_id: int) -> dict[str, Any]:
-        row = {name: getattr(record, name) for name in COMPLETION_FIELDS}
-        row["email"] = record.email.strip().lower() if record.email else None
-        row["agency_hint"] = record.agency or self.default_agency
-        row["raw_record_id"] = raw_id
-        row["source_id"] = self.source_id
-        return row
+        row = dict(zip(COMPLETION_COLUMNS, self._completion_values(record), strict=True))
+        return row | {"raw_record_id": raw_id, "source_id": self.source_id}
+
+    def _completion_values(self, r: CompletionRecord) -> list[Any]:
+        """The record's values for COMPLETION_COLUMNS."""
+        return [
+            r.agency or self.default_agency,
+            r.employee_id,
+            r.email.strip().lower() if r.email else None,
+            r.mbox_sha1sum,
+            r.account,
+            r.course_key,
+            r.course_title,
+            r.activity_type,
+            r.provider,
+            r.hours,
+            r.completed_on,
+            r.expires_on,
+        ]
 
     def quarantine(self, rejected: list[Rejected]) -> int:
         """Keep each rejected record with its reason; the same problem is kept once."""
@@ -308,3 +323,37 @@ def _fingerprint(record: Any) -> str:
 @cache
 def _fields_of(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(kind) if f.name != "location")
+
+
+@dataclass(frozen=True)
+class Statements:
+    raw: BulkInsert
+    completion: BulkInsert
+    classification: BulkInsert
+
+
+@cache
+def _statements(dialect: Dialect) -> Statements:
+    """The load's inserts, compiled once per database; a completion is linked as it goes in."""
+    keys = ("employee_id", "agency_hint", "email", "mbox_sha1sum", "account")
+    return Statements(
+        raw=BulkInsert(
+            RawRecord.__table__,
+            ("id", "external_id", "location", "payload", "payload_hash"),
+            dialect,
+            fixed=("source_id", "kind", "first_seen", "last_seen", "first_run_id", "last_run_id"),
+        ),
+        completion=BulkInsert(
+            Completion.__table__,
+            ("id", "raw_record_id", *COMPLETION_COLUMNS),
+            dialect,
+            fixed=("source_id", "voided"),
+            expressions=lambda value: {"person_id": person_of(*map(value, keys))},
+        ),
+        classification=BulkInsert(
+            Classification.__table__,
+            ("completion_id", "category_id", "rule_id", "rule_version", "valid_until"),
+            dialect,
+            fixed=("classified_at",),
+        ),
+    )

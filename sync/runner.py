@@ -22,10 +22,9 @@ from onemind.connectors.base import (
     PullItem,
     Reconciles,
     Record,
-    RosterEntry,
 )
 from onemind.connectors.registry import build_connector
-from onemind.errors import ConfigurationError, OneMindError, SourceError
+from onemind.errors import ConfigurationError, OneMindError
 from onemind.mapping.catalogue import refresh_catalogue
 from onemind.store import coverage
 from onemind.store.bootstrap import apply_settings
@@ -33,9 +32,10 @@ from onemind.store.classify import classify_pending
 from onemind.store.db import transaction
 from onemind.store.linking import apply_voids, link_completions, unlinked_count
 from onemind.store.models import Agency, RawRecord, Source
-from onemind.store.writer import BatchStats, RecordWriter
+from onemind.store.writer import BatchStats
 from onemind.sync import lock, runs
 from onemind.sync.history import StatusChange, status_changes
+from onemind.sync.loading import SourceLoad
 from onemind.sync.logcontext import sync_context
 
 log = logging.getLogger(__name__)
@@ -199,23 +199,30 @@ class SyncRunner:
     ) -> None:
         batch: list[Record] = []
         total = connector.size_hint()
-        with _closing(connector.pull(cursor)) as items:
-            for item in items:
-                if isinstance(item, Checkpoint):
-                    self._commit(config, run_id, batch, item.cursor, result)
+        with self._load(config, run_id, result) as load, _closing(connector.pull(cursor)) as items:
+            try:
+                for item in items:
+                    if isinstance(item, Checkpoint):
+                        load.write(batch)
+                        load.checkpoint(item.cursor)
+                    else:
+                        batch.append(item)
+                        if len(batch) < BATCH_SIZE:
+                            continue
+                        load.write(batch)
+                        if self.progress:
+                            self.progress(config.name, load.fetched, total)
+                    batch = []
+                    if self.stop.is_set():
+                        result.stopped = True
+                        break
                 else:
-                    batch.append(item)
-                    if len(batch) < BATCH_SIZE:
-                        continue
-                    self._commit(config, run_id, batch, None, result)
-                    if self.progress:
-                        self.progress(config.name, result.stats.fetched, total)
-                batch = []
-                if self.stop.is_set():
-                    result.stopped = True
-                    log.warning("stopping on request after %d record(s)", result.stats.fetched)
-                    return
-        self._commit(config, run_id, batch, None, result)
+                    load.write(batch)
+            finally:
+                load.commit()
+        if result.stopped:
+            log.warning("stopping on request after %d record(s)", result.stats.fetched)
+            return
         if self.progress:
             self.progress(config.name, result.stats.fetched, result.stats.fetched)
 
@@ -236,43 +243,24 @@ class SyncRunner:
                 )
             )
         retractions: list[Record] = list(connector.gone(unseen))
-        for start in range(0, len(retractions), BATCH_SIZE):
-            self._commit(config, run_id, retractions[start : start + BATCH_SIZE], None, result)
+        with self._load(config, run_id, result) as load:
+            for start in range(0, len(retractions), BATCH_SIZE):
+                load.write(retractions[start : start + BATCH_SIZE])
+            load.commit()
 
-    def _commit(
-        self,
-        config: SourceConfig,
-        run_id: int,
-        batch: list[Record],
-        cursor: dict[str, Any] | None,
-        result: SourceResult,
-    ) -> None:
-        """Records, the run's counts, the lock's renewal and the cursor, in one transaction.
-
-        Raises:
-            SourceError: the lock expired and another process took it; nothing is written.
-        """
-        if not batch and cursor is None:
-            return
-        now = self.now()
-        with transaction(self.sessions) as session:
-            source = session.scalars(select(Source).where(Source.name == config.name)).one()
-            if not lock.renew(session, source.id, self.holder, now, self.lock_ttl):
-                raise SourceError(
-                    f"source {config.name!r}: lost its sync lock to another process while "
-                    "pulling (raise [scheduler] lock_ttl_seconds if batches take that long)"
-                )
-            rosters = any(isinstance(r, RosterEntry) for r in batch)
-            agencies = set(session.scalars(select(Agency.id))) if rosters else set()
-            writer = RecordWriter(
-                session, source.id, run_id, now, agencies, getattr(config, "agency", None)
-            )
-            stats = writer.write(batch)
-            runs.record_counts(session, run_id, _sum(result.stats, stats))
-            if cursor is not None:
-                source.cursor = cursor
-                source.cursor_updated_at = now
-        result.stats.add(stats)
+    def _load(self, config: SourceConfig, run_id: int, result: SourceResult) -> SourceLoad:
+        """Where a pull's records go; what it commits is counted in `result.stats`."""
+        agency = getattr(config, "agency", None)
+        return SourceLoad(
+            self.sessions,
+            config.name,
+            run_id,
+            self.holder,
+            self.lock_ttl,
+            self.now,
+            result.stats,
+            agency,
+        )
 
     def _end(self, started: runs.Started, result: SourceResult) -> None:
         with transaction(self.sessions) as session:
@@ -282,13 +270,6 @@ class SyncRunner:
             log.error("sync failed: %s", result.error)
         else:
             log.info("sync %s: %s", result.status, result.stats)
-
-
-def _sum(a: BatchStats, b: BatchStats) -> BatchStats:
-    total = BatchStats()
-    total.add(a)
-    total.add(b)
-    return total
 
 
 def _run_ids(results: list[SourceResult]) -> list[int]:

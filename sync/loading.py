@@ -1,0 +1,140 @@
+"""A source's records written in transactions of many batches, each with its counts and cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.connectors.base import Record
+from onemind.errors import SourceError
+from onemind.store.models import Agency, Source
+from onemind.store.writer import BatchStats, RecordWriter
+from onemind.sync import lock, runs
+
+COMMIT_RECORDS = 15_000
+
+
+class SourceLoad:
+    """Takes a pull's batches into one transaction until COMMIT_RECORDS, then commits.
+
+    A transaction first renews the source's lock, so a process that lost it writes nothing;
+    it ends with the run's counts and the newest cursor seen, which only ever covers records
+    written before it. Fewer, larger commits spare the database rewriting the same index pages.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        source: str,
+        run_id: int,
+        holder: str,
+        lock_ttl: timedelta,
+        now: Callable[[], datetime],
+        committed: BatchStats,
+        agency: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.source = source
+        self.run_id = run_id
+        self.holder = holder
+        self.lock_ttl = lock_ttl
+        self.now = now
+        self.agency = agency
+        self.committed = committed
+        self.pending = BatchStats()
+        self.cursor: dict[str, Any] | None = None
+        self.session: Session | None = None
+        self.writer: RecordWriter | None = None
+
+    def __enter__(self) -> SourceLoad:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rollback()
+
+    def write(self, batch: list[Record]) -> None:
+        """Write `batch` in the open transaction; commit when it has grown large enough."""
+        if not batch:
+            return
+        with self._rolled_back_on_error():
+            self.pending.add(self._writer().write(batch))
+        if self.pending.fetched >= COMMIT_RECORDS:
+            self.commit()
+
+    @property
+    def fetched(self) -> int:
+        return self.committed.fetched + self.pending.fetched
+
+    def checkpoint(self, cursor: dict[str, Any]) -> None:
+        """Everything written so far is covered by `cursor`; it is saved with the next commit."""
+        self.cursor = cursor
+        with self._rolled_back_on_error():
+            self._writer()
+
+    def commit(self) -> None:
+        """Commit the open transaction, if any, with the run's counts and the cursor.
+
+        Also what to do when the source fails mid-pull: what was written before is sound.
+        """
+        if self.session is None:
+            return
+        session, source = self.session, self._source()
+        total = BatchStats()
+        total.add(self.committed)
+        total.add(self.pending)
+        runs.record_counts(session, self.run_id, total)
+        if self.cursor is not None:
+            source.cursor = self.cursor
+            source.cursor_updated_at = self.now()
+        session.commit()
+        self.committed.add(self.pending)
+        self._close()
+
+    def rollback(self) -> None:
+        """Drop what an open transaction holds (nothing once committed)."""
+        if self.session is not None:
+            self.session.rollback()
+            self._close()
+
+    @contextmanager
+    def _rolled_back_on_error(self) -> Iterator[None]:
+        """A failed write leaves nothing to commit: the transaction is dropped at once."""
+        try:
+            yield
+        except BaseException:
+            self.rollback()
+            raise
+
+    def _writer(self) -> RecordWriter:
+        """The open transaction's writer, starting a transaction under a renewed lock if none.
+
+        Raises:
+            SourceError: the lock expired and another process took it; nothing is written.
+        """
+        if self.writer is not None:
+            return self.writer
+        session = self.session = self.sessions()
+        now = self.now()
+        source = self._source()
+        if not lock.renew(session, source.id, self.holder, now, self.lock_ttl):
+            raise SourceError(
+                f"source {self.source!r}: lost its sync lock to another process while "
+                "pulling (raise [scheduler] lock_ttl_seconds if batches take that long)"
+            )
+        agencies = set(session.scalars(select(Agency.id)))
+        self.writer = RecordWriter(session, source.id, self.run_id, now, agencies, self.agency)
+        return self.writer
+
+    def _source(self) -> Source:
+        assert self.session is not None
+        return self.session.scalars(select(Source).where(Source.name == self.source)).one()
+
+    def _close(self) -> None:
+        assert self.session is not None
+        self.session.close()
+        self.session, self.writer, self.pending = None, None, BatchStats()

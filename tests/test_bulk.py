@@ -1,0 +1,95 @@
+"""The load path's multi-row inserts, read back through the ORM on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.store.bulk import BulkInsert, allocate_ids
+from onemind.store.db import transaction
+from onemind.store.models import Agency, Attestation, RawRecord, Source, SyncRun
+
+
+def test_rows_are_stored_with_their_types_fixed_values_and_computed_columns(
+    sessions: sessionmaker[Session], now: datetime
+) -> None:
+    table = RawRecord.__table__
+    with transaction(sessions) as session:
+        source = Source(name="files", kind="csv")
+        session.add(source)
+        session.flush()
+        run = SyncRun(source_id=source.id, status="running", started_at=now)
+        session.add(run)
+        session.flush()
+        connection = session.connection()
+        insert = BulkInsert(
+            table,
+            ("id", "external_id", "payload", "payload_hash"),
+            connection.dialect,
+            fixed=("source_id", "first_seen", "last_seen", "first_run_id", "last_run_id"),
+            expressions=lambda value: {
+                "kind": literal("completion"),
+                "location": func.upper(value("external_id")),
+            },
+        )
+        ids = allocate_ids(connection, table, 3)
+        payloads = [{"course": "CIT-40", "on": "2026-01-05"}, {"n": [1, 2]}, {}]
+        rows = [
+            [raw_id, f"row-{raw_id}", payload, f"h{raw_id}"]
+            for raw_id, payload in zip(ids, payloads, strict=True)
+        ]
+        fixed = {
+            "source_id": source.id,
+            "first_seen": now,
+            "last_seen": now,
+            "first_run_id": run.id,
+            "last_run_id": run.id,
+        }
+        insert.execute(connection, rows, fixed)
+        more = allocate_ids(connection, table, 2)
+        insert.execute(connection, [[more[0], "late", {}, "h"]], fixed)
+
+    assert len(set(ids)) == 3 and not set(ids) & set(more)
+    with sessions() as session:
+        stored = session.scalars(select(RawRecord).order_by(RawRecord.id)).all()
+        assert [(r.id, r.external_id, r.payload, r.payload_hash) for r in stored] == [
+            *((i, f"row-{i}", p, f"h{i}") for i, p in zip(ids, payloads, strict=True)),
+            (more[0], "late", {}, "h"),
+        ]
+        assert {(r.kind, r.first_seen, r.last_run_id) for r in stored} == {
+            ("completion", now, run.id)
+        }
+        assert [r.location for r in stored] == [*(f"ROW-{i}" for i in ids), "LATE"]
+
+
+def test_dates_round_trip(sessions: sessionmaker[Session], now: datetime) -> None:
+    """Dates go through the column type's own conversion, as the ORM would store them."""
+
+    table = Attestation.__table__
+    with transaction(sessions) as session:
+        session.add(Agency(id="a1", name="A", program="one-mind", report_to=[]))
+        session.flush()
+        connection = session.connection()
+        insert = BulkInsert(
+            table,
+            ("agency_id", "kind", "attested_on", "evidence"),
+            connection.dialect,
+            fixed=("recorded_by", "recorded_at"),
+        )
+        insert.execute(
+            connection,
+            [
+                ["a1", "policy", date(2024, 2, 29), None],
+                ["a1", "partnership", date(2025, 1, 1), "x"],
+            ],
+            {"recorded_by": "loader", "recorded_at": now},
+        )
+    with sessions() as session:
+        rows = session.execute(
+            select(Attestation.kind, Attestation.attested_on, Attestation.recorded_at).order_by(
+                Attestation.attested_on
+            )
+        ).all()
+    assert rows == [("policy", date(2024, 2, 29), now), ("partnership", date(2025, 1, 1), now)]
