@@ -34,8 +34,8 @@ from sqlalchemy import Connection, Engine, Table, create_engine, func, select, t
 from sqlalchemy.engine import make_url
 
 from onemind.config.model import Settings
-from onemind.mapping.categories import add_months, valid_until
-from onemind.mapping.rules import CourseFacts, Rule, candidates, decide
+from onemind.domain.categories import add_months, valid_until
+from onemind.domain.rules import CourseFacts, Rule, candidates, decide
 from onemind.store import coverage
 from onemind.store.bootstrap import apply_settings
 from onemind.store.classify import load_rules

@@ -15,7 +15,7 @@ from onemind.certificates import documents
 from onemind.certificates.keys import Signer, signer
 from onemind.certificates.outbox import enqueue
 from onemind.config.model import CertificatesConfig
-from onemind.mapping.categories import CRISIS
+from onemind.domain.categories import CRISIS
 from onemind.store import coverage
 from onemind.store.models import (
     AuditEntry,

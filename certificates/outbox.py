@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config.model import Settings, SourceConfig
-from onemind.connectors.base import Connector, CredentialNotice, Pushes
+from onemind.connectors.base import Connector, Pushes
+from onemind.domain.records import CredentialNotice
 from onemind.errors import OneMindError
 from onemind.store.models import (
     Category,

@@ -1,12 +1,20 @@
-"""What every part of the configuration shares: strictness, names, schedules, time zones."""
+"""What every part of the configuration shares: strictness, names, schedules, time zones.
+
+Values are converted here, once: a time zone becomes a `ZoneInfo`, a schedule is a checked
+crontab expression, so that the rest of the code never parses or re-checks them.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+
+from onemind.domain.cron import crontab_trigger
 
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+UTC_ZONE = ZoneInfo("UTC")
 
 
 class Strict(BaseModel):
@@ -15,20 +23,24 @@ class Strict(BaseModel):
 
 def valid_cron(value: str) -> str:
     """A 5-field crontab expression, e.g. '0 2 * * *' (weekdays as in crontab: 0 is Sunday)."""
-    from onemind.sync.cron import crontab_trigger
-
     try:
-        crontab_trigger(value, "UTC")
+        crontab_trigger(value, UTC_ZONE)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a 5-field cron expression ({exc})") from None
     return value
 
 
-def _known_zone(value: str) -> str:
+def as_zone(value: Any) -> ZoneInfo:
+    """An IANA time zone name turned into a `ZoneInfo`."""
+    if isinstance(value, ZoneInfo):
+        return value
     try:
-        ZoneInfo(value)
+        return ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
             f"unknown time zone {value!r} (use an IANA name such as 'America/Chicago')"
         ) from None
-    return value
+
+
+Zone = Annotated[ZoneInfo, BeforeValidator(as_zone), PlainSerializer(lambda zone: zone.key)]
+Cron = Annotated[str, AfterValidator(valid_cron)]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from onemind.config.base import SLUG, Strict, _known_zone, valid_cron
+from onemind.config.base import SLUG, UTC_ZONE, Cron, Strict, Zone
 from onemind.config.secrets import Secret
 from onemind.config.sources import (
     COMPLETION_COLUMNS,
@@ -42,12 +43,7 @@ class AgencyConfig(Strict):
     policy_on: date | None = None
     policy_evidence: str | None = None
     report_to: list[str] = []
-    report_schedule: str | None = None
-
-    @field_validator("report_schedule")
-    @classmethod
-    def _report_cron(cls, value: str | None) -> str | None:
-        return None if value is None else valid_cron(value)
+    report_schedule: Cron | None = None
 
 
 class CertificatesConfig(Strict):
@@ -93,7 +89,7 @@ class SmtpConfig(Strict):
 class SchedulerConfig(Strict):
     """How `onemind serve` runs: cron schedules' time zone, misfires, workers, lock expiry."""
 
-    timezone: Annotated[str, AfterValidator(_known_zone)] | None = None
+    timezone: Zone | None = None
     misfire_grace_seconds: Annotated[int, Field(ge=1)] = 6 * 3600
     workers: Annotated[int, Field(ge=1, le=32)] = 4
     lock_ttl_seconds: Annotated[int, Field(ge=10)] = 900
@@ -103,20 +99,15 @@ class ReportsConfig(Strict):
     """The hub summary for academy staff, and when a failing source is flagged."""
 
     hub_to: list[str] = []
-    hub_schedule: str | None = None
+    hub_schedule: Cron | None = None
     flag_failing_after: Annotated[int, Field(ge=1)] = 3
-
-    @field_validator("hub_schedule")
-    @classmethod
-    def _hub_cron(cls, value: str | None) -> str | None:
-        return None if value is None else valid_cron(value)
 
 
 class Settings(Strict):
     """The whole configuration file."""
 
     store: StoreConfig = StoreConfig()
-    timezone: str = "UTC"
+    timezone: Zone = UTC_ZONE
     agencies: list[AgencyConfig] = []
     presets: dict[str, PresetConfig] = {}
     sources: list[SourceConfig] = []
@@ -154,12 +145,18 @@ class Settings(Strict):
         names = [s.name for s in self.sources]
         problems += [f"source name {n!r} appears more than once" for n in _dupes(names)]
         for source in self.sources:
-            agency = getattr(source, "agency", None)
-            if agency is not None and agency not in agency_ids:
-                problems.append(f"source {source.name!r}: agency {agency!r} is not in [[agencies]]")
+            if source.agency is not None and source.agency not in agency_ids:
+                problems.append(
+                    f"source {source.name!r}: agency {source.agency!r} is not in [[agencies]]"
+                )
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @property
+    def schedule_zone(self) -> ZoneInfo:
+        """The zone schedules are read in, run dates are taken in and nights are counted in."""
+        return self.scheduler.timezone or self.timezone
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:

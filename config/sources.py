@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from onemind.config.base import SLUG, Strict, _known_zone
+from onemind.config.base import SLUG, UTC_ZONE, Cron, Strict, Zone
+from onemind.config.presets import BUILT_IN, apply_preset
 from onemind.config.secrets import Secret
-from onemind.connectors.presets import BUILT_IN, apply_preset
 
 
 class SourceBase(Strict):
-    name: Annotated[str, Field(pattern=SLUG)]
-    schedule: str = "0 2 * * *"
+    """What every source has. `connector` names the class that serves the kind (module:Class)."""
 
-    @field_validator("schedule")
-    @classmethod
-    def _cron_has_five_fields(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError("schedule must be a 5-field cron expression, e.g. '0 2 * * *'")
-        return value
+    connector: ClassVar[str]
+    name: Annotated[str, Field(pattern=SLUG)]
+    schedule: Cron = "0 2 * * *"
+    agency: Annotated[str, Field(pattern=SLUG)] | None = None
 
 
 ROSTER_COLUMNS = (
@@ -72,10 +69,10 @@ class PresetConfig(Strict):
 
 
 class TabularSourceConfig(SourceBase):
+    connector = "onemind.connectors.tabular:TabularConnector"
     kind: Literal["csv", "xlsx"]
     role: Literal["roster", "completions"]
     path: Path
-    agency: Annotated[str, Field(pattern=SLUG)] | None = None
     preset: str | None = None
     columns: dict[str, str] = {}
     count_only: CountOnly | None = None
@@ -124,18 +121,18 @@ def _with_preset(source: dict[str, Any], name: str, preset: dict[str, Any]) -> d
 class StatementOptions(SourceBase):
     """How an xAPI source's statements are read (shared by LRS and file sources)."""
 
-    agency: Annotated[str, Field(pattern=SLUG)] | None = None
     verbs: list[str] = [
         "http://adlnet.gov/expapi/verbs/completed",
         "http://adlnet.gov/expapi/verbs/passed",
         "https://w3id.org/xapi/adl/verbs/satisfied",
     ]
-    timezone: Annotated[str, AfterValidator(_known_zone)] = "UTC"
+    timezone: Zone = UTC_ZONE
     account_as: Literal["employee_id", "account"] = "employee_id"
     hours_extension: str | None = None
 
 
 class XapiFileSourceConfig(StatementOptions):
+    connector = "onemind.connectors.xapi_file:XapiFileConnector"
     kind: Literal["xapi-file"]
     path: Path
 
@@ -143,6 +140,7 @@ class XapiFileSourceConfig(StatementOptions):
 class XapiSourceConfig(StatementOptions):
     """A conformant LRS (xAPI 1.0.3 / 2.0) read incrementally over HTTP."""
 
+    connector = "onemind.connectors.xapi:XapiConnector"
     kind: Literal["xapi"]
     endpoint: Annotated[str, Field(pattern=r"^https?://")]
     username: str
@@ -167,8 +165,7 @@ class LmsSourceOptions(SourceBase):
 
     base_url: Annotated[str, Field(pattern=r"^https?://")]
     token: Secret
-    agency: Annotated[str, Field(pattern=SLUG)] | None = None
-    timezone: Annotated[str, AfterValidator(_known_zone)] = "UTC"
+    timezone: Zone = UTC_ZONE
     connect_timeout: Annotated[float, Field(gt=0)] = 10
     read_timeout: Annotated[float, Field(gt=0)] = 60
     max_retries: Annotated[int, Field(ge=0, le=10)] = 5
@@ -193,6 +190,7 @@ EMPLOYEE_ID_FIELDS = ("idnumber", "username", "email", "institution", "departmen
 class MoodleSourceConfig(LmsSourceOptions):
     """A Moodle site read through its Web Services REST endpoint with a `wstoken`."""
 
+    connector = "onemind.connectors.moodle:MoodleConnector"
     kind: Literal["moodle"]
     course_ids: list[Annotated[int, Field(ge=1)]] = []
     course_shortnames: list[str] = []
@@ -235,6 +233,7 @@ class MoodleSourceConfig(LmsSourceOptions):
 class CanvasSourceConfig(LmsSourceOptions):
     """A Canvas LMS read through its REST API with a Bearer token."""
 
+    connector = "onemind.connectors.canvas:CanvasConnector"
     kind: Literal["canvas"]
     course_ids: Annotated[list[int | str], Field(min_length=1)]
     per_page: Annotated[int, Field(ge=1, le=100)] = 100
@@ -243,11 +242,17 @@ class CanvasSourceConfig(LmsSourceOptions):
     rate_refill_per_second: Annotated[float, Field(gt=0)] = 10
 
 
-SourceConfig = Annotated[
-    TabularSourceConfig
-    | XapiFileSourceConfig
-    | XapiSourceConfig
-    | MoodleSourceConfig
-    | CanvasSourceConfig,
-    Field(discriminator="kind"),
-]
+SOURCE_CONFIGS: tuple[type[SourceBase], ...] = (
+    TabularSourceConfig,
+    XapiFileSourceConfig,
+    XapiSourceConfig,
+    MoodleSourceConfig,
+    CanvasSourceConfig,
+)
+"""Every source kind: register a new connector here, beside its configuration class."""
+
+SOURCE_KINDS = frozenset(
+    kind for config in SOURCE_CONFIGS for kind in get_args(config.model_fields["kind"].annotation)
+)
+
+SourceConfig = Annotated[Union[SOURCE_CONFIGS], Field(discriminator="kind")]  # noqa: UP007

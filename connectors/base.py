@@ -1,84 +1,14 @@
-"""What every connector yields, and the small interfaces a connector implements."""
+"""The small interfaces a connector implements; what it yields lives in `onemind.domain.records`."""
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
+from onemind.domain.records import CredentialNotice, PullItem, VoidRecord
+
 CURSOR_VERSION = 1
-
-
-@dataclass(frozen=True, slots=True)
-class RosterEntry:
-    """One person's employment at an agency, as a roster source states it."""
-
-    external_id: str
-    location: str
-    agency: str
-    employee_id: str
-    first_name: str
-    last_name: str
-    email: str | None
-    sworn: bool
-    position: str
-    selected: bool
-    hired_on: date
-    separated_on: date | None
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class CompletionRecord:
-    """One person's completion of one course, with whatever identifies the person."""
-
-    external_id: str
-    location: str
-    course_key: str
-    course_title: str
-    completed_on: date
-    employee_id: str | None = None
-    email: str | None = None
-    mbox_sha1sum: str | None = None
-    account: str | None = None
-    agency: str | None = None
-    provider: str | None = None
-    hours: float | None = None
-    expires_on: date | None = None
-    activity_type: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class VoidRecord:
-    """A retraction of an earlier record of the same source (xAPI voiding)."""
-
-    external_id: str
-    location: str
-    target_external_id: str
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """A record that could not be read; it is quarantined with its reason."""
-
-    location: str
-    reason: str
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """Everything yielded before this is covered by `cursor`; the runner may commit it."""
-
-    cursor: dict[str, Any]
-
-
-Record = RosterEntry | CompletionRecord | VoidRecord | Rejected
-PullItem = Record | Checkpoint
 
 
 class Connector(abc.ABC):
@@ -102,20 +32,6 @@ class Connector(abc.ABC):
     def size_hint(self) -> int | None:
         """Total units of work for a progress bar (bytes, records), if known."""
         return None
-
-
-@dataclass(frozen=True, slots=True)
-class CredentialNotice:
-    """What a source is told about a credential: enough to name the person and the award."""
-
-    credential_id: str
-    category: str
-    achievement_name: str
-    issued_at: datetime
-    credential: str
-    email: str | None = None
-    employee_id: str | None = None
-    person_name: str | None = None
 
 
 class Pushes(abc.ABC):

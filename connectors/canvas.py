@@ -14,21 +14,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import requests
 
 from onemind.config.model import CanvasSourceConfig
-from onemind.connectors.base import (
-    CURSOR_VERSION,
-    Checkpoint,
-    CompletionRecord,
-    Connector,
-    CredentialNotice,
-    PullItem,
-    Pushes,
-)
+from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes
 from onemind.connectors.http import HttpClient, SeenLinks
+from onemind.domain.records import Checkpoint, CompletionRecord, CredentialNotice, PullItem
 from onemind.errors import ConfigurationError, InvalidRecordError, SourceError
 
 log = logging.getLogger(__name__)
@@ -83,7 +75,7 @@ class CanvasConnector(Connector, Pushes):
     ) -> None:
         self.config = config
         self.name = config.name
-        self.zone = ZoneInfo(config.timezone)
+        self.zone = config.timezone
         http = session or requests.Session()
         http.headers.update(
             {"Authorization": f"Bearer {config.token.get()}", "Accept": "application/json"}

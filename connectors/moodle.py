@@ -20,21 +20,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import requests
 
 from onemind.config.model import MoodleSourceConfig
-from onemind.connectors.base import (
-    CURSOR_VERSION,
-    Checkpoint,
-    CompletionRecord,
-    Connector,
-    CredentialNotice,
-    PullItem,
-    Pushes,
-    Rejected,
-)
+from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes
 from onemind.connectors.http import HttpClient
 from onemind.connectors.moodle_report import (
     Course,
@@ -46,6 +36,13 @@ from onemind.connectors.moodle_report import (
     text_or_none,
 )
 from onemind.connectors.moodle_ws import Fault, MoodleWs
+from onemind.domain.records import (
+    Checkpoint,
+    CompletionRecord,
+    CredentialNotice,
+    PullItem,
+    Rejected,
+)
 from onemind.errors import ConfigurationError, InvalidRecordError, SourceError
 
 log = logging.getLogger(__name__)
@@ -69,7 +66,7 @@ class MoodleConnector(Connector, Pushes):
     ) -> None:
         self.config = config
         self.name = config.name
-        self.zone = ZoneInfo(config.timezone)
+        self.zone = config.timezone
         http = HttpClient.for_source(config, session or requests.Session(), sleep)
         self.ws = MoodleWs(config.name, config.base_url, config.token.get(), http)
         self._certification: dict[str, Any] | None = None

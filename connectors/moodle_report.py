@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from onemind.config.model import MoodleSourceConfig
-from onemind.connectors.base import Rejected
+from onemind.domain.records import Rejected
 from onemind.errors import ConfigurationError
 
 DATE_NOT_EMPTY, DATE_RANGE = 1, 3

@@ -11,15 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from onemind.config.model import COMPLETION_COLUMNS, ROSTER_COLUMNS, TabularSourceConfig
-from onemind.connectors.base import (
-    CURSOR_VERSION,
-    Checkpoint,
-    CompletionRecord,
-    Connector,
-    PullItem,
-    Rejected,
-    RosterEntry,
-)
+from onemind.connectors.base import CURSOR_VERSION, Connector
 from onemind.connectors.fields import (
     parse_bool,
     parse_date,
@@ -27,6 +19,7 @@ from onemind.connectors.fields import (
     parse_optional_date,
     text,
 )
+from onemind.domain.records import Checkpoint, CompletionRecord, PullItem, Rejected, RosterEntry
 from onemind.errors import ConfigurationError, SourceError
 
 log = logging.getLogger(__name__)

@@ -28,16 +28,7 @@ from tincan import (
 )
 
 from onemind.config.model import XapiSourceConfig
-from onemind.connectors.base import (
-    CURSOR_VERSION,
-    Checkpoint,
-    Connector,
-    CredentialNotice,
-    PullItem,
-    Pushes,
-    Reconciles,
-    VoidRecord,
-)
+from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes, Reconciles
 from onemind.connectors.http import HttpClient, SeenLinks
 from onemind.connectors.xapi_statements import (
     VOIDED,
@@ -45,6 +36,7 @@ from onemind.connectors.xapi_statements import (
     read_statement,
     statement_rules,
 )
+from onemind.domain.records import Checkpoint, CredentialNotice, PullItem, VoidRecord
 from onemind.errors import ConfigurationError, SourceError
 
 log = logging.getLogger(__name__)

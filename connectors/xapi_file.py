@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from onemind.config.model import XapiFileSourceConfig
-from onemind.connectors.base import CURSOR_VERSION, Checkpoint, Connector, PullItem, Rejected
+from onemind.connectors.base import CURSOR_VERSION, Connector
 from onemind.connectors.tabular import file_digest
 from onemind.connectors.xapi_statements import read_statement, statement_rules
+from onemind.domain.records import Checkpoint, PullItem, Rejected
 from onemind.errors import ConfigurationError, SourceError
 
 

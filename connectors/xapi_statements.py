@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from onemind.config.model import StatementOptions
-from onemind.connectors.base import CompletionRecord, Rejected, VoidRecord
+from onemind.domain.records import CompletionRecord, Rejected, VoidRecord
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 DEFAULT_VERBS = (
@@ -40,7 +40,7 @@ def statement_rules(config: StatementOptions) -> StatementRules:
     """The reading rules a source's configuration asks for."""
     return StatementRules(
         verbs=frozenset(config.verbs),
-        timezone=ZoneInfo(config.timezone),
+        timezone=config.timezone,
         account_as=config.account_as,
         hours_extension=config.hours_extension,
         agency=config.agency,

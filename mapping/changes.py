@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onemind.domain.programs import Counts
+from onemind.domain.rules import COURSE_KEY, MATCHES, CourseFacts, Rule
 from onemind.errors import ConfigurationError
-from onemind.mapping.rules import COURSE_KEY, MATCHES, CourseFacts, Rule
 from onemind.store import coverage
 from onemind.store.classify import classify_pending, course_facts, rule_of, unclassify
 from onemind.store.models import (
@@ -25,7 +26,6 @@ from onemind.store.models import (
     Person,
     Source,
 )
-from onemind.store.programs import Counts
 
 APPROVAL_PRIORITY = 1000
 

@@ -9,13 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onemind.config.model import Settings
-from onemind.mapping.categories import CRISIS
+from onemind.domain.categories import CRISIS
+from onemind.domain.programs import PROGRAMS, RATE_WINDOW_DAYS, Program, gaps
 from onemind.store import coverage
 from onemind.store.coverage import CoverageReport
 from onemind.store.explain import PersonExplanation, explain_agency
 from onemind.store.models import Attestation, CoverageSnapshot
-from onemind.store.programs import PROGRAMS, RATE_WINDOW_DAYS, Program, gaps
-from onemind.sync.cron import schedule_zone
 from onemind.sync.history import SourceHealth, source_health
 
 TREND_POINTS = 730
@@ -90,7 +89,7 @@ def agency_report(
     before = gaps(program, earlier.get(agency_id, coverage.Counts()))
     after = gaps(program, report.counts)
     people = explain_agency(session, agency_id, as_of)
-    names = [s.name for s in settings.sources if getattr(s, "agency", None) in (None, agency_id)]
+    names = [s.name for s in settings.sources if s.agency in (None, agency_id)]
     return AgencyReport(
         coverage=report,
         program=program,
@@ -99,7 +98,7 @@ def agency_report(
         crisis_recently=max(0, before[1] - after[1]),
         trend=trend(session, report),
         needs=needs(people, report, program),
-        sources=source_health(session, schedule_zone(settings), names),
+        sources=source_health(session, settings.schedule_zone, names),
         flag_after=settings.reports.flag_failing_after,
         generated_at=now,
     )

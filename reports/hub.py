@@ -12,7 +12,6 @@ from onemind.config.model import Settings
 from onemind.mapping.catalogue import QueueItem, review_queue
 from onemind.store import coverage
 from onemind.store.coverage import CoverageReport
-from onemind.sync.cron import schedule_zone
 from onemind.sync.history import SourceHealth, source_health
 
 QUEUE_SHOWN = 10
@@ -44,7 +43,7 @@ def hub_summary(session: Session, settings: Settings, as_of: date, now: datetime
     return HubSummary(
         as_of=as_of,
         reports=coverage.compute(session, as_of),
-        sources=source_health(session, schedule_zone(settings)),
+        sources=source_health(session, settings.schedule_zone),
         queue_size=len(queue),
         queue=queue[:QUEUE_SHOWN],
         flag_after=settings.reports.flag_failing_after,

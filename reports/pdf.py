@@ -10,9 +10,9 @@ import matplotlib
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from onemind.domain.programs import RATE_WINDOW_DAYS
 from onemind.reports.content import AgencyReport, crisis_need, percent, trained_need
 from onemind.reports.render import MARKS
-from onemind.store.programs import RATE_WINDOW_DAYS
 from onemind.views import plain
 
 FAMILY = "DejaVu"

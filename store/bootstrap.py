@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onemind.config.model import AgencyConfig, Settings
-from onemind.mapping.categories import BUILT_IN
-from onemind.mapping.rules import BUILT_IN_RULES, TITLE
+from onemind.domain.categories import BUILT_IN
+from onemind.domain.rules import BUILT_IN_RULES, TITLE
 from onemind.store.models import (
     Agency,
     Attestation,

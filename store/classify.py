@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from onemind.mapping.categories import valid_until
-from onemind.mapping.rules import CourseFacts, Rule, candidates, decide, ordered
+from onemind.domain.categories import valid_until
+from onemind.domain.rules import CourseFacts, Rule, candidates, decide, ordered
 from onemind.store.models import Category, Classification, Completion, MappingRule
 
 BATCH = 5000

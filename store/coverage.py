@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import Integer, Select, and_, case, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from onemind.mapping.categories import CRISIS, EVERYONE, MH
-from onemind.store import programs as rules
+from onemind.domain import programs as rules
+from onemind.domain.categories import CRISIS, EVERYONE, MH
+from onemind.domain.programs import PROGRAMS, Counts, Program
 from onemind.store.models import (
     Agency,
     Attestation,
@@ -21,7 +22,6 @@ from onemind.store.models import (
     CoverageSnapshot,
     Employment,
 )
-from onemind.store.programs import PROGRAMS, Counts, Program
 from onemind.store.upsert import insert_for
 
 

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onemind.domain.categories import CRISIS, NONSWORN_ONLY
+from onemind.domain.programs import PROGRAMS, Program
 from onemind.errors import ConfigurationError
-from onemind.mapping.categories import CRISIS, NONSWORN_ONLY
 from onemind.store.coverage import population
 from onemind.store.models import (
     Agency,
@@ -22,7 +23,6 @@ from onemind.store.models import (
     RawRecord,
     Source,
 )
-from onemind.store.programs import PROGRAMS, Program
 
 
 @dataclass(frozen=True)

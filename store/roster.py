@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from onemind.connectors.base import RosterEntry
+from onemind.domain.records import RosterEntry
 from onemind.store.models import Employment, Person, PersonIdentifier
 from onemind.store.upsert import chunks
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from onemind.connectors.base import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
+from onemind.domain.records import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
 from onemind.store.bulk import BulkInsert, allocate_ids
 from onemind.store.classify import Classifier
 from onemind.store.linking import person_of

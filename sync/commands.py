@@ -51,7 +51,6 @@ def serve(ctx: Any, run_now: bool) -> None:
 @click.pass_obj
 def runs(ctx: Any, source: str | None, limit: int, as_json: bool) -> None:
     """Recent sync runs, newest first: counts, outcome, error; failing sources and held locks."""
-    from onemind.sync.cron import schedule_zone
     from onemind.sync.history import recent_runs, source_health
     from onemind.sync.lock import current_locks
 
@@ -65,7 +64,7 @@ def runs(ctx: Any, source: str | None, limit: int, as_json: bool) -> None:
             raise ConfigurationError(f"no source named {source!r} in the store")
         rows = recent_runs(session, limit, source)
         only = None if source is None else [source]
-        health = source_health(session, schedule_zone(settings), only)
+        health = source_health(session, settings.schedule_zone, only)
         names = dict(session.execute(select(Source.id, Source.name)).all())
         locks = [(names[lock.source_id], lock) for lock in current_locks(session)]
     if as_json:

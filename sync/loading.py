@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from onemind.connectors.base import Record
+from onemind.domain.records import Record
 from onemind.errors import SourceError
 from onemind.store.models import Agency, Source
 from onemind.store.writer import BatchStats, RecordWriter

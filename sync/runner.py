@@ -16,14 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from onemind.certificates.issuer import CertificateChanges, reconcile
 from onemind.certificates.outbox import deliver
 from onemind.config.model import Settings, SourceConfig
-from onemind.connectors.base import (
-    Checkpoint,
-    Connector,
-    PullItem,
-    Reconciles,
-    Record,
-)
+from onemind.connectors.base import Connector, Reconciles
 from onemind.connectors.registry import build_connector
+from onemind.domain.records import Checkpoint, PullItem, Record
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.mapping.catalogue import refresh_catalogue
 from onemind.store import coverage
@@ -250,7 +245,7 @@ class SyncRunner:
 
     def _load(self, config: SourceConfig, run_id: int, result: SourceResult) -> SourceLoad:
         """Where a pull's records go; what it commits is counted in `result.stats`."""
-        agency = getattr(config, "agency", None)
+        agency = config.agency
         return SourceLoad(
             self.sessions,
             config.name,

@@ -24,10 +24,10 @@ from apscheduler.util import obj_to_ref
 from sqlalchemy import Engine
 
 from onemind.config.model import Settings
+from onemind.domain.cron import crontab_trigger
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.reports.delivery import deliver_agency, deliver_hub, status_notices
 from onemind.store.db import session_factory
-from onemind.sync.cron import crontab_trigger, schedule_zone
 from onemind.sync.history import source_health
 from onemind.sync.runner import SyncOutcome, SyncRunner
 
@@ -62,7 +62,7 @@ class Service:
         self.sessions = session_factory(engine)
         self.now = now
         self.stop = stop or threading.Event()
-        self.zone = schedule_zone(settings)
+        self.zone = settings.schedule_zone
         self._notify = threading.Lock()
 
     def today(self) -> date:

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from onemind.config import Settings
-from onemind.mapping.categories import EVERYONE, valid_until
-from onemind.mapping.rules import COURSE_KEY
+from onemind.domain.categories import EVERYONE, valid_until
+from onemind.domain.rules import COURSE_KEY
 from onemind.store.bootstrap import apply_settings
 from onemind.store.models import (
     Agency,

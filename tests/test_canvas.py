@@ -25,9 +25,9 @@ from responses import matchers
 from responses.registries import OrderedRegistry
 
 from onemind.config import parse_settings
-from onemind.connectors.base import Checkpoint, CompletionRecord, CredentialNotice
 from onemind.connectors.canvas import CanvasConnector, RateLimitPacer
 from onemind.connectors.registry import build_connector
+from onemind.domain.records import Checkpoint, CompletionRecord, CredentialNotice
 from onemind.errors import ConfigurationError, InvalidRecordError, SourceError, TransientError
 
 

@@ -18,19 +18,18 @@ from openpyxl import Workbook
 
 from onemind.config.model import TabularSourceConfig, XapiFileSourceConfig, XapiSourceConfig
 from onemind.config.secrets import Secret
-from onemind.connectors.base import (
+from onemind.connectors.base import Connector, Pushes
+from onemind.connectors.tabular import TabularConnector
+from onemind.connectors.xapi import XapiConnector
+from onemind.connectors.xapi_file import XapiFileConnector
+from onemind.domain.records import (
     Checkpoint,
     CompletionRecord,
-    Connector,
     CredentialNotice,
-    Pushes,
     Rejected,
     RosterEntry,
     VoidRecord,
 )
-from onemind.connectors.tabular import TabularConnector
-from onemind.connectors.xapi import XapiConnector
-from onemind.connectors.xapi_file import XapiFileConnector
 from onemind.errors import ConfigurationError
 
 RECORD_TYPES = (RosterEntry, CompletionRecord, VoidRecord, Rejected)

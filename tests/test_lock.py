@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from test_sync import files, make_settings  # noqa: F401  (fixture)
 
 from onemind.config.model import SourceConfig
-from onemind.connectors.base import Checkpoint, CompletionRecord, Connector, PullItem
+from onemind.connectors.base import Connector
 from onemind.connectors.registry import build_connector
+from onemind.domain.records import Checkpoint, CompletionRecord, PullItem
 from onemind.store.db import transaction
 from onemind.store.models import Completion, Source, SyncLock, SyncRun
 from onemind.sync import lock, runs

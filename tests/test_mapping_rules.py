@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from onemind.mapping.rules import CourseFacts, Rule, first_match, ordered
+from onemind.domain.rules import CourseFacts, Rule, first_match, ordered
 
 CIT_COURSE = CourseFacts(
     source_id=1,

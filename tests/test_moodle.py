@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config import parse_settings
 from onemind.config.model import MoodleSourceConfig, SourceConfig
-from onemind.connectors.base import Checkpoint, CompletionRecord, CredentialNotice, Rejected
 from onemind.connectors.moodle import MoodleConnector
 from onemind.connectors.moodle_ws import form_fields
 from onemind.connectors.registry import build_connector
+from onemind.domain.records import Checkpoint, CompletionRecord, CredentialNotice, Rejected
 from onemind.errors import ConfigurationError, InvalidRecordError, SourceError, TransientError
 from onemind.store.models import Completion, Source
 from onemind.sync.runner import SyncRunner

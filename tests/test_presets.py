@@ -10,9 +10,9 @@ import pytest
 from openpyxl import Workbook
 
 from onemind.config import TabularSourceConfig, load_settings, parse_settings
-from onemind.connectors.base import Checkpoint, CompletionRecord, Rejected
-from onemind.connectors.presets import BUILT_IN
+from onemind.config.presets import BUILT_IN
 from onemind.connectors.tabular import TabularConnector
+from onemind.domain.records import Checkpoint, CompletionRecord, Rejected
 from onemind.errors import ConfigurationError
 
 VECTOR = """First Name,Last Name,Employee ID,Credential,Start Date,Expiration Date,Credential Number,Days to Expiration,Notes,Status

@@ -23,9 +23,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, select
 from test_sync import COMPLETIONS, ROSTER, make_settings
 
+from onemind.domain.cron import crontab_trigger, weekday_names
 from onemind.errors import ConfigurationError
 from onemind.store.models import SyncRun
-from onemind.sync.cron import crontab_trigger, weekday_names
 from onemind.sync.scheduler import Service, plan, register
 
 CHICAGO = ZoneInfo("America/Chicago")

@@ -9,8 +9,8 @@ import pytest
 from openpyxl import Workbook
 
 from onemind.config import TabularSourceConfig
-from onemind.connectors.base import Checkpoint, CompletionRecord, Rejected, RosterEntry
 from onemind.connectors.tabular import TabularConnector
+from onemind.domain.records import Checkpoint, CompletionRecord, Rejected, RosterEntry
 from onemind.errors import ConfigurationError
 
 ROSTER = """agency,employee_id,first_name,last_name,email,sworn,position,selected,hired_on,separated_on

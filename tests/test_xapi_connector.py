@@ -16,8 +16,8 @@ from responses.registries import OrderedRegistry
 
 from onemind.config.model import XapiSourceConfig
 from onemind.config.secrets import Secret
-from onemind.connectors.base import Checkpoint, CompletionRecord, CredentialNotice, VoidRecord
 from onemind.connectors.xapi import XapiConnector
+from onemind.domain.records import Checkpoint, CompletionRecord, CredentialNotice, VoidRecord
 from onemind.errors import ConfigurationError, SourceError, TransientError
 
 ENDPOINT = "https://lrs.example/xAPI/"

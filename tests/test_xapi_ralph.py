@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from onemind.config import Settings, parse_settings
 from onemind.config.model import SourceConfig, XapiSourceConfig
 from onemind.config.secrets import Secret
-from onemind.connectors.base import Connector, CredentialNotice
+from onemind.connectors.base import Connector
 from onemind.connectors.registry import build_connector
 from onemind.connectors.xapi import XapiConnector
+from onemind.domain.records import CredentialNotice
 from onemind.errors import ConfigurationError
 from onemind.sync.runner import SyncOutcome, SyncRunner
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from onemind.connectors.base import CompletionRecord, Rejected, VoidRecord
 from onemind.connectors.xapi_statements import StatementRules, read_statement
+from onemind.domain.records import CompletionRecord, Rejected, VoidRecord
 
 SID = "6f1c2b9e-8d4a-4f0e-9c1b-2a3d4e5f6a7b"
 TARGET = "0b5e8f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"

@@ -7,30 +7,10 @@ is translated to weekday names so that "0 6 * * 1" means Monday, as it does in c
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
-from onemind.errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from onemind.config.model import Settings
-
 NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-
-
-def schedule_zone(settings: Settings) -> ZoneInfo:
-    """The zone schedules are read in, run dates are taken in and nights are counted in.
-
-    Raises:
-        ConfigurationError: an unknown zone name.
-    """
-    name = settings.scheduler.timezone or settings.timezone
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(f"unknown time zone {name!r} for the scheduler") from None
 
 
 def crontab_trigger(expr: str, timezone: tzinfo | str) -> CronTrigger:

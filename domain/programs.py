@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 
-from onemind.mapping.categories import CRISIS, MH, add_months
+from onemind.domain.categories import CRISIS, MH, add_months
 
 IN_SCOPE_POSITIONS = ("dispatcher", "telecommunicator", "call-taker")
 RATE_WINDOW_DAYS = 90
