@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -51,19 +51,23 @@ def reconcile(
     as_of: date,
     people: Iterable[int] | None = None,
     reports: Sequence[coverage.CoverageReport] | None = None,
+    pushing: Collection[str] = (),
 ) -> CertificateChanges:
     """Bring credentials in line with the records: revoke what lost its basis, then issue.
 
-    `reports` are the agencies' coverage at `as_of` when the caller has just computed them.
+    `reports` are the agencies' coverage at `as_of` when the caller has just computed them;
+    `pushing` names the sources whose connectors take credentials back (see `pushing_sources`).
     """
     wanted = None if people is None else sorted(set(people))
     changes = CertificateChanges()
     key = signer(session, config, now)
     for credential, reason in _lost_basis(session, wanted):
-        revoke(session, credential, reason, SYSTEM, now)
+        revoke(session, credential, reason, SYSTEM, now, pushing)
         changes.revoked.append(credential.id)
     for person_id, tier, row in _unrecognised(session, as_of, wanted):
-        changes.issued.append(_issue_person(session, config, key, person_id, tier, row, now).id)
+        credential = _issue_person(session, config, key, person_id, tier, row, now)
+        enqueue(session, credential, "issue", now, pushing)
+        changes.issued.append(credential.id)
     changes.revoked += _recheck_recognitions(session, now)
     if reports is None:
         reports = coverage.compute(session, as_of)
@@ -72,9 +76,14 @@ def reconcile(
 
 
 def revoke(
-    session: Session, credential: Credential, reason: str, actor: str, now: datetime
+    session: Session,
+    credential: Credential,
+    reason: str,
+    actor: str,
+    now: datetime,
+    pushing: Collection[str] = (),
 ) -> None:
-    """Mark revoked (kept, with its reason) and queue the withdrawal to the sources."""
+    """Mark revoked (kept, with its reason) and queue the withdrawal to the `pushing` sources."""
     credential.status = "revoked"
     credential.revoked_at = now
     credential.revoked_reason = reason
@@ -87,7 +96,7 @@ def revoke(
             details={"reason": reason},
         )
     )
-    enqueue(session, credential, "revoke", now)
+    enqueue(session, credential, "revoke", now, pushing)
 
 
 def _lost_basis(session: Session, people: list[int] | None) -> list[tuple[Credential, str]]:
@@ -270,7 +279,6 @@ def _record(session: Session, credential: Credential, now: datetime) -> Credenti
             },
         )
     )
-    enqueue(session, credential, "issue", now)
     return credential
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config.model import Settings, SourceConfig
 from onemind.connectors.base import Connector, Pushes
+from onemind.connectors.registry import connector_class
 from onemind.domain.records import CredentialNotice
 from onemind.errors import OneMindError
 from onemind.store.models import (
@@ -26,18 +27,24 @@ from onemind.store.upsert import upsert
 
 log = logging.getLogger(__name__)
 
-PUSHING_KINDS = frozenset({"xapi", "moodle", "canvas"})
 MAX_ATTEMPTS = 10
 
 
-def enqueue(session: Session, credential: Credential, action: str, now: datetime) -> None:
-    """One pending push per source that holds this person's records and accepts credentials."""
-    if credential.person_id is None:
+def pushing_sources(settings: Settings) -> frozenset[str]:
+    """The configured sources whose connectors take credentials back."""
+    return frozenset(s.name for s in settings.sources if issubclass(connector_class(s), Pushes))
+
+
+def enqueue(
+    session: Session, credential: Credential, action: str, now: datetime, pushing: Collection[str]
+) -> None:
+    """One pending push per `pushing` source that holds this person's records."""
+    if credential.person_id is None or not pushing:
         return
     sources = session.scalars(
         select(Source.id)
         .join(Completion, Completion.source_id == Source.id)
-        .where(Completion.person_id == credential.person_id, Source.kind.in_(PUSHING_KINDS))
+        .where(Completion.person_id == credential.person_id, Source.name.in_(list(pushing)))
         .distinct()
     )
     upsert(

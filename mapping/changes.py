@@ -70,6 +70,7 @@ class ChangeReport:
     dry_run: bool = False
     certificates_issued: list[str] = field(default_factory=list)
     certificates_revoked: list[str] = field(default_factory=list)
+    touched_people: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -227,8 +228,7 @@ def _apply(
         if pair[0] != pair[1]:
             report.agencies[agency] = pair
     report.people = _person_changes(session, before_people, after_people)
-    if report.agencies:
-        coverage.save_snapshots(session, coverage.compute(session, as_of, report.agencies), now)
+    report.touched_people = people
     session.add(
         AuditEntry(
             at=now,

@@ -20,10 +20,9 @@ from onemind.reports.content import agency_report
 from onemind.reports.hub import hub_summary
 from onemind.reports.mail import Attachment, compose, send
 from onemind.reports.pdf import agency_pdf
-from onemind.store.coverage import CoverageReport
 from onemind.store.db import transaction
 from onemind.store.models import Agency, ReportArchive
-from onemind.sync.history import StatusChange
+from onemind.store.status import pending_status_changes
 
 log = logging.getLogger(__name__)
 
@@ -225,21 +224,27 @@ def deliver_hub(
     return deliver(settings, sessions, rendered, settings.reports.hub_to, reason, now)
 
 
-def status_notices(
-    session: Session, reports: Sequence[CoverageReport], changes: Sequence[StatusChange]
-) -> dict[str, str]:
-    """Agencies to tell about a new status, with what changed.
+@dataclass(frozen=True)
+class StatusNotice:
+    """What an agency is to be told of its status, and the recorded changes that telling settles."""
+
+    message: str | None
+    change_ids: list[int]
+
+
+def status_notices(session: Session) -> dict[str, StatusNotice]:
+    """Agencies with status changes not yet told, and what to tell them (None: nothing new).
 
     An agency that has received a report is told when its status differs from that report's;
-    one that never has, when the sync saw its status change. A failed delivery is tried again.
+    one that never has, when its status differs from the one before its first untold change.
+    A change stays untold until a report about it is sent, so a failed delivery is tried again.
     """
     last_sent = _last_sent_status(session)
-    changed = {c.agency: c.before for c in changes}
     notices = {}
-    for r in reports:
-        before = last_sent.get(r.agency, changed.get(r.agency))
-        if before is not None and before != r.status:
-            notices[r.agency] = f"Status changed from {before} to {r.status}"
+    for agency, rows in pending_status_changes(session).items():
+        before, after = last_sent.get(agency, rows[0].before), rows[-1].after
+        message = None if before == after else f"Status changed from {before} to {after}"
+        notices[agency] = StatusNotice(message, [row.id for row in rows])
     return notices
 
 

@@ -290,6 +290,19 @@ class CoverageSnapshot(Base):
     __table_args__ = (UniqueConstraint("agency_id", "as_of"),)
 
 
+class AgencyStatusChange(Base):
+    """An agency's status moved: written by the recomputation, sent once as a report."""
+
+    __tablename__ = "status_change"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"), index=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    before: Mapped[str] = mapped_column(String(20))
+    after: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class QuarantinedRecord(Base):
     """A record that could not be taken in, with where it was and why."""
 

@@ -7,55 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from onemind.store.coverage import CoverageReport
-from onemind.store.models import CoverageSnapshot, Source, SyncRun
+from onemind.store.models import Source, SyncRun
 from onemind.sync.runs import ABANDONED, FAILED, SUCCEEDED
 
 COUNTS = ("fetched", "new", "updated", "voided", "quarantined", "unmatched")
 STREAK_WINDOW = 200
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    """An agency whose status differs from the one its previous snapshot recorded."""
-
-    agency: str
-    before: str
-    after: str
-
-
-def status_changes(session: Session, reports: Sequence[CoverageReport]) -> list[StatusChange]:
-    """Compare fresh reports with each agency's latest snapshot on or before their date.
-
-    Call it before the fresh snapshots are saved; an agency seen for the first time is no change.
-    """
-    if not reports:
-        return []
-    day = max(r.as_of for r in reports)
-    latest = (
-        select(CoverageSnapshot.agency_id, func.max(CoverageSnapshot.as_of).label("as_of"))
-        .where(CoverageSnapshot.as_of <= day)
-        .group_by(CoverageSnapshot.agency_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(CoverageSnapshot.agency_id, CoverageSnapshot.status).join(
-            latest,
-            and_(
-                latest.c.agency_id == CoverageSnapshot.agency_id,
-                latest.c.as_of == CoverageSnapshot.as_of,
-            ),
-        )
-    )
-    before = {agency: status for agency, status in rows}
-    return [
-        StatusChange(r.agency, before[r.agency], r.status)
-        for r in reports
-        if r.agency in before and before[r.agency] != r.status
-    ]
 
 
 @dataclass(frozen=True)

@@ -13,23 +13,23 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from onemind.certificates.issuer import CertificateChanges, reconcile
-from onemind.certificates.outbox import deliver
+from onemind.certificates.issuer import CertificateChanges
 from onemind.config.model import Settings, SourceConfig
 from onemind.connectors.base import Connector, Reconciles
 from onemind.connectors.registry import build_connector
 from onemind.domain.records import Checkpoint, PullItem, Record
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.mapping.catalogue import refresh_catalogue
+from onemind.pipeline.recompute import deliver_pushes, recompute
 from onemind.store import coverage
 from onemind.store.bootstrap import apply_settings
 from onemind.store.classify import classify_pending
 from onemind.store.db import transaction
 from onemind.store.linking import apply_voids, link_completions, unlinked_count
-from onemind.store.models import Agency, RawRecord, Source
+from onemind.store.models import RawRecord, Source
+from onemind.store.status import StatusChange
 from onemind.store.writer import BatchStats
 from onemind.sync import lock, runs
-from onemind.sync.history import StatusChange, status_changes
 from onemind.sync.loading import SourceLoad
 from onemind.sync.logcontext import sync_context
 
@@ -126,22 +126,19 @@ class SyncRunner:
         return self.finish(results, as_of or self.now().date())
 
     def finish(self, results: list[SourceResult], as_of: date) -> SyncOutcome:
-        """Link people, apply voids, classify, snapshot coverage and note status changes."""
+        """Link people, apply voids and classify; then the one recomputation every writer runs."""
         with transaction(self.sessions) as session:
-            _one_finish_at_a_time(session)
             refresh_catalogue(session, _run_ids(results), self.now())
             link_completions(session)
             apply_voids(session)
             classify_pending(session, self.now())
-            reports = coverage.compute(session, as_of)
-            changes = status_changes(session, reports)
-            coverage.save_snapshots(session, reports, self.now())
             runs.note_unmatched(session, _run_ids(results))
             unmatched = unlinked_count(session)
-            certified = self._certify(session, as_of, reports)
-        if self.settings.certificates is not None:
-            deliver(self.sessions, self.settings, self.connector_factory, self.now)
-        return SyncOutcome(results, reports, unmatched, certified, changes)
+            recomputed = recompute(session, self.settings, self.now(), as_of)
+        deliver_pushes(self.sessions, self.settings, self.now, self.connector_factory)
+        return SyncOutcome(
+            results, recomputed.reports, unmatched, recomputed.certificates, recomputed.changes
+        )
 
     def _stopped(self, results: list[SourceResult]) -> SyncOutcome:
         """A stop was asked for: skip the recomputation (the next run does it) and say so."""
@@ -150,14 +147,6 @@ class SyncRunner:
             unmatched = unlinked_count(session)
         log.warning("stopped on request; coverage is recomputed by the next run")
         return SyncOutcome(results, [], unmatched, stopped=True)
-
-    def _certify(
-        self, session: Session, as_of: date, reports: list[coverage.CoverageReport]
-    ) -> CertificateChanges:
-        """Issue and revoke credentials in the same transaction as the figures they rest on."""
-        if self.settings.certificates is None:
-            return CertificateChanges()
-        return reconcile(session, self.settings.certificates, self.now(), as_of, reports=reports)
 
     def sync_source(self, config: SourceConfig, full: bool = False) -> SourceResult:
         """Pull one source under its lock; a failure is recorded, never raised to the others."""
@@ -269,11 +258,6 @@ class SyncRunner:
 
 def _run_ids(results: list[SourceResult]) -> list[int]:
     return [r.run_id for r in results if r.run_id and r.skipped is None]
-
-
-def _one_finish_at_a_time(session: Session) -> None:
-    """Serialise recomputations across processes (PostgreSQL row locks; SQLite locks the file)."""
-    session.execute(select(Agency.id).order_by(Agency.id).with_for_update(key_share=True)).all()
 
 
 @contextmanager

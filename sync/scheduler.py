@@ -27,7 +27,8 @@ from onemind.config.model import Settings
 from onemind.domain.cron import crontab_trigger
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.reports.delivery import deliver_agency, deliver_hub, status_notices
-from onemind.store.db import session_factory
+from onemind.store.db import session_factory, transaction
+from onemind.store.status import mark_told
 from onemind.sync.history import source_health
 from onemind.sync.runner import SyncOutcome, SyncRunner
 
@@ -77,7 +78,7 @@ class Service:
                 log.warning("scheduled sync of %s skipped: %s", source, result.skipped)
         self._flag_failing(source)
         if not outcome.stopped:
-            self._notify_changes(outcome)
+            self._notify_changes()
         return outcome
 
     def _flag_failing(self, source: str) -> None:
@@ -92,15 +93,17 @@ class Service:
                         health.last_error,
                     )
 
-    def _notify_changes(self, outcome: SyncOutcome) -> None:
+    def _notify_changes(self) -> None:
         """Send the report of every agency whose status changed since it was last told."""
         if self.settings.smtp is None:
             return
         with self._notify:
             with self.sessions() as session:
-                notices = status_notices(session, outcome.reports, outcome.changes)
-            for agency, changed in notices.items():
-                self._deliver(agency, "status-change", changed)
+                notices = status_notices(session)
+            for agency, notice in notices.items():
+                if notice.message is None or self._deliver(agency, "status-change", notice.message):
+                    with transaction(self.sessions) as session:
+                        mark_told(session, notice.change_ids, self.now())
 
     def report(self, agency: str) -> None:
         """The agency's scheduled report."""
@@ -112,16 +115,17 @@ class Service:
         except OneMindError as exc:
             log.error("hub summary not sent: %s", exc)
 
-    def _deliver(self, agency: str, reason: str, changed: str | None = None) -> None:
+    def _deliver(self, agency: str, reason: str, changed: str | None = None) -> bool:
         try:
             delivery = deliver_agency(
                 self.settings, self.sessions, agency, reason, self.now(), self.today(), changed
             )
         except OneMindError as exc:
             log.error("report of %s not sent: %s", agency, exc)
-            return
+            return False
         if delivery.sent:
             log.info("report of %s (%s) sent to %s", agency, reason, ", ".join(delivery.recipients))
+        return delivery.sent
 
     def scheduler(self) -> BackgroundScheduler:
         """A scheduler on the store's job table, one run per job at a time, missed runs merged."""

@@ -1,0 +1,102 @@
+"""One recomputation for every writer: sync, mapping rule changes, and whatever comes next.
+
+It runs inside the writer's transaction, so that the figures, the status changes, the snapshots
+and the credentials that rest on them commit together with the data that changed; the pushes it
+queues are delivered after the commit by `deliver_pushes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.certificates.issuer import CertificateChanges, reconcile
+from onemind.certificates.outbox import deliver, pushing_sources
+from onemind.config.model import Settings, SourceConfig
+from onemind.connectors.base import Connector
+from onemind.connectors.registry import build_connector
+from onemind.mapping.changes import ChangeReport
+from onemind.store import coverage
+from onemind.store.models import Agency
+from onemind.store.status import StatusChange, record_status_changes
+
+
+@dataclass
+class Recomputed:
+    """What a recomputation changed."""
+
+    reports: list[coverage.CoverageReport]
+    changes: list[StatusChange] = field(default_factory=list)
+    certificates: CertificateChanges = field(default_factory=CertificateChanges)
+
+    @property
+    def pushes_queued(self) -> bool:
+        return bool(self.certificates.issued or self.certificates.revoked)
+
+
+def recompute(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    as_of: date,
+    agencies: Sequence[str] | None = None,
+    people: Iterable[int] | None = None,
+) -> Recomputed:
+    """Coverage of `agencies` (all when None) as of `as_of`, and everything that follows from it.
+
+    `people` narrows the credentials looked at to those whose records changed (all when None).
+    """
+    _one_at_a_time(session)
+    reports = coverage.compute(session, as_of, agencies)
+    changes = record_status_changes(session, reports, now)
+    coverage.save_snapshots(session, reports, now)
+    certificates = CertificateChanges()
+    if settings.certificates is not None:
+        certificates = reconcile(
+            session,
+            settings.certificates,
+            now,
+            as_of,
+            people=people,
+            reports=reports,
+            pushing=pushing_sources(settings),
+        )
+    return Recomputed(reports, changes, certificates)
+
+
+def deliver_pushes(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    now: Callable[[], datetime],
+    factory: Callable[[SourceConfig], Connector] = build_connector,
+) -> int:
+    """After the commit: send queued credential pushes to the sources that take them."""
+    if settings.certificates is None:
+        return 0
+    return deliver(sessions, settings, factory, now)
+
+
+def _one_at_a_time(session: Session) -> None:
+    """Serialise recomputations across processes (PostgreSQL row locks; SQLite locks the file)."""
+    session.execute(select(Agency.id).order_by(Agency.id).with_for_update(key_share=True)).all()
+
+
+def change_rules(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    as_of: date,
+    change: Callable[[Session, date], ChangeReport],
+) -> ChangeReport:
+    """Apply one mapping rule change, then recompute what it touched, in one transaction."""
+    report = change(session, as_of)
+    recomputed = recompute(
+        session, settings, now, as_of, sorted(report.agencies), report.touched_people
+    )
+    report.certificates_issued = recomputed.certificates.issued
+    report.certificates_revoked = recomputed.certificates.revoked
+    return report

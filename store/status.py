@@ -1,0 +1,96 @@
+"""Agencies' status changes: found by comparing fresh figures with the last snapshot, kept as
+rows until a report has told the agency."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from onemind.store.coverage import CoverageReport
+from onemind.store.models import AgencyStatusChange, CoverageSnapshot
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """An agency whose status differs from the one its previous snapshot recorded."""
+
+    agency: str
+    before: str
+    after: str
+
+
+def status_changes(session: Session, reports: Sequence[CoverageReport]) -> list[StatusChange]:
+    """Compare fresh reports with each agency's latest snapshot on or before their date.
+
+    Call it before the fresh snapshots are saved; an agency seen for the first time is no change.
+    """
+    if not reports:
+        return []
+    day = max(r.as_of for r in reports)
+    latest = (
+        select(CoverageSnapshot.agency_id, func.max(CoverageSnapshot.as_of).label("as_of"))
+        .where(CoverageSnapshot.as_of <= day)
+        .group_by(CoverageSnapshot.agency_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(CoverageSnapshot.agency_id, CoverageSnapshot.status).join(
+            latest,
+            and_(
+                latest.c.agency_id == CoverageSnapshot.agency_id,
+                latest.c.as_of == CoverageSnapshot.as_of,
+            ),
+        )
+    )
+    before = {agency: status for agency, status in rows}
+    return [
+        StatusChange(r.agency, before[r.agency], r.status)
+        for r in reports
+        if r.agency in before and before[r.agency] != r.status
+    ]
+
+
+def record_status_changes(
+    session: Session, reports: Sequence[CoverageReport], now: datetime
+) -> list[StatusChange]:
+    """Find the changes and keep each as a row waiting to be reported."""
+    changes = status_changes(session, reports)
+    as_of = {r.agency: r.as_of for r in reports}
+    session.add_all(
+        AgencyStatusChange(
+            agency_id=c.agency,
+            as_of=as_of[c.agency],
+            before=c.before,
+            after=c.after,
+            recorded_at=now,
+        )
+        for c in changes
+    )
+    return changes
+
+
+def pending_status_changes(session: Session) -> dict[str, list[AgencyStatusChange]]:
+    """Recorded changes no report has told yet, per agency, oldest first."""
+    pending: dict[str, list[AgencyStatusChange]] = {}
+    query = (
+        select(AgencyStatusChange)
+        .where(AgencyStatusChange.notified_at.is_(None))
+        .order_by(AgencyStatusChange.id)
+    )
+    for row in session.scalars(query):
+        pending.setdefault(row.agency_id, []).append(row)
+    return pending
+
+
+def mark_told(session: Session, change_ids: Sequence[int], now: datetime) -> None:
+    """These recorded changes have been reported (or needed no report)."""
+    if change_ids:
+        session.execute(
+            update(AgencyStatusChange)
+            .where(AgencyStatusChange.id.in_(list(change_ids)))
+            .values(notified_at=now)
+        )

@@ -1,0 +1,111 @@
+"""One recomputation for every writer: a rule change and a sync that bring the same fact agree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+from test_certificates import AS_OF, COMPLETIONS, make_settings, sync
+
+from onemind.config import Settings
+from onemind.mapping import changes
+from onemind.pipeline.recompute import change_rules
+from onemind.reports.delivery import status_notices
+from onemind.store.models import (
+    AgencyStatusChange,
+    Base,
+    Category,
+    Course,
+    CoverageSnapshot,
+    Credential,
+    Person,
+)
+
+SCIA = "4,,SCIA,State Crisis Academy,,40,2024-06-01,\n"
+ATTESTED = {"partnership_on": "2024-01-01", "policy_on": "2024-01-01"}
+
+
+def outcome(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """What the recomputation leaves behind, free of ids and clocks."""
+    with sessions() as session:
+        snapshot = session.scalars(
+            select(CoverageSnapshot).where(CoverageSnapshot.as_of == AS_OF)
+        ).one()
+        email = {p.id: p.email for p in session.scalars(select(Person))}
+        return {
+            "changes": [
+                (c.agency_id, c.as_of, c.before, c.after)
+                for c in session.scalars(select(AgencyStatusChange))
+            ],
+            "notices": {a: n.message for a, n in status_notices(session).items()},
+            "snapshot": {
+                c.name: getattr(snapshot, c.name)
+                for c in CoverageSnapshot.__table__.columns
+                if c.name not in ("id", "computed_at")
+            },
+            "credentials": sorted(
+                (c.kind, email.get(c.person_id or 0, c.agency_id), c.tier, c.category_id, c.status)
+                for c in session.scalars(select(Credential))
+            ),
+        }
+
+
+def wipe(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != Category.__tablename__:
+                session.execute(delete(table))
+
+
+def by_rule_change(settings: Settings, sessions: sessionmaker[Session], now: datetime) -> None:
+    sync(settings, sessions, now)
+    with sessions.begin() as session:
+        course = session.scalars(select(Course.id).where(Course.course_key == "SCIA")).one()
+        change_rules(
+            session,
+            settings,
+            now,
+            AS_OF,
+            lambda s, day: changes.approve(
+                s, course, "crisis-equivalent", "state academy", "staff", now, day
+            ),
+        )
+
+
+def by_sync(
+    settings: Settings, sessions: sessionmaker[Session], now: datetime, tmp_path: Path
+) -> None:
+    (tmp_path / "completions.csv").write_text(COMPLETIONS.replace(SCIA, ""))
+    sync(settings, sessions, now)
+    rule = changes.RuleSpec(
+        "title", "state crisis academy", "crisis-equivalent", "academy", "staff"
+    )
+    with sessions.begin() as session:
+        change_rules(
+            session, settings, now, AS_OF, lambda s, day: changes.add_rule(s, rule, now, day)
+        )
+    (tmp_path / "completions.csv").write_text(COMPLETIONS)
+    sync(settings, sessions, now)
+
+
+def test_a_rule_change_and_a_sync_bringing_the_same_fact_leave_the_same_store(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    settings = make_settings(tmp_path, **ATTESTED)
+    by_rule_change(settings, sessions, now)
+    changed = outcome(sessions)
+    wipe(sessions)
+    by_sync(make_settings(tmp_path, **ATTESTED), sessions, now, tmp_path)
+    synced = outcome(sessions)
+
+    assert changed["changes"] == [("a-pd", AS_OF, "on-track", "complete")]
+    assert changed["notices"] == {"a-pd": "Status changed from on-track to complete"}
+    assert changed["snapshot"]["status"] == "complete"
+    assert ("agency", "a-pd", None, None, "active") in changed["credentials"]
+    assert ("person", "dan@a.example", "crisis", "crisis-equivalent", "active") in (
+        changed["credentials"]
+    )
+    assert changed == synced
