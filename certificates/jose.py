@@ -1,161 +1,187 @@
-"""Just enough JOSE: compact JWS with RS256 or EdDSA (Ed25519), and JWK/JWKS export."""
+"""Compact JWS through joserfc: RS256 or EdDSA (Ed25519) only, and JWK export.
+
+Signing, verification and key handling are the library's; this module fixes which algorithms
+and keys credentials may use and turns the library's errors into messages for staff.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from joserfc import jws
+from joserfc.errors import (
+    BadSignatureError,
+    InvalidKeyIdError,
+    InvalidKeyTypeError,
+    UnsupportedAlgorithmError,
+)
+from joserfc.errors import JoseError as LibraryError
+from joserfc.jwa import EdDSAAlgorithm, JWSAlgModel
+from joserfc.jwk import KeySet, OKPKey, RSAKey
 
 RS256 = "RS256"
 EDDSA = "EdDSA"
 ALGORITHMS = (RS256, EDDSA)
-PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
-PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+RSA_BITS = 2048
+PrivateKey = RSAKey | OKPKey
 
 
 class JoseError(ValueError):
     """A token that cannot be read or whose signature does not hold."""
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+class _Ed25519(EdDSAAlgorithm):
+    """`EdDSA` as credentials name it, with Ed25519 keys only.
+
+    RFC 9864 deprecates the name for new protocols and joserfc warns on each use; VC-JWT
+    verifiers and every credential issued so far use it, so it stays, without the warning.
+    """
+
+    security_warning = None
+
+    def check_key(self, key: Any) -> None:
+        super().check_key(key)
+        if key.curve_name != "Ed25519":
+            raise InvalidKeyTypeError(f"EdDSA credentials use Ed25519 keys, not {key.curve_name}")
 
 
-def b64url_decode(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as exc:
-        raise JoseError("not base64url") from exc
+class _CredentialRegistry(jws.JWSRegistry):
+    """Only the two algorithms credentials are signed with: never `none`, never HMAC."""
+
+    algorithms: ClassVar[dict[str, JWSAlgModel]] = {
+        RS256: jws.JWSRegistry.algorithms[RS256],
+        EDDSA: _Ed25519(),
+    }
 
 
-def generate(algorithm: str) -> PrivateKey:
-    if algorithm == RS256:
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if algorithm == EDDSA:
-        return ed25519.Ed25519PrivateKey.generate()
-    raise ValueError(f"unsupported algorithm {algorithm!r} (use {' or '.join(ALGORITHMS)})")
-
-
-def encrypt_private(key: PrivateKey, passphrase: str) -> str:
-    """PKCS#8 PEM, encrypted with the passphrase: how the key rests in the store."""
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(passphrase.encode()),
-    ).decode()
-
-
-def decrypt_private(pem: str, passphrase: str) -> PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(pem.encode(), passphrase.encode())
-    except (ValueError, TypeError) as exc:
-        raise JoseError("the signing key cannot be decrypted with this passphrase") from exc
-    if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
-        raise JoseError(f"unsupported key type {type(key).__name__}")
-    return key
-
-
-def public_jwk(key: PublicKey) -> dict[str, Any]:
-    """The public key as a JWK (RFC 7517), with its RFC 7638 thumbprint as `kid`."""
-    if isinstance(key, rsa.RSAPublicKey):
-        numbers = key.public_numbers()
-        jwk: dict[str, Any] = {
-            "kty": "RSA",
-            "e": b64url(_int_bytes(numbers.e)),
-            "n": b64url(_int_bytes(numbers.n)),
-        }
-        alg = RS256
-    else:
-        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        jwk = {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}
-        alg = EDDSA
-    thumbprint = b64url(
-        hashlib.sha256(json.dumps(jwk, sort_keys=True, separators=(",", ":")).encode()).digest()
-    )
-    return {**jwk, "kid": thumbprint, "alg": alg, "use": "sig"}
-
-
-def key_from_jwk(jwk: dict[str, Any]) -> PublicKey:
-    try:
-        if jwk["kty"] == "RSA":
-            numbers = rsa.RSAPublicNumbers(
-                int.from_bytes(b64url_decode(jwk["e"]), "big"),
-                int.from_bytes(b64url_decode(jwk["n"]), "big"),
-            )
-            return numbers.public_key()
-        if jwk["kty"] == "OKP" and jwk.get("crv") == "Ed25519":
-            return ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
-    except (KeyError, ValueError) as exc:
-        raise JoseError(f"malformed JWK {jwk.get('kid')!r}") from exc
-    raise JoseError(f"unsupported JWK type {jwk.get('kty')!r}")
-
-
-def sign(payload: dict[str, Any], key: PrivateKey, kid: str, typ: str = "vc+jwt") -> str:
-    """Compact serialization: header.payload.signature."""
-    algorithm = RS256 if isinstance(key, rsa.RSAPrivateKey) else EDDSA
-    header = {"alg": algorithm, "kid": kid, "typ": typ}
-    signing_input = f"{_segment(header)}.{_segment(payload)}".encode("ascii")
-    if isinstance(key, rsa.RSAPrivateKey):
-        signature = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
-    else:
-        signature = key.sign(signing_input)
-    return f"{signing_input.decode('ascii')}.{b64url(signature)}"
+REGISTRY = _CredentialRegistry(algorithms=ALGORITHMS)
 
 
 @dataclass(frozen=True)
 class Token:
     header: dict[str, Any]
     payload: dict[str, Any]
-    signing_input: bytes
-    signature: bytes
+
+
+def generate(algorithm: str) -> PrivateKey:
+    if algorithm == RS256:
+        return RSAKey.generate_key(RSA_BITS)
+    if algorithm == EDDSA:
+        return OKPKey.generate_key("Ed25519")
+    raise ValueError(f"unsupported algorithm {algorithm!r} (use {' or '.join(ALGORITHMS)})")
+
+
+def algorithm_of(key: PrivateKey) -> str:
+    return RS256 if isinstance(key, RSAKey) else EDDSA
+
+
+def encrypt_private(key: PrivateKey, passphrase: str) -> str:
+    """PKCS#8 PEM, encrypted with the passphrase: how the key rests in the store."""
+    return key.as_pem(private=True, password=passphrase).decode()
+
+
+def decrypt_private(pem: str, passphrase: str, algorithm: str) -> PrivateKey:
+    """The stored key for `algorithm`, opened with the passphrase.
+
+    Raises:
+        JoseError: the passphrase does not open it, or it is not a key for `algorithm`.
+    """
+    kind = RSAKey if algorithm == RS256 else OKPKey
+    try:
+        key = kind.import_key(pem, password=passphrase)
+    except (LibraryError, ValueError, TypeError) as exc:
+        raise JoseError(
+            f"the {algorithm} signing key cannot be opened with this passphrase"
+        ) from exc
+    if not key.is_private:
+        raise JoseError(f"the stored {algorithm} signing key has no private half")
+    return key
+
+
+def public_jwk(key: PrivateKey) -> dict[str, Any]:
+    """The public key as a JWK (RFC 7517), with its RFC 7638 thumbprint as `kid`."""
+    return key.as_dict(private=False, kid=key.thumbprint(), alg=algorithm_of(key), use="sig")
+
+
+def sign(payload: dict[str, Any], key: PrivateKey, kid: str, typ: str = "vc+jwt") -> str:
+    """Compact serialization of the payload as compact, key-sorted JSON."""
+    header = {"alg": algorithm_of(key), "kid": kid, "typ": typ}
+    return sign_compact(header, json.dumps(payload, separators=(",", ":"), sort_keys=True), key)
+
+
+def sign_compact(header: dict[str, Any], payload: bytes | str, key: PrivateKey) -> str:
+    """header.payload.signature, the header serialized as given."""
+    return jws.serialize_compact(header, payload, key, registry=REGISTRY)
 
 
 def parse(token: str) -> Token:
-    """Split and decode a compact JWS without checking it.
+    """Header and claims of a compact JWS, without checking its signature.
 
     Raises:
-        JoseError: not three base64url parts of JSON.
+        JoseError: not three base64url parts of JSON objects.
     """
-    parts = token.strip().split(".")
-    if len(parts) != 3:
-        raise JoseError("not a compact JWS (expected three dot-separated parts)")
     try:
-        header = json.loads(b64url_decode(parts[0]))
-        payload = json.loads(b64url_decode(parts[1]))
-    except json.JSONDecodeError as exc:
-        raise JoseError("header or payload is not JSON") from exc
-    if not isinstance(header, dict) or not isinstance(payload, dict):
-        raise JoseError("header or payload is not a JSON object")
-    return Token(header, payload, f"{parts[0]}.{parts[1]}".encode("ascii"), b64url_decode(parts[2]))
+        extracted = jws.extract_compact(token.strip().encode(), registry=REGISTRY)
+        payload = json.loads(extracted.payload)
+    except (LibraryError, ValueError) as exc:
+        raise JoseError("not a compact JWS of JSON (three dot-separated base64url parts)") from exc
+    if not isinstance(payload, dict):
+        raise JoseError("the payload is not a JSON object")
+    return Token(dict(extracted.headers()), payload)
 
 
-def verify_signature(token: Token, key: PublicKey) -> None:
-    """Raises JoseError unless the signature holds for this key and the header's algorithm."""
-    algorithm = token.header.get("alg")
+def verify(token: str, jwks: dict[str, Any]) -> Token:
+    """Header and claims of a compact JWS whose signature holds for a key of the JWKS.
+
+    Nothing of the payload is read before the signature is checked.
+
+    Raises:
+        JoseError: unreadable, an algorithm other than RS256/EdDSA, no such key, or a
+            signature that does not hold.
+    """
     try:
-        if algorithm == RS256 and isinstance(key, rsa.RSAPublicKey):
-            key.verify(token.signature, token.signing_input, padding.PKCS1v15(), hashes.SHA256())
-        elif algorithm == EDDSA and isinstance(key, ed25519.Ed25519PublicKey):
-            key.verify(token.signature, token.signing_input)
-        else:
-            raise JoseError(
-                f"algorithm {algorithm!r} does not fit the key {token.header.get('kid')!r}"
-            )
-    except InvalidSignature as exc:
+        extracted = jws.extract_compact(token.strip().encode(), registry=REGISTRY)
+    except (LibraryError, ValueError) as exc:
+        raise JoseError("unreadable: not a compact JWS (three base64url parts)") from exc
+    header = dict(extracted.headers())
+    alg, kid = header.get("alg"), header.get("kid")
+    keys = _key_set(jwks)
+    try:
+        if not jws.validate_compact(extracted, keys, registry=REGISTRY):
+            raise BadSignatureError()
+    except UnsupportedAlgorithmError as exc:
+        raise JoseError(
+            f"algorithm {alg!r} is refused (credentials use {' or '.join(ALGORITHMS)})"
+        ) from exc
+    except InvalidKeyIdError as exc:
+        raise JoseError(
+            f"no key {kid!r} for {alg} in the issuer's JWKS: signed by another key"
+        ) from exc
+    except InvalidKeyTypeError as exc:
+        raise JoseError(f"algorithm {alg!r} does not fit the key {kid!r}") from exc
+    except BadSignatureError as exc:
         raise JoseError(
             "the signature does not match: the credential was altered or signed with another key"
         ) from exc
+    except LibraryError as exc:
+        raise JoseError(f"refused: {exc.description}") from exc
+    return Token(header, _claims(extracted.payload))
 
 
-def _segment(data: dict[str, Any]) -> str:
-    return b64url(json.dumps(data, separators=(",", ":"), sort_keys=True).encode())
+def _key_set(jwks: dict[str, Any]) -> KeySet:
+    try:
+        return KeySet.import_key_set(jwks)
+    except (LibraryError, KeyError, TypeError, ValueError) as exc:
+        raise JoseError("the issuer's JWKS holds no readable key") from exc
 
 
-def _int_bytes(value: int) -> bytes:
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
+def _claims(payload: bytes) -> dict[str, Any]:
+    try:
+        claims = json.loads(payload)
+    except ValueError as exc:
+        raise JoseError("the signed payload is not JSON") from exc
+    if not isinstance(claims, dict):
+        raise JoseError("the signed payload is not a JSON object")
+    return claims

@@ -39,7 +39,7 @@ def signer(session: Session, config: CertificatesConfig, now: datetime) -> Signe
     passphrase = config.key_passphrase.get()
     if row is None:
         key = jose.generate(config.algorithm)
-        jwk = jose.public_jwk(key.public_key())
+        jwk = jose.public_jwk(key)
         row = SigningKey(
             kid=jwk["kid"],
             algorithm=config.algorithm,
@@ -51,7 +51,7 @@ def signer(session: Session, config: CertificatesConfig, now: datetime) -> Signe
         session.flush()
         return Signer(row.kid, key)
     try:
-        return Signer(row.kid, jose.decrypt_private(row.private_pem, passphrase))
+        return Signer(row.kid, jose.decrypt_private(row.private_pem, passphrase, row.algorithm))
     except jose.JoseError as exc:
         raise ConfigurationError(f"certificates.key_passphrase: {exc}") from exc
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -53,6 +54,10 @@ def make_settings(tmp_path: Path, algorithm: str = "RS256", **agency: Any) -> Se
         },
     }
     return parse_settings(raw, tmp_path / "onemind.toml", environ={"KEY_PASSPHRASE": "s3cret"})
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def sync(settings: Settings, sessions: sessionmaker[Session], now: datetime) -> None:
@@ -115,14 +120,18 @@ def test_tampered_wrong_key_expired_and_revoked_each_fail_with_their_reason(
     header, _, signature = credential.jwt.split(".")
     claims = jose.parse(credential.jwt).payload
     claims["credentialSubject"]["achievement"]["name"] = "Something else"
-    forged = ".".join([header, jose.b64url(json.dumps(claims).encode()), signature])
+    forged = ".".join([header, b64url(json.dumps(claims).encode()), signature])
     assert "signature does not match" in verify(forged, keys, None, now).failures[0]
+    listing = {"revokedCredentials": [{"id": credential.id, "revocationReason": "voided"}]}
+    tampered = verify(forged, keys, listing, now)
+    assert (tampered.checks, tampered.credential_id, len(tampered.failures)) == ([], None, 1), (
+        "nothing is said about claims whose signature failed"
+    )
     other = jose.generate("RS256")
-    resigned = jose.sign(claims, other, jose.public_jwk(other.public_key())["kid"])
+    resigned = jose.sign(claims, other, jose.public_jwk(other)["kid"])
     assert "no key" in verify(resigned, keys, None, now).failures[0]
     swapped = jose.sign(claims, other, credential.kid)
     assert "signature does not match" in verify(swapped, keys, None, now).failures[0]
-    listing = {"revokedCredentials": [{"id": credential.id, "revocationReason": "voided"}]}
     assert verify(credential.jwt, keys, listing, now).failures == ["revoked: voided"]
 
 
