@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -16,10 +17,18 @@ CONTEXTS = [
 REVOCATION_LIST = "1EdTechRevocationList"
 
 
-def hashed_identity(value: str, identity_type: str) -> dict[str, Any]:
-    """An IdentityObject that names a person without their data: salted SHA-256."""
+def hashed_identity(value: str, identity_type: str, pepper: bytes | None = None) -> dict[str, Any]:
+    """An IdentityObject that names a person without their data: salted SHA-256.
+
+    The salt travels in the credential, so anyone holding a list of candidate values can test
+    each one. With a `pepper`, the hashed value is the issuer's keyed pseudonym of `value`
+    (HMAC-SHA256) instead, which only the issuer can compute from a guess.
+    """
+    plain = value.strip().lower()
+    if pepper is not None:
+        plain = hmac.new(pepper, plain.encode(), hashlib.sha256).hexdigest()
     salt = secrets.token_hex(8)
-    digest = hashlib.sha256((value.strip().lower() + salt).encode()).hexdigest()
+    digest = hashlib.sha256((plain + salt).encode()).hexdigest()
     return {
         "type": "IdentityObject",
         "identityHash": f"sha256${digest}",

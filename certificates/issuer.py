@@ -205,7 +205,7 @@ def _issue_person(
 ) -> Credential:
     person = session.get_one(Person, person_id)
     credential_id = f"urn:uuid:{uuid.uuid4()}"
-    subject = {"identifier": [_identity(session, person)]}
+    subject = {"identifier": [_identity(session, person, key.pepper)]}
     award = documents.achievement(
         config, row.category_id, row.label, f"Completed training recognised as {row.label}."
     )
@@ -253,13 +253,15 @@ def _issue_person(
     return _record(session, credential, now)
 
 
-def _identity(session: Session, person: Person) -> dict[str, Any]:
+def _identity(session: Session, person: Person, pepper: bytes) -> dict[str, Any]:
+    """The email as Open Badges hashes it (a holder can prove it), else the employee id keyed
+    with the issuer's pepper: an id is easy to guess and no one but the issuer checks it."""
     if person.email:
         return documents.hashed_identity(person.email, "emailAddress")
     employee = session.scalar(
         select(Employment.employee_id).where(Employment.person_id == person.id).limit(1)
     )
-    return documents.hashed_identity(employee or str(person.id), "identifier")
+    return documents.hashed_identity(employee or str(person.id), "identifier", pepper)
 
 
 def _record(session: Session, credential: Credential, now: datetime) -> Credential:

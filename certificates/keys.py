@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,6 +16,8 @@ from onemind.certificates import jose
 from onemind.config.model import CertificatesConfig
 from onemind.errors import ConfigurationError
 from onemind.store.models import SigningKey
+
+PEPPER_INFO = b"onemind-sync identity pepper v1"
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,13 @@ class Signer:
 
     def sign(self, payload: dict[str, Any]) -> str:
         return jose.sign(payload, self.key, self.kid)
+
+    @cached_property
+    def pepper(self) -> bytes:
+        """The issuer's secret for keyed identity hashes, derived from this signing key (HKDF),
+        so it rests encrypted with the key and is recomputed from the credential's `kid`."""
+        derive = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PEPPER_INFO)
+        return derive.derive(self.key.as_der(private=True))
 
 
 def signer(session: Session, config: CertificatesConfig, now: datetime) -> Signer:

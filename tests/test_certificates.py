@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from onemind.certificates import files, jose
 from onemind.certificates.issuer import reconcile
 from onemind.certificates.keys import jwks as issuer_keys
+from onemind.certificates.keys import signer
 from onemind.certificates.verify import verify
 from onemind.config import Settings, parse_settings
 from onemind.mapping import changes
@@ -229,3 +232,31 @@ def test_agency_recognition_stands_through_later_change_but_not_a_lost_basis(
         assert session.get_one(Credential, recognition.id).revoked_reason == (
             "records behind the recognition were voided or no longer qualify"
         )
+
+
+def identity(credential: Credential) -> dict[str, Any]:
+    [subject] = jose.parse(credential.jwt).payload["credentialSubject"]["identifier"]
+    return subject
+
+
+def salted(value: str, salt: str) -> str:
+    return "sha256$" + hashlib.sha256((value + salt).encode()).hexdigest()
+
+
+def test_an_employee_id_hash_confirms_no_guess_without_the_issuers_pepper(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    settings = make_settings(tmp_path)
+    (tmp_path / "roster.csv").write_text(ROSTER.replace("bob@a.example", ""))
+    (tmp_path / "completions.csv").write_text(COMPLETIONS.replace(",bob@a.example,", "2,,"))
+    sync(settings, sessions, now)
+    subjects = [identity(c) for c in active(sessions).values()]
+    [ann] = [s for s in subjects if s["identityHash"] == salted("ann@a.example", s["salt"])]
+    assert ann["identityType"] == "emailAddress", "hashed as Open Badges does: a holder proves it"
+    [bob] = [s for s in subjects if s["identityType"] == "identifier"]
+    assert bob["identityHash"] != salted("2", bob["salt"])
+    assert settings.certificates is not None
+    with sessions() as session:
+        pepper = signer(session, settings.certificates, now).pepper
+    pseudonym = hmac.new(pepper, b"2", hashlib.sha256).hexdigest()
+    assert bob["identityHash"] == salted(pseudonym, bob["salt"])
