@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +36,47 @@ def revocations(session: Session, config: CertificatesConfig) -> dict[str, Any]:
 
 
 def export(session: Session, config: CertificatesConfig, directory: Path) -> int:
-    """Write every credential and the documents needed to check them offline."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / JWKS_FILE).write_text(json.dumps(jwks(session), indent=2) + "\n")
-    (directory / REVOCATIONS_FILE).write_text(
-        json.dumps(revocations(session, config), indent=2) + "\n"
-    )
+    """Write every credential and the documents needed to check them offline.
+
+    They name people, so whatever the umask, each file is readable by its owner only (0600)
+    and each directory made for them is the owner's only (0700).
+    """
+    private_directory(directory)
+    write_private(directory / JWKS_FILE, _json(jwks(session)))
+    write_private(directory / REVOCATIONS_FILE, _json(revocations(session, config)))
     count = 0
     for credential in session.scalars(select(Credential).order_by(Credential.issued_at)):
         stem = directory / file_stem(credential.id)
-        stem.with_suffix(".jwt").write_text(credential.jwt + "\n")
-        payload = jose.parse(credential.jwt).payload
-        stem.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n")
-        stem.with_suffix(".pdf").write_bytes(render(facts(session, config, credential)))
+        write_private(stem.with_suffix(".jwt"), (credential.jwt + "\n").encode())
+        write_private(stem.with_suffix(".json"), _json(jose.parse(credential.jwt).payload))
+        write_private(stem.with_suffix(".pdf"), render(facts(session, config, credential)))
         count += 1
     return count
+
+
+def private_directory(directory: Path) -> None:
+    """Make `directory` and its missing parents with mode 0700 (less if the umask says so);
+    an existing one is left as it is."""
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` with a new file that only its owner can read, created so (mode 0600)
+    before any data goes in, so an older world-readable file does not keep its mode."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _json(document: dict[str, Any]) -> bytes:
+    return (json.dumps(document, indent=2) + "\n").encode()
 
 
 def facts(session: Session, config: CertificatesConfig, credential: Credential) -> CertificateFacts:
