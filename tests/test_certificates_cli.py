@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jwt
+
 CONFIG = """
 [store]
 url = "sqlite:///onemind.db"
@@ -68,6 +70,10 @@ def test_export_verify_tamper_revoke(tmp_path: Path) -> None:
     token = out / f"{credential['id'].rsplit(':', 1)[-1]}.jwt"
     good = onemind("certificates", "verify", str(token), cwd=tmp_path)
     assert good.returncode == 0 and "valid:" in good.stdout and "ok: signature valid" in good.stdout
+    keys = jwt.PyJWKSet.from_json((out / "jwks.json").read_text())
+    signed = token.read_text().strip()
+    claims = jwt.decode(signed, keys[jwt.get_unverified_header(signed)["kid"]], ["EdDSA"])
+    assert claims["jti"] == credential["id"], "an independent library reads the export too"
 
     header, payload, signature = token.read_text().strip().split(".")
     tampered = tmp_path / "tampered.jwt"
