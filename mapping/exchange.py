@@ -58,6 +58,36 @@ def export_rules(session: Session) -> list[dict[str, Any]]:
     ]
 
 
+def list_rules(session: Session, include_retired: bool = False) -> list[dict[str, Any]]:
+    """The rules (active ones, or every version) in evaluation order, as staff read them."""
+    query = select(MappingRule, Source.name).outerjoin(Source, Source.id == MappingRule.source_id)
+    if not include_retired:
+        query = query.where(MappingRule.active.is_(True))
+    rows = session.execute(query.order_by(MappingRule.priority.desc(), MappingRule.id)).all()
+    return [
+        {
+            "id": r.id,
+            "match": r.match,
+            "pattern": r.pattern,
+            "source": source,
+            "category": r.category_id or "not-qualifying",
+            "priority": r.priority,
+            "min_hours": r.min_hours,
+            "effective_from": _iso(r.effective_from),
+            "effective_until": _iso(r.effective_until),
+            "version": r.version,
+            "active": r.active,
+            "author": r.author,
+            "reason": r.reason,
+        }
+        for r, source in rows
+    ]
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def dump(rules: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "yaml":
         return yaml.safe_dump({"rules": rules}, sort_keys=False, allow_unicode=True)

@@ -9,8 +9,8 @@ from datetime import timedelta
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
+from onemind.domain.text import plain
 from onemind.reports.content import TrendPoint
-from onemind.views import plain
 
 SERIES = (
     ("crisis", "sworn, crisis-trained", "#b2182b"),

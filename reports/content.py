@@ -14,8 +14,8 @@ from onemind.domain.programs import PROGRAMS, RATE_WINDOW_DAYS, Program, gaps
 from onemind.store import coverage
 from onemind.store.coverage import CoverageReport
 from onemind.store.explain import PersonExplanation, explain_agency
+from onemind.store.history import SourceHealth, source_health
 from onemind.store.models import Attestation, CoverageSnapshot
-from onemind.sync.history import SourceHealth, source_health
 
 TREND_POINTS = 730
 REQUIREMENTS = (

@@ -12,7 +12,7 @@ from onemind.config.model import Settings
 from onemind.mapping.catalogue import QueueItem, review_queue
 from onemind.store import coverage
 from onemind.store.coverage import CoverageReport
-from onemind.sync.history import SourceHealth, source_health
+from onemind.store.history import SourceHealth, source_health
 
 QUEUE_SHOWN = 10
 

@@ -9,8 +9,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from onemind.config.model import SmtpConfig
+from onemind.domain.text import plain
 from onemind.errors import ConfigurationError, TransientError
-from onemind.views import plain
 
 
 @dataclass(frozen=True)

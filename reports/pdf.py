@@ -11,9 +11,9 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from onemind.domain.programs import RATE_WINDOW_DAYS
+from onemind.domain.text import plain
 from onemind.reports.content import AgencyReport, crisis_need, percent, trained_need
 from onemind.reports.render import MARKS
-from onemind.views import plain
 
 FAMILY = "DejaVu"
 HEADINGS = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))

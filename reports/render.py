@@ -9,9 +9,9 @@ from collections.abc import Iterable, Sequence
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from onemind.domain.programs import RATE_WINDOW_DAYS
+from onemind.domain.text import plain
 from onemind.reports.content import AgencyReport, percent
 from onemind.reports.hub import HubSummary
-from onemind.views import plain
 
 HTML_PEOPLE = 50
 MARKS = {True: "✓", False: "✗", None: "n/a"}

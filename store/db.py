@@ -93,12 +93,24 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def open_store(url: str) -> sessionmaker[Session]:
-    """Sessions on an initialised, current database.
+def open_engine(url: str, migrate: bool = False) -> Engine:
+    """An engine on a current database: migrated to the newest schema, or required to be so.
 
     Raises:
-        StoreError: unreachable, or `onemind init` is needed.
+        StoreError: unreachable, or (without `migrate`) `onemind init` is needed.
     """
     engine = make_engine(url)
-    require_current(engine)
-    return session_factory(engine)
+    if migrate:
+        upgrade(engine)
+    else:
+        require_current(engine)
+    return engine
+
+
+def open_store(url: str, migrate: bool = False) -> sessionmaker[Session]:
+    """Sessions on a current database (see `open_engine`).
+
+    Raises:
+        StoreError: unreachable, or (without `migrate`) `onemind init` is needed.
+    """
+    return session_factory(open_engine(url, migrate))

@@ -11,6 +11,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from onemind.store.history import ABANDONED, RUNNING, SKIPPED
+from onemind.store.history import FAILED as FAILED
+from onemind.store.history import STOPPED as STOPPED
+from onemind.store.history import SUCCEEDED as SUCCEEDED
 from onemind.store.models import Completion, Source, SyncRun
 from onemind.store.writer import BatchStats
 from onemind.sync import lock
@@ -18,8 +22,6 @@ from onemind.sync.lock import Held
 
 log = logging.getLogger(__name__)
 
-RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
-SKIPPED, STOPPED, ABANDONED = "skipped", "stopped", "abandoned"
 ABANDONED_NOTE = (
     "abandoned: its process ended without finishing (killed?); "
     "what it committed is kept and the next run resumed from the last committed cursor"

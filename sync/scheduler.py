@@ -28,8 +28,8 @@ from onemind.domain.cron import crontab_trigger
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.reports.delivery import deliver_agency, deliver_hub, status_notices
 from onemind.store.db import session_factory, transaction
+from onemind.store.history import source_health
 from onemind.store.status import mark_told
-from onemind.sync.history import source_health
 from onemind.sync.runner import SyncOutcome, SyncRunner
 
 log = logging.getLogger(__name__)

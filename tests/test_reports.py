@@ -29,8 +29,8 @@ from test_sync import COMPLETIONS, ROSTER_HEADER
 from onemind.config import Settings, parse_settings
 from onemind.reports.delivery import deliver_agency, render_agency, render_hub
 from onemind.store.db import make_engine, session_factory, transaction, upgrade
+from onemind.store.history import source_health
 from onemind.store.models import ReportArchive, Source, SyncRun
-from onemind.sync.history import source_health
 from onemind.sync.runner import SyncRunner
 from onemind.sync.scheduler import Service
 

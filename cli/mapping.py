@@ -5,21 +5,22 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
+from onemind.cli.context import Context, author
+from onemind.cli.mapping_changes import CHANGE_COMMANDS
+from onemind.cli.options import as_of_option
+from onemind.cli.views import safe
+from onemind.domain.text import plain
+from onemind.errors import OneMindError
 from onemind.mapping import exchange
 from onemind.mapping.catalogue import mapped_titles, review_queue
-from onemind.mapping.change_commands import CHANGE_COMMANDS
-from onemind.mapping.cli_support import author, parse_day, transaction
+from onemind.mapping.suggest import MappedTitle
 from onemind.mapping.suggest import suggest as suggest_for
 from onemind.store.explain import explain_person, find_person
-from onemind.store.models import MappingRule, Source
-from onemind.views import plain, safe
 
 
 @click.group()
@@ -35,33 +36,10 @@ for _command in CHANGE_COMMANDS:
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--all", "show_all", is_flag=True, help="Include retired rules.")
 @click.pass_obj
-def list_rules(ctx: Any, as_json: bool, show_all: bool) -> None:
+def list_rules(ctx: Context, as_json: bool, show_all: bool) -> None:
     """The mapping rules, in evaluation order."""
-    with transaction(ctx) as session:
-        query = select(MappingRule, Source.name).outerjoin(
-            Source, Source.id == MappingRule.source_id
-        )
-        if not show_all:
-            query = query.where(MappingRule.active.is_(True))
-        rows = session.execute(query.order_by(MappingRule.priority.desc(), MappingRule.id)).all()
-    data = [
-        {
-            "id": r.id,
-            "match": r.match,
-            "pattern": r.pattern,
-            "source": source,
-            "category": r.category_id or "not-qualifying",
-            "priority": r.priority,
-            "min_hours": r.min_hours,
-            "effective_from": _iso(r.effective_from),
-            "effective_until": _iso(r.effective_until),
-            "version": r.version,
-            "active": r.active,
-            "author": r.author,
-            "reason": r.reason,
-        }
-        for r, source in rows
-    ]
+    with ctx.transaction() as session:
+        data = exchange.list_rules(session, show_all)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -82,17 +60,13 @@ def list_rules(ctx: Any, as_json: bool, show_all: bool) -> None:
     Console().print(table)
 
 
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
 @mapping.command()
 @click.option("--limit", type=int, default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def queue(ctx: Any, limit: int, as_json: bool) -> None:
+def queue(ctx: Context, limit: int, as_json: bool) -> None:
     """Courses no rule decides, those affecting most people first, with suggestions."""
-    with transaction(ctx) as session:
+    with ctx.transaction() as session:
         items = review_queue(session, limit)
     if as_json:
         click.echo(json.dumps([i.to_json() for i in items], indent=2))
@@ -120,7 +94,9 @@ def queue(ctx: Any, limit: int, as_json: bool) -> None:
 @click.option("--provider")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def suggest(ctx: Any, title: str, hours: float | None, provider: str | None, as_json: bool) -> None:
+def suggest(
+    ctx: Context, title: str, hours: float | None, provider: str | None, as_json: bool
+) -> None:
     """Ranked suggestions for a course title (which need not exist yet)."""
     mapped = _mapped_if_configured(ctx)
     ranked = suggest_for(title, hours, provider, mapped)
@@ -134,12 +110,10 @@ def suggest(ctx: Any, title: str, hours: float | None, provider: str | None, as_
         click.echo(f"{s.category} {s.confidence:.2f} ({mark}): {plain('; '.join(s.reasons))}")
 
 
-def _mapped_if_configured(ctx: Any) -> list[Any]:
+def _mapped_if_configured(ctx: Context) -> list[MappedTitle]:
     """Already-mapped titles when a store is configured; suggestions work without one."""
-    from onemind.errors import OneMindError
-
     try:
-        with transaction(ctx) as session:
+        with ctx.transaction() as session:
             return mapped_titles(session)
     except OneMindError:
         return []
@@ -151,9 +125,9 @@ def _mapped_if_configured(ctx: Any) -> list[Any]:
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (else stdout).")
 @click.pass_obj
-def export_command(ctx: Any, fmt: str, out: Path | None) -> None:
+def export_command(ctx: Context, fmt: str, out: Path | None) -> None:
     """Write the active rules for another academy to import."""
-    with transaction(ctx) as session:
+    with ctx.transaction() as session:
         text = exchange.dump(exchange.export_rules(session), fmt)
     if out is None:
         click.echo(text, nl=False)
@@ -165,14 +139,14 @@ def export_command(ctx: Any, fmt: str, out: Path | None) -> None:
 @mapping.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True)
-@click.option("--as-of")
+@as_of_option()
 @click.pass_obj
-def import_command(ctx: Any, file: Path, dry_run: bool, as_of: str | None) -> None:
+def import_command(ctx: Context, file: Path, dry_run: bool, as_of: date | None) -> None:
     """Add the rules of a CSV or YAML file; disagreements are reported, never overwritten."""
     rules = exchange.load(file)
-    with transaction(ctx, dry_run) as session:
+    with ctx.transaction(dry_run) as session:
         report = exchange.import_rules(
-            session, rules, file.name, author(), ctx.now(), parse_day(as_of) or ctx.now().date()
+            session, rules, file.name, author(), ctx.now(), ctx.today(as_of)
         )
     prefix = "dry run: would add" if dry_run else "added"
     click.echo(
@@ -185,13 +159,13 @@ def import_command(ctx: Any, file: Path, dry_run: bool, as_of: str | None) -> No
 
 @mapping.command()
 @click.argument("person")
-@click.option("--as-of")
+@as_of_option()
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def explain(ctx: Any, person: str, as_of: str | None, as_json: bool) -> None:
+def explain(ctx: Context, person: str, as_of: date | None, as_json: bool) -> None:
     """Why PERSON (id, email or employee id) does or does not count, agency by agency."""
-    day = parse_day(as_of) or ctx.now().date()
-    with transaction(ctx) as session:
+    day = ctx.today(as_of)
+    with ctx.transaction() as session:
         found = find_person(session, person)
         parts = explain_person(session, found, day)
     if as_json:

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from onemind.config.model import Settings
-from onemind.errors import ConfigurationError
-from onemind.store.db import open_store
-from onemind.store.models import Agency
-from onemind.views import safe, wide_console
-
-EXIT_FAILED = 1
+from onemind.cli.context import EXIT_FAILED, Context
+from onemind.cli.options import as_of_option
+from onemind.cli.views import safe, wide_console
 
 
 @click.command()
 @click.option("--agency", metavar="ID", help="Only this agency (default: every agency).")
 @click.option("--hub", is_flag=True, help="The summary of all agencies for academy staff.")
-@click.option("--as-of", help="Date to report on (default today).")
+@as_of_option("Date to report on (default today).")
 @click.option("--send", is_flag=True, help="E-mail it (report_to / [reports] hub_to) and archive.")
 @click.option(
     "--out",
@@ -34,24 +28,26 @@ EXIT_FAILED = 1
 @click.option("--list", "list_sent", is_flag=True, help="List the reports sent, newest first.")
 @click.pass_obj
 def report(
-    ctx: Any,
+    ctx: Context,
     agency: str | None,
     hub: bool,
-    as_of: str | None,
+    as_of: date | None,
     send: bool,
     out: Path | None,
     list_sent: bool,
 ) -> None:
     """Coverage reports: status, figures, deadline, trend and who still needs which training."""
+    from onemind.reports.batch import write_reports
+
     settings = ctx.settings()
-    sessions = open_store(settings.store.url)
+    sessions = ctx.sessions()
     if list_sent:
         _list(sessions, agency)
         return
-    day = _day(ctx.now(), as_of)
+    day = ctx.today(as_of)
     if hub and agency:
         raise click.UsageError("--hub and --agency exclude each other")
-    failed = _send(settings, sessions, agency, hub, day, ctx.now()) if send else 0
+    failed = _send(ctx, sessions, agency, hub, day) if send else 0
     if out is not None or not send:
         for path in write_reports(
             settings, sessions, out or Path("."), day, ctx.now(), agency, hub
@@ -61,60 +57,19 @@ def report(
         sys.exit(EXIT_FAILED)
 
 
-def write_reports(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    directory: Path,
-    as_of: date,
-    now: datetime,
-    agency: str | None = None,
-    hub: bool = False,
-) -> list[Path]:
-    """Write the reports' files (every agency's, one agency's, or the hub summary's)."""
-    from onemind.reports.delivery import render_agency, render_hub, write
-
-    paths = []
-    with sessions() as session:
-        if hub:
-            return write(render_hub(session, settings, as_of, now), directory)
-        for agency_id in _agencies(session, agency):
-            paths += write(render_agency(session, settings, agency_id, as_of, now), directory)
-    return paths
-
-
 def _send(
-    settings: Settings,
-    sessions: sessionmaker[Session],
-    agency: str | None,
-    hub: bool,
-    day: date,
-    now: datetime,
+    ctx: Context, sessions: sessionmaker[Session], agency: str | None, hub: bool, day: date
 ) -> int:
     """Send and archive; returns how many deliveries failed."""
-    from onemind.reports.delivery import deliver_agency, deliver_hub
+    from onemind.reports.batch import send_reports
 
-    if hub:
-        deliveries = [deliver_hub(settings, sessions, "on-demand", now, day)]
-    else:
-        with sessions() as session:
-            targets = _agencies(session, agency)
-        deliveries = [deliver_agency(settings, sessions, a, "on-demand", now, day) for a in targets]
+    deliveries = send_reports(ctx.settings(), sessions, agency, hub, day, ctx.now())
     for d in deliveries:
         if d.sent:
             click.echo(f"sent report #{d.archive_id} to {', '.join(d.recipients)}")
         else:
             click.echo(f"error: report #{d.archive_id} not sent: {d.error}", err=True)
     return sum(not d.sent for d in deliveries)
-
-
-def _agencies(session: Session, agency: str | None) -> list[str]:
-    if agency is None:
-        return list(session.scalars(select(Agency.id).order_by(Agency.id)))
-    if session.get(Agency, agency) is None:
-        raise ConfigurationError(
-            f"no agency {agency!r} in the store (is it in [[agencies]] and has 'onemind init' run?)"
-        )
-    return [agency]
 
 
 def _list(sessions: sessionmaker[Session], agency: str | None) -> None:
@@ -137,14 +92,3 @@ def _list(sessions: sessionmaker[Session], agency: str | None) -> None:
             result,
         )
     wide_console().print(table)
-
-
-def _day(now: datetime, value: str | None) -> date:
-    if value is None:
-        return now.date()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--as-of"
-        ) from None

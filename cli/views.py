@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from onemind.domain.text import plain
 from onemind.store.coverage import CoverageReport
 from onemind.store.explain import PersonExplanation
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def plain(text: str) -> str:
-    """Untrusted text made safe for a terminal: control characters (escape codes) replaced."""
-    return CONTROL.sub("?", text)
+if TYPE_CHECKING:
+    from onemind.sync.runner import SyncOutcome
 
 
 def safe(text: str) -> str:
@@ -65,7 +61,7 @@ def coverage_table(reports: Sequence[CoverageReport]) -> Table:
     return table
 
 
-def sync_table(outcome: Any) -> Table:
+def sync_table(outcome: SyncOutcome) -> Table:
     table = Table(title="Sync")
     for column in ("source", "fetched", "new", "updated", "quarantined", "result"):
         table.add_column(column)

@@ -12,13 +12,11 @@ from sqlalchemy.orm import Session
 
 from onemind.certificates.issuer import reconcile
 from onemind.certificates.outbox import deliver
+from onemind.cli.context import Context, author
+from onemind.cli.options import DATE, as_of_option
 from onemind.connectors.registry import build_connector
+from onemind.domain.text import plain
 from onemind.mapping import changes
-from onemind.mapping.cli_support import author as _author
-from onemind.mapping.cli_support import parse_day as _day
-from onemind.mapping.cli_support import transaction as _session
-from onemind.store.db import open_store
-from onemind.views import plain
 
 CATEGORY_HELP = "cit, crit, crisis-equivalent, mhfa, mhfa-equivalent, dispatch-crisis, or another"
 
@@ -53,16 +51,16 @@ def _show(report: changes.ChangeReport, as_json: bool) -> None:
 
 
 def _change(
-    ctx: Any,
+    ctx: Context,
     dry_run: bool,
     as_json: bool,
-    as_of: str | None,
+    as_of: date | None,
     change: Callable[[Session, date], changes.ChangeReport],
 ) -> None:
     """Apply one rule change, then the credentials it affects, in one transaction."""
-    day = _day(as_of) or ctx.now().date()
+    day = ctx.today(as_of)
     settings = ctx.settings()
-    with _session(ctx, dry_run) as session:
+    with ctx.transaction(dry_run) as session:
         report = change(session, day)
         report.dry_run = dry_run
         if settings.certificates is not None:
@@ -76,7 +74,7 @@ def _change(
             report.certificates_issued = certified.issued
             report.certificates_revoked = certified.revoked
     if settings.certificates is not None and not dry_run:
-        deliver(open_store(settings.store.url), settings, build_connector, ctx.now)
+        deliver(ctx.sessions(), settings, build_connector, ctx.now)
     _show(report, as_json)
 
 
@@ -84,7 +82,7 @@ def change_options(function: Callable[..., Any]) -> Callable[..., Any]:
     for option in (
         click.option("--json", "as_json", is_flag=True, help="Print the effect as JSON."),
         click.option("--dry-run", is_flag=True, help="Show the effect; change nothing."),
-        click.option("--as-of", help="Date the effect is measured at (default today)."),
+        as_of_option("Date the effect is measured at (default today)."),
     ):
         function = option(function)
     return function
@@ -97,13 +95,13 @@ def change_options(function: Callable[..., Any]) -> Callable[..., Any]:
 @change_options
 @click.pass_obj
 def approve(
-    ctx: Any,
+    ctx: Context,
     course: int,
     category: str,
     reason: str,
     dry_run: bool,
     as_json: bool,
-    as_of: str | None,
+    as_of: date | None,
 ) -> None:
     """Decide that a catalogue course counts as CATEGORY (an exact rule for its source)."""
     _change(
@@ -112,7 +110,7 @@ def approve(
         as_json,
         as_of,
         lambda session, day: changes.approve(
-            session, course, category, reason, _author(), ctx.now(), day
+            session, course, category, reason, author(), ctx.now(), day
         ),
     )
 
@@ -123,7 +121,7 @@ def approve(
 @change_options
 @click.pass_obj
 def reject(
-    ctx: Any, course: int, reason: str, dry_run: bool, as_json: bool, as_of: str | None
+    ctx: Context, course: int, reason: str, dry_run: bool, as_json: bool, as_of: date | None
 ) -> None:
     """Decide that a catalogue course does not qualify."""
     _change(
@@ -132,7 +130,7 @@ def reject(
         as_json,
         as_of,
         lambda session, day: changes.approve(
-            session, course, None, reason, _author(), ctx.now(), day
+            session, course, None, reason, author(), ctx.now(), day
         ),
     )
 
@@ -147,13 +145,15 @@ def reject(
 @click.option("--source", help="Only for this source (default: any source).")
 @click.option("--min-hours", type=float)
 @click.option("--priority", type=int, default=100, show_default=True)
-@click.option("--from", "effective_from", help="Counts only completions on/after this date.")
-@click.option("--until", "effective_until", help="…and before this date.")
+@click.option(
+    "--from", "effective_from", type=DATE, help="Counts only completions on/after this date."
+)
+@click.option("--until", "effective_until", type=DATE, help="…and before this date.")
 @click.option("--reason", required=True)
 @change_options
 @click.pass_obj
 def add(
-    ctx: Any,
+    ctx: Context,
     course_key: str | None,
     title_pattern: str | None,
     activity_type: str | None,
@@ -163,12 +163,12 @@ def add(
     source: str | None,
     min_hours: float | None,
     priority: int,
-    effective_from: str | None,
-    effective_until: str | None,
+    effective_from: date | None,
+    effective_until: date | None,
     reason: str,
     dry_run: bool,
     as_json: bool,
-    as_of: str | None,
+    as_of: date | None,
 ) -> None:
     """Add a rule; the completions it decides are reclassified at once."""
     given = {
@@ -189,12 +189,12 @@ def add(
         chosen[0][1],
         category,
         reason,
-        _author(),
+        author(),
         source,
         min_hours,
         priority,
-        _day(effective_from),
-        _day(effective_until),
+        effective_from,
+        effective_until,
     )
     _change(
         ctx,
@@ -211,24 +211,24 @@ def add(
 @click.option("--pattern")
 @click.option("--priority", type=int)
 @click.option("--min-hours", type=float)
-@click.option("--from", "effective_from")
-@click.option("--until", "effective_until")
+@click.option("--from", "effective_from", type=DATE)
+@click.option("--until", "effective_until", type=DATE)
 @click.option("--reason", required=True)
 @change_options
 @click.pass_obj
 def edit(
-    ctx: Any,
+    ctx: Context,
     rule: int,
     category: str | None,
     pattern: str | None,
     priority: int | None,
     min_hours: float | None,
-    effective_from: str | None,
-    effective_until: str | None,
+    effective_from: date | None,
+    effective_until: date | None,
     reason: str,
     dry_run: bool,
     as_json: bool,
-    as_of: str | None,
+    as_of: date | None,
 ) -> None:
     """Change a rule (a new version); what it decided before and after is reclassified."""
     updates: dict[str, Any] = {
@@ -236,8 +236,8 @@ def edit(
         "pattern": pattern,
         "priority": priority,
         "min_hours": min_hours,
-        "effective_from": _day(effective_from),
-        "effective_until": _day(effective_until),
+        "effective_from": effective_from,
+        "effective_until": effective_until,
     }
     updates = {k: v for k, v in updates.items() if v is not None}
     _change(
@@ -246,7 +246,7 @@ def edit(
         as_json,
         as_of,
         lambda session, day: changes.edit_rule(
-            session, rule, updates, reason, _author(), ctx.now(), day
+            session, rule, updates, reason, author(), ctx.now(), day
         ),
     )
 
@@ -257,7 +257,7 @@ def edit(
 @change_options
 @click.pass_obj
 def retire(
-    ctx: Any, rule: int, reason: str, dry_run: bool, as_json: bool, as_of: str | None
+    ctx: Context, rule: int, reason: str, dry_run: bool, as_json: bool, as_of: date | None
 ) -> None:
     """Retire a rule; the completions it decided are decided again without it."""
     _change(
@@ -265,7 +265,7 @@ def retire(
         dry_run,
         as_json,
         as_of,
-        lambda session, day: changes.retire_rule(session, rule, reason, _author(), ctx.now(), day),
+        lambda session, day: changes.retire_rule(session, rule, reason, author(), ctx.now(), day),
     )
 
 

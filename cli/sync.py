@@ -1,36 +1,104 @@
-"""`onemind serve` (the unattended scheduler) and `onemind runs` (the run history)."""
+"""`onemind init`, `sync`, `serve` (the unattended scheduler) and `runs` (the run history)."""
 
 from __future__ import annotations
 
 import json
 import signal
-from datetime import datetime
-from typing import Any
+import sys
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich import box
+from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from onemind.cli.context import EXIT_FAILED, Context
+from onemind.cli.options import as_of_option
+from onemind.cli.views import safe, sync_table, wide_console
 from onemind.errors import ConfigurationError
-from onemind.store.db import make_engine, open_store, require_current, safe_url
+from onemind.store.db import safe_url, session_factory, transaction
+from onemind.store.history import RunRow, recent_runs, source_health
 from onemind.store.models import Source
-from onemind.views import safe, wide_console
+
+if TYPE_CHECKING:
+    from onemind.sync.runner import SyncOutcome
 
 ERROR_WIDTH = 200
 
 
 @click.command()
+@click.pass_obj
+def init(ctx: Context) -> None:
+    """Create or upgrade the database and load the configured agencies and sources."""
+    from onemind.store.bootstrap import apply_settings
+
+    settings = ctx.settings()
+    engine = ctx.engine(migrate=True)
+    with transaction(session_factory(engine)) as session:
+        apply_settings(session, settings, ctx.now())
+    click.echo(f"database ready: {engine.url.render_as_string(hide_password=True)}")
+
+
+@click.command()
+@click.argument("sources", nargs=-1)
+@click.option("--full", is_flag=True, help="Ignore saved cursors and read every source whole.")
+@as_of_option("Date to compute coverage for (default today).")
+@click.pass_obj
+def sync(ctx: Context, sources: tuple[str, ...], full: bool, as_of: date | None) -> None:
+    """Pull the sources (all, or those named), then recompute coverage."""
+    day = ctx.today(as_of)
+    outcome = run_sync(ctx, ctx.sessions(), sources, full, day)
+    console = Console()
+    console.print(sync_table(outcome))
+    if not outcome.ok:
+        failed = [r for r in outcome.results if not r.ok]
+        for result in failed:
+            click.echo(f"error: source {result.source}: {result.error}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def run_sync(
+    ctx: Context,
+    sessions: sessionmaker[Session],
+    sources: tuple[str, ...],
+    full: bool,
+    as_of: date,
+) -> SyncOutcome:
+    """Run the sync with a progress bar per source on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from onemind.sync.runner import SyncRunner
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(source: str, done: int, total: int | None) -> None:
+            if source not in tasks:
+                tasks[source] = bar.add_task(source, total=total)
+            bar.update(tasks[source], completed=done, total=total)
+
+        runner = SyncRunner(ctx.settings(), sessions, ctx.now, progress)
+        return runner.run(sources, full=full, as_of=as_of)
+
+
+@click.command()
 @click.option("--now", "run_now", is_flag=True, help="Also sync every source once right away.")
 @click.pass_obj
-def serve(ctx: Any, run_now: bool) -> None:
+def serve(ctx: Context, run_now: bool) -> None:
     """Sync sources and send reports on their schedules until SIGTERM or Ctrl-C."""
     from onemind.sync.scheduler import Service
 
-    settings = ctx.settings()
-    engine = make_engine(settings.store.url)
-    require_current(engine)
-    service = Service(settings, engine, ctx.now)
+    engine = ctx.engine()
+    service = Service(ctx.settings(), engine, ctx.now)
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: service.stop.set())
 
@@ -49,14 +117,12 @@ def serve(ctx: Any, run_now: bool) -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON array.")
 @click.pass_obj
-def runs(ctx: Any, source: str | None, limit: int, as_json: bool) -> None:
+def runs(ctx: Context, source: str | None, limit: int, as_json: bool) -> None:
     """Recent sync runs, newest first: counts, outcome, error; failing sources and held locks."""
-    from onemind.sync.history import recent_runs, source_health
     from onemind.sync.lock import current_locks
 
     settings = ctx.settings()
-    sessions = open_store(settings.store.url)
-    with sessions() as session:
+    with ctx.sessions()() as session:
         if (
             source is not None
             and session.scalar(select(Source).where(Source.name == source)) is None
@@ -87,7 +153,7 @@ def runs(ctx: Any, source: str | None, limit: int, as_json: bool) -> None:
         console.print(f"source {safe(name)} locked by {safe(lock.holder)} ({state})")
 
 
-def _runs_table(rows: list[Any]) -> Table:
+def _runs_table(rows: list[RunRow]) -> Table:
     """The runs, compact enough for 80 columns; errors follow the table, one line each."""
     table = Table(title="Sync runs (times UTC)", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("run", "source", "started", "took", "status"):
@@ -109,7 +175,7 @@ def _runs_table(rows: list[Any]) -> Table:
     return table
 
 
-def _errors(rows: list[Any]) -> list[str]:
+def _errors(rows: list[RunRow]) -> list[str]:
     return [
         f"run {r.id} ({safe(r.source)}): {safe(r.error[:ERROR_WIDTH])}" for r in rows if r.error
     ]

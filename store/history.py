@@ -1,4 +1,4 @@
-"""Run and coverage history: what `onemind runs` lists, failing sources, status changes."""
+"""Run history: what `onemind runs` lists, and how each source has been doing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onemind.store.models import Source, SyncRun
-from onemind.sync.runs import ABANDONED, FAILED, SUCCEEDED
+
+# what a sync_run row's status says
+RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
+SKIPPED, STOPPED, ABANDONED = "skipped", "stopped", "abandoned"
 
 COUNTS = ("fetched", "new", "updated", "voided", "quarantined", "unmatched")
 STREAK_WINDOW = 200

@@ -1,0 +1,71 @@
+"""Reports for several agencies at once: written to files, or sent and archived."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.config.model import Settings
+from onemind.errors import ConfigurationError
+from onemind.reports.delivery import (
+    Delivery,
+    deliver_agency,
+    deliver_hub,
+    render_agency,
+    render_hub,
+    write,
+)
+from onemind.store.models import Agency
+
+
+def write_reports(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    directory: Path,
+    as_of: date,
+    now: datetime,
+    agency: str | None = None,
+    hub: bool = False,
+) -> list[Path]:
+    """Write the reports' files (every agency's, one agency's, or the hub summary's)."""
+    paths = []
+    with sessions() as session:
+        if hub:
+            return write(render_hub(session, settings, as_of, now), directory)
+        for agency_id in agencies(session, agency):
+            paths += write(render_agency(session, settings, agency_id, as_of, now), directory)
+    return paths
+
+
+def send_reports(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    agency: str | None,
+    hub: bool,
+    day: date,
+    now: datetime,
+) -> list[Delivery]:
+    """Send and archive on demand: the hub summary, one agency's report, or every agency's."""
+    if hub:
+        return [deliver_hub(settings, sessions, "on-demand", now, day)]
+    with sessions() as session:
+        targets = agencies(session, agency)
+    return [deliver_agency(settings, sessions, a, "on-demand", now, day) for a in targets]
+
+
+def agencies(session: Session, agency: str | None) -> list[str]:
+    """Every agency's id, or the one named.
+
+    Raises:
+        ConfigurationError: the named agency is not in the store.
+    """
+    if agency is None:
+        return list(session.scalars(select(Agency.id).order_by(Agency.id)))
+    if session.get(Agency, agency) is None:
+        raise ConfigurationError(
+            f"no agency {agency!r} in the store (is it in [[agencies]] and has 'onemind init' run?)"
+        )
+    return [agency]
