@@ -10,13 +10,11 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from onemind.certificates.issuer import reconcile
-from onemind.certificates.outbox import deliver
 from onemind.cli.context import Context, author
 from onemind.cli.options import DATE, as_of_option
-from onemind.connectors.registry import build_connector
 from onemind.domain.text import plain
 from onemind.mapping import changes
+from onemind.pipeline.recompute import change_rules, deliver_pushes
 
 CATEGORY_HELP = "cit, crit, crisis-equivalent, mhfa, mhfa-equivalent, dispatch-crisis, or another"
 
@@ -57,24 +55,14 @@ def _change(
     as_of: date | None,
     change: Callable[[Session, date], changes.ChangeReport],
 ) -> None:
-    """Apply one rule change, then the credentials it affects, in one transaction."""
+    """Apply one rule change and recompute what it touched, in one transaction."""
     day = ctx.today(as_of)
     settings = ctx.settings()
     with ctx.transaction(dry_run) as session:
-        report = change(session, day)
+        report = change_rules(session, settings, ctx.now(), day, change)
         report.dry_run = dry_run
-        if settings.certificates is not None:
-            certified = reconcile(
-                session,
-                settings.certificates,
-                ctx.now(),
-                day,
-                people=[p.person_id for p in report.people],
-            )
-            report.certificates_issued = certified.issued
-            report.certificates_revoked = certified.revoked
-    if settings.certificates is not None and not dry_run:
-        deliver(ctx.sessions(), settings, build_connector, ctx.now)
+    if not dry_run:
+        deliver_pushes(ctx.sessions(), settings, ctx.now)
     _show(report, as_json)
 
 

@@ -32,13 +32,19 @@ ERROR_WIDTH = 200
 @click.command()
 @click.pass_obj
 def init(ctx: Context) -> None:
-    """Create or upgrade the database and load the configured agencies and sources."""
+    """Create or upgrade the database and load the configured agencies and sources.
+
+    Agencies whose attestations are new are recomputed, as every writer of data does.
+    """
+    from onemind.pipeline.recompute import recompute
     from onemind.store.bootstrap import apply_settings
 
     settings = ctx.settings()
     engine = ctx.engine(migrate=True)
     with transaction(session_factory(engine)) as session:
-        apply_settings(session, settings, ctx.now())
+        attested = apply_settings(session, settings, ctx.now())
+        if attested:
+            recompute(session, settings, ctx.now(), ctx.today(None), attested)
     click.echo(f"database ready: {engine.url.render_as_string(hide_password=True)}")
 
 

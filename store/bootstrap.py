@@ -25,12 +25,14 @@ SYSTEM = "onemind"
 CONFIG = "configuration"
 
 
-def apply_settings(session: Session, settings: Settings, now: datetime) -> None:
-    """Agencies and sources from the configuration; built-ins if missing. Idempotent."""
+def apply_settings(session: Session, settings: Settings, now: datetime) -> list[str]:
+    """Agencies and sources from the configuration; built-ins if missing. Idempotent.
+
+    Returns the agencies whose attestations changed, for the caller to recompute.
+    """
     _categories(session)
     _rules(session, now)
-    for agency in settings.agencies:
-        _agency(session, agency, now)
+    attested = [a.id for a in settings.agencies if _agency(session, a, now)]
     upsert(
         session,
         Source.__table__,
@@ -39,6 +41,7 @@ def apply_settings(session: Session, settings: Settings, now: datetime) -> None:
         update=["kind"],
     )
     session.flush()
+    return attested
 
 
 def _categories(session: Session) -> None:
@@ -88,7 +91,8 @@ def _rules(session: Session, now: datetime) -> None:
         )
 
 
-def _agency(session: Session, config: AgencyConfig, now: datetime) -> None:
+def _agency(session: Session, config: AgencyConfig, now: datetime) -> bool:
+    """Create or update one agency; whether any of its attestations is new."""
     agency = session.get(Agency, config.id) or Agency(id=config.id)
     agency.name = config.name
     agency.program = config.program
@@ -97,12 +101,17 @@ def _agency(session: Session, config: AgencyConfig, now: datetime) -> None:
     agency.report_to = list(config.report_to)
     session.add(agency)
     session.flush()
-    for kind, on, evidence in (
+    attestations = (
         ("partnership", config.partnership_on, config.partnership_evidence),
         ("policy", config.policy_on, config.policy_evidence),
-    ):
-        if on is not None:
+    )
+    return any(
+        [
             attest(session, config.id, kind, on, evidence, CONFIG, now)
+            for kind, on, evidence in attestations
+            if on is not None
+        ]
+    )
 
 
 def attest(
@@ -113,8 +122,8 @@ def attest(
     evidence: str | None,
     actor: str,
     now: datetime,
-) -> None:
-    """Record an attestation once; a new one (or new evidence) is audited."""
+) -> bool:
+    """Record an attestation once; a new one (or new evidence) is audited. Whether it was new."""
     found = session.scalar(
         select(Attestation).where(
             Attestation.agency_id == agency_id,
@@ -123,7 +132,7 @@ def attest(
         )
     )
     if found is not None and found.evidence == evidence:
-        return
+        return False
     details: dict[str, Any] = {"kind": kind, "on": on.isoformat(), "evidence": evidence}
     if found is None:
         session.add(
@@ -143,3 +152,4 @@ def attest(
             at=now, actor=actor, action="attestation.record", target=agency_id, details=details
         )
     )
+    return True

@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
-from test_certificates import AS_OF, COMPLETIONS, make_settings, sync
+from test_certificates import AS_OF, COMPLETIONS, ROSTER, make_settings, sync
 
+from onemind.cli import main
 from onemind.config import Settings
 from onemind.mapping import changes
 from onemind.pipeline.recompute import change_rules
 from onemind.reports.delivery import status_notices
+from onemind.store.db import open_store
 from onemind.store.models import (
     AgencyStatusChange,
     Base,
@@ -109,3 +111,39 @@ def test_a_rule_change_and_a_sync_bringing_the_same_fact_leave_the_same_store(
         changed["credentials"]
     )
     assert changed == synced
+
+
+def test_init_recomputes_an_agency_whose_attestations_are_new(tmp_path: Path) -> None:
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    (tmp_path / "completions.csv").write_text(
+        COMPLETIONS.replace(SCIA, SCIA.replace("SCIA,State Crisis Academy", "CIT-40,CIT Basic"))
+    )
+    config = tmp_path / "onemind.toml"
+    base = f"""[store]
+url = "sqlite:///{tmp_path / "onemind.db"}"
+
+[[sources]]
+name = "roster"
+kind = "csv"
+role = "roster"
+path = "roster.csv"
+
+[[sources]]
+name = "academy"
+kind = "csv"
+role = "completions"
+path = "completions.csv"
+
+[[agencies]]
+id = "a-pd"
+name = "A Police Department"
+"""
+    config.write_text(base)
+    main(["--config", str(config), "init"])
+    main(["--config", str(config), "sync", "--as-of", AS_OF.isoformat()])
+    config.write_text(base + "partnership_on = 2024-01-01\npolicy_on = 2024-01-01\n")
+    main(["--config", str(config), "init"])
+    sessions = open_store(f"sqlite:///{tmp_path / 'onemind.db'}")
+    with sessions() as session:
+        told = [(c.before, c.after) for c in session.scalars(select(AgencyStatusChange))]
+    assert told == [("on-track", "complete")]
