@@ -15,13 +15,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from onemind.config.secrets import Secret
 from onemind.errors import StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str | Secret) -> Engine:
     """An engine tuned for this workload: WAL and foreign keys on SQLite."""
+    if isinstance(url, Secret):
+        url = url.get()
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -93,7 +96,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def open_store(url: str) -> sessionmaker[Session]:
+def open_store(url: str | Secret) -> sessionmaker[Session]:
     """Sessions on an initialised, current database.
 
     Raises:
