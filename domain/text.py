@@ -1,0 +1,24 @@
+"""Text written into CSV files: a cell a spreadsheet shows as text and never runs as a formula.
+
+Imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+QUOTE = "'"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""What makes a spreadsheet read a cell as a formula (OWASP's list, and the full-width forms
+of = + - @ that some spreadsheets take for their ASCII counterparts)."""
+
+
+def spreadsheet_cell(text: str) -> str:
+    """`text` with a `'` before a formula start (or before a leading `'`, so that
+    `from_spreadsheet_cell` gives back exactly the text it was given)."""
+    return QUOTE + text if text.startswith((*FORMULA_START, QUOTE)) else text
+
+
+def from_spreadsheet_cell(cell: str) -> str:
+    """The text `spreadsheet_cell` was given; any other cell as it is."""
+    if cell.startswith(QUOTE) and cell[1:].startswith((*FORMULA_START, QUOTE)):
+        return cell[1:]
+    return cell
