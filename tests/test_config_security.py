@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 from onemind.config import load_settings, parse_settings
 from onemind.config.model import Settings
 from onemind.config.secrets import KEY_VARIABLE, encrypt, encrypt_stream
-from onemind.errors import ConfigurationError
-from onemind.store.db import make_engine
+from onemind.errors import ConfigurationError, StoreError
+from onemind.store.db import make_engine, require_current, upgrade
 
 KEY = Fernet.generate_key().decode()
 SMTP = {"host": "mail.example", "sender": "One Mind <reports@academy.example>"}
@@ -243,3 +243,14 @@ def test_a_directory_given_as_the_configuration_is_named_in_one_line(tmp_path: P
     with pytest.raises(ConfigurationError) as caught:
         load_settings(tmp_path)
     assert str(caught.value) == f"{tmp_path}: is a folder, not a configuration file"
+
+
+def test_store_errors_show_the_url_without_its_password(tmp_path: Path) -> None:
+    environ = {"PGPASSWORD": "pg-s3cret"}
+    store = {"url": "postgresql://onemind@127.0.0.1:1/onemind", "password": "env:PGPASSWORD"}
+    url = settings(tmp_path, environ, store=store).store.url
+    for step in (require_current, upgrade):
+        with pytest.raises(StoreError) as caught:
+            step(make_engine(url))
+        assert "onemind:***@127.0.0.1:1" in str(caught.value)
+        assert "pg-s3cret" not in str(caught.value)
