@@ -1,13 +1,14 @@
 """Files holding personal data, created readable by their owner only (0600, folders 0700).
 
-The modes are given when a file or folder is created, so no umask can widen them; what already
-exists keeps the mode it has (an operator who opened a folder up on purpose is not overruled).
-Imports nothing of the project.
+The modes are given when a file or folder is created, so no umask can widen them. A file
+written again is replaced by a new one, so an older world-readable copy does not keep its
+mode; a folder that exists keeps its mode. Imports nothing of the project.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -23,10 +24,15 @@ def private_folder(path: Path) -> Path:
 
 
 def write_private(path: Path, content: bytes) -> Path:
-    """Write `content` to the file, creating it 0600 if it is new; returns `path`."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with open(descriptor, "wb") as handle:
-        handle.write(content)
+    """Replace the file with a new one holding `content`, made 0600 before any byte goes in."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with open(descriptor, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     return path
 
 

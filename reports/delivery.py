@@ -114,7 +114,7 @@ def render_hub(session: Session, settings: Settings, as_of: date, now: datetime)
 def write(rendered: Rendered, directory: Path) -> list[Path]:
     """Write the report's files into the folder, readable by their owner only; returns their paths.
 
-    A folder made here is 0700, a file made here 0600; existing ones keep their modes.
+    Folders made here are 0700; each file is a new one, 0600 (an older copy is replaced).
     """
     private_folder(directory)
     return [write_private(directory / name, content) for name, content in rendered.files.items()]

@@ -64,16 +64,16 @@ def test_written_reports_and_their_new_folder_are_owner_only(umask: int, tmp_pat
     assert paths[1].read_bytes() == b"name\r\nAnn Lee\r\n"
 
 
-def test_existing_folders_and_files_keep_the_modes_staff_gave_them(tmp_path: Path) -> None:
+def test_an_existing_folder_keeps_its_mode_and_an_old_report_is_replaced(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o750)
     shared.chmod(0o750)
     (shared / "a-pd.html").write_bytes(b"old")
-    (shared / "a-pd.html").chmod(0o640)
+    (shared / "a-pd.html").chmod(0o644)
     write(rendered(), shared)
-    assert mode(shared) == 0o750 and mode(shared / "a-pd.html") == 0o640
+    assert mode(shared) == 0o750 and mode(shared / "a-pd.html") == 0o600
     assert (shared / "a-pd.html").read_bytes() == b"<p>Ann Lee</p>"
-    assert mode(shared / "a-pd-people.csv") == 0o600
+    assert sorted(p.name for p in shared.iterdir()) == ["a-pd-people.csv", "a-pd.html"]
 
 
 def test_the_demo_folder_and_its_rosters_are_owner_only(umask: int, tmp_path: Path) -> None:
