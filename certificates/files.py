@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from onemind.certificates import documents, jose
 from onemind.certificates.keys import jwks
 from onemind.certificates.pdf import CertificateFacts, render
 from onemind.config.model import CertificatesConfig
+from onemind.private_files import private_folder, write_private
 from onemind.store.models import Agency, Category, Credential, Employment, Person
 
 JWKS_FILE = "jwks.json"
@@ -41,7 +40,7 @@ def export(session: Session, config: CertificatesConfig, directory: Path) -> int
     They name people, so whatever the umask, each file is readable by its owner only (0600)
     and each directory made for them is the owner's only (0700).
     """
-    private_directory(directory)
+    private_folder(directory)
     write_private(directory / JWKS_FILE, _json(jwks(session)))
     write_private(directory / REVOCATIONS_FILE, _json(revocations(session, config)))
     count = 0
@@ -52,27 +51,6 @@ def export(session: Session, config: CertificatesConfig, directory: Path) -> int
         write_private(stem.with_suffix(".pdf"), render(facts(session, config, credential)))
         count += 1
     return count
-
-
-def private_directory(directory: Path) -> None:
-    """Make `directory` and its missing parents with mode 0700 (less if the umask says so);
-    an existing one is left as it is."""
-    missing = [d for d in (directory, *directory.parents) if not d.exists()]
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700, exist_ok=True)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Replace `path` with a new file that only its owner can read, created so (mode 0600)
-    before any data goes in, so an older world-readable file does not keep its mode."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _json(document: dict[str, Any]) -> bytes:

@@ -14,6 +14,7 @@ from onemind.cli.coverage import coverage_command
 from onemind.cli.demo import demo
 from onemind.cli.mapping import mapping
 from onemind.cli.reports import report
+from onemind.cli.secrets import secrets
 from onemind.cli.sync import init, runs, serve, sync
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.sync.logcontext import configure as configure_logging
@@ -36,7 +37,18 @@ def cli(click_ctx: click.Context, config: str | None, debug: bool, verbose: bool
     click_ctx.obj = Context(config, debug, lambda: datetime.now(UTC))
 
 
-for _command in (init, sync, coverage_command, demo, mapping, certificates, serve, runs, report):
+for _command in (
+    init,
+    sync,
+    coverage_command,
+    demo,
+    mapping,
+    certificates,
+    serve,
+    runs,
+    report,
+    secrets,
+):
     cli.add_command(_command)
 
 

@@ -14,6 +14,7 @@ from onemind.cli.context import Context
 from onemind.cli.options import as_of_option
 from onemind.cli.sync import run_sync
 from onemind.cli.views import coverage_table, sync_table
+from onemind.private_files import write_private
 
 
 @click.command()
@@ -42,7 +43,9 @@ def demo(ctx: Context, directory: Path, as_of: date | None) -> None:
     console.print(sync_table(outcome))
     console.print(coverage_table(outcome.reports))
     out = directory / "coverage.json"
-    out.write_text(json.dumps([r.to_json() for r in outcome.reports], indent=2) + "\n")
+    write_private(
+        out, (json.dumps([r.to_json() for r in outcome.reports], indent=2) + "\n").encode()
+    )
     click.echo(f"coverage written to {out}; configuration: {config_file}")
     reports = directory / "reports"
     write_reports(settings, sessions, reports, day, ctx.now())

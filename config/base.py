@@ -6,6 +6,7 @@ crontab expression, so that the rest of the code never parses or re-checks them.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,6 +15,10 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Pla
 from onemind.domain.cron import crontab_trigger
 
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
+DISPLAY_NAME = re.compile(r"[^\x00-\x1f\x7f,;:<>@\"\\]*")
 UTC_ZONE = ZoneInfo("UTC")
 
 
@@ -42,5 +47,26 @@ def as_zone(value: Any) -> ZoneInfo:
         ) from None
 
 
+def one_address(value: str) -> str:
+    """One e-mail address, bare or as `Name <address>`: no list, no quoting, no line break.
+
+    Raises:
+        ValueError: anything else, since a comma or a line break would add recipients or headers.
+    """
+    name, bracketed, rest = value.partition("<")
+    if bracketed:
+        valid = DISPLAY_NAME.fullmatch(name) and ADDRESS.fullmatch(rest.removesuffix(">"))
+        valid = valid and rest.endswith(">")
+    else:
+        valid = ADDRESS.fullmatch(value)
+    if not valid:
+        raise ValueError(
+            f"{value!r} is not one e-mail address (write 'name@example.org' or "
+            "'Name <name@example.org>', one per entry)"
+        )
+    return value
+
+
 Zone = Annotated[ZoneInfo, BeforeValidator(as_zone), PlainSerializer(lambda zone: zone.key)]
 Cron = Annotated[str, AfterValidator(valid_cron)]
+EmailAddress = Annotated[str, AfterValidator(one_address)]

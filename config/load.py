@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -11,9 +12,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from onemind.config.model import Settings
-from onemind.config.secrets import resolve
+from onemind.config.secrets import Secret, resolve
 from onemind.errors import ConfigurationError
 
+log = logging.getLogger(__name__)
 ENV_VARIABLE = "ONEMIND_CONFIG"
 DEFAULT_NAME = "onemind.toml"
 SECRET_KEYS = re.compile(r"(password|passphrase|token|secret|api_key)$")
@@ -42,6 +44,10 @@ def load_settings(path: Path, environ: dict[str, str] | None = None) -> Settings
             f"{path}: configuration file not found (use --config or run "
             "'onemind demo' for a working example)"
         ) from exc
+    except IsADirectoryError as exc:
+        raise ConfigurationError(f"{path}: is a folder, not a configuration file") from exc
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read the configuration: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"{path}: not valid TOML: {exc}") from exc
     return parse_settings(raw, path, environ)
@@ -62,7 +68,20 @@ def parse_settings(
     if problems or settings is None:
         listing = "\n".join(f"  - {p}" for p in problems)
         raise ConfigurationError(f"{path}: {len(problems)} problem(s):\n{listing}")
+    _warn_of_clear_credentials(settings)
     return _absolute_paths(settings)
+
+
+def _warn_of_clear_credentials(settings: Settings) -> None:
+    for source in settings.sources:
+        url = source.clear_credentials_url()
+        if url is not None:
+            log.warning(
+                "source %r: its credentials go unencrypted to %s: use https:// unless the "
+                "network between is trusted",
+                source.name,
+                url,
+            )
 
 
 def _describe(error: Any) -> str:
@@ -115,16 +134,26 @@ def _resolve_entry(
 
 
 def _absolute_paths(settings: Settings) -> Settings:
+    """Relative paths (sources' files, the SQLite file, the SMTP CA file) from the file's folder."""
+    base = settings.base_dir
     sources = []
     for source in settings.sources:
         path = getattr(source, "path", None)
         if path is not None and not path.is_absolute():
-            source = source.model_copy(update={"path": settings.base_dir / path})
+            source = source.model_copy(update={"path": base / path})
         sources.append(source)
-    store = settings.store
+    smtp = settings.smtp
+    if smtp is not None and smtp.ca_file is not None:
+        smtp = smtp.model_copy(update={"ca_file": base / smtp.ca_file})
+    store = settings.store.model_copy(update={"url": _absolute_sqlite(settings.store.url, base)})
+    return settings.model_copy(update={"sources": sources, "store": store, "smtp": smtp})
+
+
+def _absolute_sqlite(url: Secret, base: Path) -> Secret:
     prefix = "sqlite:///"
-    if store.url.startswith(prefix) and not store.url.startswith(prefix + "/"):
-        relative = store.url[len(prefix) :]
-        if relative and relative != ":memory:":
-            store = store.model_copy(update={"url": prefix + str(settings.base_dir / relative)})
-    return settings.model_copy(update={"sources": sources, "store": store})
+    value = url.get()
+    relative = value.removeprefix(prefix)
+    if relative == value or relative.startswith("/") or relative in ("", ":memory:"):
+        return url
+    absolute = prefix + str(base / relative)
+    return Secret(absolute, absolute)

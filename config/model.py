@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
-from onemind.config.base import SLUG, UTC_ZONE, Cron, Strict, Zone
+from onemind.config.base import SLUG, UTC_ZONE, Cron, EmailAddress, Strict, Zone, one_address
 from onemind.config.secrets import Secret
 from onemind.config.sources import (
     COMPLETION_COLUMNS,
@@ -24,12 +24,9 @@ from onemind.config.sources import (
     XapiSourceConfig,
     _with_preset,
 )
+from onemind.config.store import StoreConfig
 
 PROGRAMS = ("one-mind", "one-mind-2016")
-
-
-class StoreConfig(Strict):
-    url: str = "sqlite:///onemind.db"
 
 
 class AgencyConfig(Strict):
@@ -45,6 +42,23 @@ class AgencyConfig(Strict):
     report_to: list[str] = []
     report_schedule: Cron | None = None
 
+    @field_validator("report_to")
+    @classmethod
+    def _one_address_each(cls, entries: list[str], info: ValidationInfo) -> list[str]:
+        for entry in entries:
+            try:
+                one_address(entry)
+            except ValueError as exc:
+                agency = info.data.get("id", "?")
+                raise ValueError(f"agency {agency!r}: report_to entry {exc}") from None
+        return entries
+
+
+def _not_empty(secret: Secret) -> Secret:
+    if not secret.get():
+        raise ValueError(f"must not be empty ({secret.reference} is empty)")
+    return secret
+
 
 class CertificatesConfig(Strict):
     """The issuer of Open Badges 3.0 credentials; without this section none are issued."""
@@ -54,7 +68,7 @@ class CertificatesConfig(Strict):
     issuer_url: str | None = None
     issuer_email: str | None = None
     algorithm: Literal["RS256", "EdDSA"] = "RS256"
-    key_passphrase: Secret
+    key_passphrase: Annotated[Secret, AfterValidator(_not_empty)]
     verify_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
     revocation_list_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
 
@@ -69,20 +83,36 @@ class CertificatesConfig(Strict):
 
 
 class SmtpConfig(Strict):
-    """The mail server reports are sent through; the password is an `env:`/`enc:` reference."""
+    """The mail server reports are sent through; the password is an `env:`/`enc:` reference.
+
+    The connection is encrypted by STARTTLS (default) or from the start (`implicit_tls`, usually
+    port 465), checked against the system's certificate authorities or `ca_file`. A login over
+    an unencrypted connection is refused unless `allow_plaintext_auth` says otherwise.
+    """
 
     host: str
     port: Annotated[int, Field(ge=1, le=65535)] = 587
     starttls: bool = True
+    implicit_tls: bool = False
+    ca_file: Path | None = None
     username: str | None = None
     password: Secret | None = None
-    sender: str
+    allow_plaintext_auth: bool = False
+    sender: EmailAddress
     timeout: Annotated[float, Field(gt=0)] = 30
 
     @model_validator(mode="after")
     def _credentials_in_pairs(self) -> SmtpConfig:
         if (self.username is None) != (self.password is None):
             raise ValueError("give both username and password, or neither")
+        if self.starttls and self.implicit_tls:
+            raise ValueError("implicit_tls already encrypts the connection: set starttls = false")
+        encrypted = self.starttls or self.implicit_tls
+        if self.username is not None and not encrypted and not self.allow_plaintext_auth:
+            raise ValueError(
+                "the password would be sent unencrypted: set starttls = true or implicit_tls = "
+                "true (or allow_plaintext_auth = true for a server on this machine)"
+            )
         return self
 
 
@@ -98,7 +128,7 @@ class SchedulerConfig(Strict):
 class ReportsConfig(Strict):
     """The hub summary for academy staff, and when a failing source is flagged."""
 
-    hub_to: list[str] = []
+    hub_to: list[EmailAddress] = []
     hub_schedule: Cron | None = None
     flag_failing_after: Annotated[int, Field(ge=1)] = 3
 

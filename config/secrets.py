@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import TextIO
 
 from cryptography.fernet import Fernet, InvalidToken
+
+from onemind.errors import ConfigurationError
 
 KEY_VARIABLE = "ONEMIND_SECRET_KEY"
 
@@ -62,3 +65,27 @@ def resolve(reference: str, environ: dict[str, str] | None = None) -> Secret:
 def encrypt(value: str, key: str) -> str:
     """Make an `enc:` reference for `value` (what `onemind` prints for staff to paste)."""
     return "enc:" + Fernet(key.encode()).encrypt(value.encode()).decode()
+
+
+def encrypt_stream(stream: TextIO, environ: dict[str, str] | None = None) -> str:
+    """An `enc:` reference for the secret read from `stream` (one trailing newline dropped).
+
+    Raises:
+        ConfigurationError: no usable key in ONEMIND_SECRET_KEY, or nothing to encrypt.
+    """
+    env = os.environ if environ is None else environ
+    key = env.get(KEY_VARIABLE)
+    if not key:
+        raise ConfigurationError(
+            f"encrypting needs {KEY_VARIABLE} in the environment (make one with: python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+        )
+    value = stream.read().removesuffix("\n").removesuffix("\r")
+    if not value:
+        raise ConfigurationError("nothing to encrypt: give the secret on standard input")
+    try:
+        return encrypt(value, key)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{KEY_VARIABLE} is not a Fernet key (32 url-safe base64-encoded bytes)"
+        ) from exc

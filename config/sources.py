@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -19,6 +20,10 @@ class SourceBase(Strict):
     name: Annotated[str, Field(pattern=SLUG)]
     schedule: Cron = "0 2 * * *"
     agency: Annotated[str, Field(pattern=SLUG)] | None = None
+
+    def clear_credentials_url(self) -> str | None:
+        """The `http://` URL this source would send its credentials to unencrypted, if any."""
+        return None
 
 
 ROSTER_COLUMNS = (
@@ -159,6 +164,9 @@ class XapiSourceConfig(StatementOptions):
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
 
+    def clear_credentials_url(self) -> str | None:
+        return _clear(self.endpoint)
+
 
 class LmsSourceOptions(SourceBase):
     """What the LMS sources read over a REST API with a token have in common."""
@@ -174,6 +182,16 @@ class LmsSourceOptions(SourceBase):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    def clear_credentials_url(self) -> str | None:
+        return _clear(self.base_url)
+
+
+def _clear(url: str) -> str | None:
+    """The origin of an `http://` URL (without any user:password@ in it), else None."""
+    if not url.startswith("http://"):
+        return None
+    return "http://" + urlsplit(url).netloc.rpartition("@")[2]
 
 
 MOODLE_REPORT_COLUMNS = {

@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onemind.domain.text import from_spreadsheet_cell, spreadsheet_cell
 from onemind.errors import ConfigurationError
 from onemind.mapping.changes import RuleSpec, add_rule
 from onemind.store.models import MappingRule, Source
@@ -89,18 +90,22 @@ def _iso(day: date | None) -> str | None:
 
 
 def dump(rules: list[dict[str, Any]], fmt: str) -> str:
+    """The rules as YAML, or as CSV whose cells a spreadsheet never runs as formulas."""
     if fmt == "yaml":
         return yaml.safe_dump({"rules": rules}, sort_keys=False, allow_unicode=True)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
     for rule in rules:
-        writer.writerow({k: "" if rule.get(k) is None else rule[k] for k in FIELDS})
+        writer.writerow(
+            {k: "" if rule.get(k) is None else spreadsheet_cell(str(rule[k])) for k in FIELDS}
+        )
     return out.getvalue()
 
 
 def load(path: Path) -> list[dict[str, Any]]:
-    """Rules from a CSV or YAML file written by `dump` (or by hand in the same shape).
+    """Rules from a CSV or YAML file written by `dump` (or by hand in the same shape); a CSV
+    cell's formula-guarding `'` is taken off again.
 
     Raises:
         ConfigurationError: the file cannot be read or has no rule list.
@@ -118,7 +123,10 @@ def load(path: Path) -> list[dict[str, Any]]:
         if not isinstance(rules, list):
             raise ConfigurationError(f"{path}: expected a 'rules:' list")
         return rules
-    return [{k: v for k, v in row.items() if v != ""} for row in csv.DictReader(io.StringIO(text))]
+    return [
+        {k: from_spreadsheet_cell(v) for k, v in row.items() if isinstance(v, str) and v}
+        for row in csv.DictReader(io.StringIO(text))
+    ]
 
 
 @dataclass

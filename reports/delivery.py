@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 
 from onemind.config.model import Settings
 from onemind.errors import ConfigurationError, OneMindError
+from onemind.private_files import private_folder, write_private
 from onemind.reports import render
 from onemind.reports.chart import trend_png
 from onemind.reports.content import agency_report
@@ -111,14 +112,12 @@ def render_hub(session: Session, settings: Settings, as_of: date, now: datetime)
 
 
 def write(rendered: Rendered, directory: Path) -> list[Path]:
-    """Write the report's files into the folder; returns their paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, content in rendered.files.items():
-        path = directory / name
-        path.write_bytes(content)
-        paths.append(path)
-    return paths
+    """Write the report's files into the folder, readable by their owner only; returns their paths.
+
+    Folders made here are 0700; each file is a new one, 0600 (an older copy is replaced).
+    """
+    private_folder(directory)
+    return [write_private(directory / name, content) for name, content in rendered.files.items()]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""E-mail messages for reports and their delivery over SMTP (optionally STARTTLS and login)."""
+"""E-mail messages for reports and their delivery over SMTP (STARTTLS or implicit TLS, login)."""
 
 from __future__ import annotations
 
@@ -53,17 +53,19 @@ def compose(
 
 
 def send(config: SmtpConfig, message: EmailMessage) -> None:
-    """Hand the message to the configured server.
+    """Hand the message to the configured server, over TLS unless configured otherwise.
 
     Raises:
-        ConfigurationError: the server refused our credentials.
+        ConfigurationError: the server refused our credentials, offers no STARTTLS, or the
+            CA file cannot be read.
         TransientError: the server could not be reached or refused the message.
     """
     where = f"{config.host}:{config.port}"
+    context = _tls_context(config)
     try:
-        with smtplib.SMTP(config.host, config.port, timeout=config.timeout) as client:
+        with _connect(config, context) as client:
             if config.starttls:
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=context)
             if config.username and config.password:
                 client.login(config.username, config.password.get())
             client.send_message(message)
@@ -71,5 +73,24 @@ def send(config: SmtpConfig, message: EmailMessage) -> None:
         raise ConfigurationError(
             f"SMTP server {where} refused the login of {config.username!r}: {exc.smtp_code}"
         ) from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise ConfigurationError(
+            f"SMTP server {where} does not offer STARTTLS: nothing was sent (set implicit_tls "
+            "if it expects TLS from the start)"
+        ) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise TransientError(f"could not send through SMTP server {where}: {exc}") from exc
+
+
+def _tls_context(config: SmtpConfig) -> ssl.SSLContext:
+    """Certificates checked against the system's authorities, or those in `ca_file`."""
+    try:
+        return ssl.create_default_context(cafile=config.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"smtp.ca_file: cannot read {config.ca_file}: {exc}") from exc
+
+
+def _connect(config: SmtpConfig, context: ssl.SSLContext) -> smtplib.SMTP:
+    if config.implicit_tls:
+        return smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
+    return smtplib.SMTP(config.host, config.port, timeout=config.timeout)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from onemind.domain.programs import RATE_WINDOW_DAYS
-from onemind.domain.text import plain
+from onemind.domain.text import plain, spreadsheet_cell
 from onemind.reports.content import AgencyReport, percent
 from onemind.reports.hub import HubSummary
 
@@ -29,7 +29,6 @@ COUNT_COLUMNS = (
     "nonsworn_selected_total",
     "nonsworn_trained",
 )
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 _ENV = Environment(
     loader=PackageLoader("onemind.reports", "templates"),
@@ -129,11 +128,5 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([cell(v) for v in row] for row in rows)
+    writer.writerows([spreadsheet_cell(plain(str(v))) for v in row] for row in rows)
     return out.getvalue()
-
-
-def cell(value: object) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    text = plain(str(value))
-    return "'" + text if text.startswith(FORMULA_START) else text

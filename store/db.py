@@ -12,23 +12,40 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from onemind.config.secrets import Secret
 from onemind.errors import StoreError
+from onemind.private_files import create_private
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for this workload: WAL and foreign keys on SQLite."""
+def make_engine(url: str | Secret) -> Engine:
+    """An engine tuned for this workload: WAL and foreign keys on SQLite.
+
+    A SQLite file is created first, readable by its owner only (SQLite gives its -wal and -shm
+    files the same mode), in folders made 0700 if missing.
+    """
+    if isinstance(url, Secret):
+        url = url.get()
     if url.startswith("sqlite"):
+        _create_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True)
+
+
+def _create_sqlite_file(url: str) -> None:
+    parsed = make_url(url)
+    database = parsed.database
+    if database and database != ":memory:" and not parsed.query.get("uri"):
+        create_private(Path(database))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -93,7 +110,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def open_engine(url: str, migrate: bool = False) -> Engine:
+def open_engine(url: str | Secret, migrate: bool = False) -> Engine:
     """An engine on a current database: migrated to the newest schema, or required to be so.
 
     Raises:
@@ -107,7 +124,7 @@ def open_engine(url: str, migrate: bool = False) -> Engine:
     return engine
 
 
-def open_store(url: str, migrate: bool = False) -> sessionmaker[Session]:
+def open_store(url: str | Secret, migrate: bool = False) -> sessionmaker[Session]:
     """Sessions on a current database (see `open_engine`).
 
     Raises:

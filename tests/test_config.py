@@ -43,7 +43,7 @@ def test_minimal_file_loads_with_types_and_absolute_paths(tmp_path: Path) -> Non
     assert agency.pledged_on.isoformat() == "2025-01-15"
     source = settings.source("springfield-roster")
     assert source.path == tmp_path.resolve() / "rosters" / "springfield.csv"
-    assert settings.store.url == f"sqlite:///{tmp_path.resolve() / 'onemind.db'}"
+    assert settings.store.url.get() == f"sqlite:///{tmp_path.resolve() / 'onemind.db'}"
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:

@@ -97,6 +97,7 @@ url = "sqlite:///onemind.db"
 host = "127.0.0.1"
 port = {port}
 starttls = false
+allow_plaintext_auth = true
 username = "{USER}"
 password = "env:ONEMIND_TEST_SMTP_PASSWORD"
 sender = "One Mind <reports@academy.example>"
