@@ -19,7 +19,8 @@ import requests
 
 from onemind.config.model import CanvasSourceConfig
 from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes
-from onemind.connectors.http import HttpClient, SeenLinks
+from onemind.connectors.http import HttpClient
+from onemind.connectors.paging import HeaderLinkPaginator
 from onemind.domain.records import Checkpoint, CompletionRecord, CredentialNotice, PullItem
 from onemind.errors import ConfigurationError, InvalidRecordError, SourceError
 
@@ -51,17 +52,6 @@ class RateLimitPacer:
     def observe(self, response: requests.Response) -> None:
         self.remaining = _number(response.headers.get(REMAINING), self.remaining)
         self.cost = _number(response.headers.get(COST), self.cost) or 0.0
-
-
-class LinkPages:
-    """Follows `Link: <…>; rel="next"` headers and refuses to follow one twice."""
-
-    def __init__(self) -> None:
-        self.seen = SeenLinks("next page link")
-
-    def next_url(self, response: requests.Response) -> str | None:
-        url = response.links.get("next", {}).get("url")
-        return self.seen.follow(str(url)) if url else None
 
 
 class CanvasConnector(Connector, Pushes):
@@ -173,17 +163,16 @@ class CanvasConnector(Connector, Pushes):
 
     def _pages(self, url: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every item of a listing: the first page asked with `params`, the rest by link."""
-        links = LinkPages()
-        next_url: str | None = url
-        while next_url is not None:
-            response = self.http.request(
-                "GET", next_url, params=params if next_url == url else None
-            )
+        pages = HeaderLinkPaginator(self.name, self.config.base_url, url)
+        query: dict[str, Any] | None = params
+        while not pages.finished:
+            response = self.http.request("GET", pages.current, params=query)
             items = self._json(response, url)
             if not isinstance(items, list):
                 raise SourceError(f"source {self.name!r}: {url} did not answer a list")
             yield from items
-            next_url = links.next_url(response)
+            pages.advance(response)
+            query = None
 
     def push(self, notice: CredentialNotice) -> str:
         """Store the credential in the person's custom data (only if it is not there already)."""

@@ -68,21 +68,6 @@ class Pacer(Protocol):
         ...
 
 
-class SeenLinks:
-    """The page links a pull has followed; a link seen again means the server loops."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.seen: set[str] = set()
-
-    def follow(self, url: str) -> str:
-        """Raises SourceError when `url` was followed before."""
-        if url in self.seen:
-            raise SourceError(f"the server sent the same {self.what} twice ({url}); stopping")
-        self.seen.add(url)
-        return url
-
-
 class HttpSettings(Protocol):
     """What a source's configuration says about its HTTP."""
 

@@ -36,6 +36,7 @@ from onemind.connectors.moodle_report import (
     text_or_none,
 )
 from onemind.connectors.moodle_ws import Fault, MoodleWs
+from onemind.connectors.paging import CountedPage, OffsetPaginator, PageNumberPaginator
 from onemind.domain.records import (
     Checkpoint,
     CompletionRecord,
@@ -162,11 +163,12 @@ class MoodleConnector(Connector, Pushes):
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _tracked_people(self, course: Course) -> Iterator[list[dict[str, Any]]]:
-        """Pages of the people whose completion the course tracks."""
-        size, start = self.config.page_size, 0
-        while True:
+        """Pages of the people whose completion the course tracks, up to an empty page: Moodle
+        leaves out of a page the people it will not show, so a short page is not the last."""
+        pages = OffsetPaginator(self.name, self.config.page_size)
+        while not pages.finished:
             options = {"withcapability": TRACKED, "userfields": USER_FIELDS}
-            options |= {"limitfrom": start, "limitnumber": size}
+            options |= {"limitfrom": pages.current, "limitnumber": pages.size}
             people = self.ws.call(
                 "core_enrol_get_enrolled_users",
                 subject=f"course {course.id}",
@@ -175,11 +177,9 @@ class MoodleConnector(Connector, Pushes):
             )
             if not isinstance(people, list):
                 raise SourceError(f"source {self.name!r}: enrolled users of {course.id} not a list")
+            pages.advance(CountedPage(tuple(p.get("id") for p in people)))
             if people:
                 yield people
-            if len(people) < size:
-                return
-            start += size
 
     def _status(self, course: Course, person: dict[str, Any]) -> Any:
         return self.ws.call(
@@ -276,23 +276,25 @@ class MoodleConnector(Connector, Pushes):
         )
 
     def _report_rows(self) -> Iterator[tuple[int, list[Any], list[Any]]]:
-        """(row number, cells, headers) of every row, page after page."""
-        page, perpage = 0, self.config.page_size
-        while True:
+        """(row number, cells, headers) of every row, page after page, up to the reported
+        total or an empty page."""
+        pages = PageNumberPaginator(self.name, self.config.page_size)
+        while not pages.finished:
+            page = pages.current
             body = self.ws.call(
                 "core_reportbuilder_retrieve_report",
                 subject=f"report {self.config.report_id}",
                 reportid=self.config.report_id,
                 page=page,
-                perpage=perpage,
+                perpage=pages.size,
             )
             data = (body or {}).get("data") or {}
             rows = data.get("rows") or []
-            for number, row in enumerate(rows, start=page * perpage + 1):
+            total = data.get("totalrowcount")
+            keys = tuple(json.dumps(row, sort_keys=True) for row in rows)
+            pages.advance(CountedPage(keys, None if total is None else int(total)))
+            for number, row in enumerate(rows, start=page * pages.size + 1):
                 yield number, row.get("columns") or [], data.get("headers") or []
-            page += 1
-            if not rows or page * perpage >= int(data.get("totalrowcount") or 0):
-                return
 
     def _set_report_filter(self, newest: str | None) -> None:
         overlap = timedelta(hours=self.config.report_overlap_hours)

@@ -29,7 +29,8 @@ from tincan import (
 
 from onemind.config.model import XapiSourceConfig
 from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes, Reconciles
-from onemind.connectors.http import HttpClient, SeenLinks
+from onemind.connectors.http import HttpClient
+from onemind.connectors.paging import MoreLinkPaginator
 from onemind.connectors.xapi_statements import (
     VOIDED,
     parse_instant,
@@ -46,21 +47,6 @@ CREDENTIAL_TYPE = "https://w3id.org/xapi/tla/activity-types/credential"
 CREDENTIAL_EXTENSION = "https://onemind.example/xapi/extensions/credential"
 NAMESPACE = uuid.UUID("5b0f2d6e-7c61-4c4e-9f3e-0a8e1d6c2b57")
 CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
-
-
-class MoreLinks:
-    """Follows `more` links, relative or absolute, and refuses to follow one twice."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.endpoint = endpoint
-        self.seen = SeenLinks("'more' link")
-
-    def next_url(self, more: Any) -> str | None:
-        if not more:
-            return None
-        if not isinstance(more, str):
-            raise SourceError(f"'more' is not a link: {more!r}")
-        return self.seen.follow(urljoin(self.endpoint, more))
 
 
 class XapiConnector(Connector, Pushes, Reconciles):
@@ -108,23 +94,23 @@ class XapiConnector(Connector, Pushes, Reconciles):
 
     def _pages(self, params: dict[str, Any]) -> Iterator[tuple[int, _Page, bool]]:
         """Pages in order, the next one fetched while the caller works on the current one."""
-        links = MoreLinks(self.config.endpoint)
+        links = MoreLinkPaginator(self.name, self.config.endpoint, self.statements_url)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"xapi-{self.name}") as pool:
             pending = pool.submit(
-                contextvars.copy_context().run, self._page, self.statements_url, params, 1
+                contextvars.copy_context().run, self._page, links.current, params, 1
             )
             number = 1
             while pending is not None:
                 page = pending.result()
-                url = links.next_url(page.more)
+                links.advance(page.more)
                 pending = (
                     None
-                    if url is None
+                    if links.finished
                     else pool.submit(
-                        contextvars.copy_context().run, self._page, url, None, number + 1
+                        contextvars.copy_context().run, self._page, links.current, None, number + 1
                     )
                 )
-                yield number, page, url is None
+                yield number, page, links.finished
                 number += 1
 
     def _page(self, url: str, params: dict[str, Any] | None, number: int) -> _Page:
