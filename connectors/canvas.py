@@ -19,7 +19,7 @@ import requests
 
 from onemind.config.model import CanvasSourceConfig
 from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes
-from onemind.connectors.http import HttpClient
+from onemind.connectors.http import BearerToken, HttpClient
 from onemind.connectors.paging import HeaderLinkPaginator
 from onemind.domain.records import Checkpoint, CompletionRecord, CredentialNotice, PullItem
 from onemind.errors import ConfigurationError, InvalidRecordError, SourceError
@@ -67,11 +67,16 @@ class CanvasConnector(Connector, Pushes):
         self.name = config.name
         self.zone = config.timezone
         http = session or requests.Session()
-        http.headers.update(
-            {"Authorization": f"Bearer {config.token.get()}", "Accept": "application/json"}
-        )
+        http.headers.update({"Accept": "application/json"})
         pacer = RateLimitPacer(config.rate_limit_floor, config.rate_refill_per_second)
-        self.http = HttpClient.for_source(config, http, sleep, pacer)
+        self.http = HttpClient.for_source(
+            config,
+            http,
+            sleep,
+            pacer,
+            endpoint=config.base_url,
+            auth=BearerToken(config.token.get()),
+        )
         self.api = config.base_url + "/api/v1"
 
     def check(self) -> None:

@@ -68,7 +68,9 @@ class MoodleConnector(Connector, Pushes):
         self.config = config
         self.name = config.name
         self.zone = config.timezone
-        http = HttpClient.for_source(config, session or requests.Session(), sleep)
+        http = HttpClient.for_source(
+            config, session or requests.Session(), sleep, endpoint=config.base_url
+        )
         self.ws = MoodleWs(config.name, config.base_url, config.token.get(), http)
         self._certification: dict[str, Any] | None = None
 

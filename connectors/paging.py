@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from onemind.connectors.http import mask_url
+from onemind.connectors.http import mask_url, origin, stay_on
 from onemind.errors import SourceError
 
 Token = TypeVar("Token")
@@ -122,17 +122,20 @@ class PageNumberPaginator(_Counted):
 
 
 class _Links(Paginator[str, PageT]):
-    """Pages named by links, relative ones resolved against the source's endpoint."""
+    """Pages named by links, relative ones resolved against the source's endpoint. Only links on
+    the endpoint's origin are followed: the credentials must never go to another server."""
 
     def __init__(self, source: str, endpoint: str, first: str) -> None:
         super().__init__(source, first)
         self.endpoint = endpoint
+        self.origin = origin(endpoint)
 
     def following(self, page: PageT) -> str | None:
         link = self.link(page)
         if not link:
             return None
         url = urljoin(self.endpoint, link)
+        stay_on(self.origin, url, self.source, f"the server sent a {self.what} to")
         self.guard.visit(url, mask_url(url))
         return url
 

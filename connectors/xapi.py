@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from requests.auth import HTTPBasicAuth
 from tincan import (
     Activity,
     ActivityDefinition,
@@ -62,11 +63,11 @@ class XapiConnector(Connector, Pushes, Reconciles):
         self.name = config.name
         self.rules = statement_rules(config)
         http = session or requests.Session()
-        http.auth = (config.username, config.password.get())
         http.headers.update(
             {"X-Experience-API-Version": config.version, "Accept": "application/json"}
         )
-        self.http = HttpClient.for_source(config, http, sleep)
+        auth = HTTPBasicAuth(config.username, config.password.get())
+        self.http = HttpClient.for_source(config, http, sleep, endpoint=config.endpoint, auth=auth)
         self.statements_url = urljoin(config.endpoint, "statements")
 
     def check(self) -> None:
@@ -102,7 +103,11 @@ class XapiConnector(Connector, Pushes, Reconciles):
             number = 1
             while pending is not None:
                 page = pending.result()
-                links.advance(page.more)
+                try:
+                    links.advance(page.more)
+                except SourceError:
+                    yield number, page, False  # what the page holds is sound: keep it, then fail
+                    raise
                 pending = (
                     None
                     if links.finished
