@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import requests
 
 from onemind.config.model import CanvasSourceConfig
-from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes
+from onemind.connectors.base import Connector, Pushes
+from onemind.connectors.cursors import listed, versioned
 from onemind.connectors.http import BearerToken, HttpClient
 from onemind.connectors.paging import HeaderLinkPaginator
 from onemind.domain.records import Checkpoint, CompletionRecord, CredentialNotice, PullItem
@@ -52,6 +54,27 @@ class RateLimitPacer:
     def observe(self, response: requests.Response) -> None:
         self.remaining = _number(response.headers.get(REMAINING), self.remaining)
         self.cost = _number(response.headers.get(COST), self.cost) or 0.0
+
+
+@dataclass(frozen=True)
+class CanvasCursor:
+    """The configured courses (as written in the settings) read whole in the current pass."""
+
+    done: tuple[str, ...] = ()
+    VERSION: ClassVar[int] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.VERSION, "done": list(self.done)}
+
+    @classmethod
+    def from_json(cls, source: str, raw: Any) -> CanvasCursor | None:
+        """The cursor saved for `source`, if any.
+
+        Raises:
+            ConfigurationError: it cannot be read (another version, or a field of a wrong type).
+        """
+        body = versioned(source, raw, cls.VERSION)
+        return None if body is None else cls(tuple(str(r) for r in listed(source, body, "done")))
 
 
 class CanvasConnector(Connector, Pushes):
@@ -99,14 +122,14 @@ class CanvasConnector(Connector, Pushes):
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         """Course after course; the cursor records the courses done in this pass."""
-        done = [str(ref) for ref in (cursor or {}).get("done", [])]
+        done = list((CanvasCursor.from_json(self.name, cursor) or CanvasCursor()).done)
         for ref in self.config.course_ids:
             if str(ref) in done:
                 continue
             yield from self._completions(self.course(ref))
             done.append(str(ref))
-            yield Checkpoint({"version": CURSOR_VERSION, "done": list(done)})
-        yield Checkpoint({"version": CURSOR_VERSION, "done": []})
+            yield Checkpoint(CanvasCursor(tuple(done)).to_json())
+        yield Checkpoint(CanvasCursor().to_json())
 
     def _completions(self, course: dict[str, Any]) -> Iterator[CompletionRecord]:
         params: dict[str, Any] = {

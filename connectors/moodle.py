@@ -24,11 +24,13 @@ from typing import Any
 import requests
 
 from onemind.config.model import MoodleSourceConfig
-from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes
+from onemind.connectors.base import Connector, Pushes
 from onemind.connectors.http import HttpClient
 from onemind.connectors.moodle_report import (
     Course,
     Learner,
+    MoodleReportCursor,
+    MoodleStatusCursor,
     ReportReader,
     course_from,
     filter_values,
@@ -139,8 +141,7 @@ class MoodleConnector(Connector, Pushes):
 
     def _pull_by_user(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         """Course after course; the cursor records the courses done in this pass."""
-        previous = cursor if cursor and cursor.get("route") == "status" else {}
-        done = [int(i) for i in previous.get("done", [])]
+        done = list((MoodleStatusCursor.from_json(self.name, cursor) or MoodleStatusCursor()).done)
         for course in self.courses():
             if course.id in done:
                 continue
@@ -149,8 +150,8 @@ class MoodleConnector(Connector, Pushes):
                 continue
             yield from self._course_completions(course)
             done.append(course.id)
-            yield Checkpoint({"version": CURSOR_VERSION, "route": "status", "done": list(done)})
-        yield Checkpoint({"version": CURSOR_VERSION, "route": "status", "done": []})
+            yield Checkpoint(MoodleStatusCursor(tuple(done)).to_json())
+        yield Checkpoint(MoodleStatusCursor().to_json())
 
     def _course_completions(self, course: Course) -> Iterator[PullItem]:
         pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix=self.name)
@@ -258,8 +259,8 @@ class MoodleConnector(Connector, Pushes):
 
     def _pull_report(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         """Rows completed since the cursor (less the overlap); one checkpoint at the end."""
-        previous = cursor if cursor and cursor.get("route") == "report" else {}
-        newest = previous.get("completed_through")
+        resume = MoodleReportCursor.from_json(self.name, cursor) or MoodleReportCursor()
+        newest = resume.completed_through
         by_shortname = {c.shortname: c for c in self.courses()}
         self._set_report_filter(newest)
         report = ReportReader(self.config, self.zone)
@@ -273,9 +274,7 @@ class MoodleConnector(Connector, Pushes):
                 newest = later(newest, completed)
             elif item is not None:
                 yield item
-        yield Checkpoint(
-            {"version": CURSOR_VERSION, "route": "report", "completed_through": newest}
-        )
+        yield Checkpoint(MoodleReportCursor(newest).to_json())
 
     def _report_rows(self) -> Iterator[tuple[int, list[Any], list[Any]]]:
         """(row number, cells, headers) of every row, page after page, up to the reported

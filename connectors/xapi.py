@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 import requests
@@ -29,7 +29,8 @@ from tincan import (
 )
 
 from onemind.config.model import XapiSourceConfig
-from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes, Reconciles
+from onemind.connectors.base import Connector, Pushes, Reconciles
+from onemind.connectors.cursors import instant, versioned
 from onemind.connectors.http import HttpClient
 from onemind.connectors.paging import MoreLinkPaginator
 from onemind.connectors.xapi_statements import (
@@ -81,7 +82,7 @@ class XapiConnector(Connector, Pushes, Reconciles):
         since = self.since(cursor)
         if since is not None:
             params["since"] = since.isoformat().replace("+00:00", "Z")
-        progress = _Progress(cursor)
+        progress = _Progress(XapiCursor.from_json(self.name, cursor) or XapiCursor())
         for number, page, last in self._pages(params):
             if number == 1:
                 progress.consistent_through = page.consistent_through
@@ -91,7 +92,7 @@ class XapiConnector(Connector, Pushes, Reconciles):
                 if record is not None:
                     yield record
             if progress.ordered or last:
-                yield Checkpoint(progress.cursor())
+                yield Checkpoint(progress.cursor().to_json())
 
     def _pages(self, params: dict[str, Any]) -> Iterator[tuple[int, _Page, bool]]:
         """Pages in order, the next one fetched while the caller works on the current one."""
@@ -129,14 +130,14 @@ class XapiConnector(Connector, Pushes, Reconciles):
         return _Page(statements, body.get("more"), response.headers.get(CONSISTENT_THROUGH))
 
     def since(self, cursor: dict[str, Any] | None) -> datetime | None:
-        """Where to resume: the older of the last `stored` seen and the LRS's consistent-through
-        time at that read, less the overlap window for LRSs that filter or order otherwise."""
-        if not cursor or not cursor.get("stored"):
-            return None
-        marks = [parse_instant(cursor["stored"], "cursor.stored")]
-        if cursor.get("consistent_through"):
-            marks.append(parse_instant(cursor["consistent_through"], "cursor.consistent_through"))
-        return min(marks) - timedelta(minutes=self.config.overlap_minutes)
+        """Where a pull from this saved cursor resumes (see `XapiCursor.since`).
+
+        Raises:
+            ConfigurationError: the cursor cannot be read.
+        """
+        resume = XapiCursor.from_json(self.name, cursor)
+        overlap = timedelta(minutes=self.config.overlap_minutes)
+        return None if resume is None else resume.since(overlap)
 
     def _json(self, response: requests.Response, what: str) -> Any:
         try:
@@ -223,6 +224,45 @@ class XapiConnector(Connector, Pushes, Reconciles):
 
 
 @dataclass(frozen=True)
+class XapiCursor:
+    """Where an LRS pull resumes: the newest `stored` seen (as the LRS wrote it), and the LRS's
+    consistent-through time when the pull that saw it began."""
+
+    stored: str | None = None
+    consistent_through: str | None = None
+    VERSION: ClassVar[int] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.VERSION,
+            "stored": self.stored,
+            "consistent_through": self.consistent_through,
+        }
+
+    @classmethod
+    def from_json(cls, source: str, raw: Any) -> XapiCursor | None:
+        """The cursor saved for `source`, if any.
+
+        Raises:
+            ConfigurationError: it cannot be read (another version, or a field of a wrong type).
+        """
+        body = versioned(source, raw, cls.VERSION)
+        if body is None:
+            return None
+        return cls(instant(source, body, "stored"), instant(source, body, "consistent_through"))
+
+    def since(self, overlap: timedelta) -> datetime | None:
+        """The older of the last `stored` seen and the consistent-through time at that read, less
+        the overlap window for LRSs that filter or order otherwise; None to read from the start."""
+        if not self.stored:
+            return None
+        marks = [parse_instant(self.stored, "cursor.stored")]
+        if self.consistent_through:
+            marks.append(parse_instant(self.consistent_through, "cursor.consistent_through"))
+        return min(marks) - overlap
+
+
+@dataclass(frozen=True)
 class _Page:
     statements: list[Any]
     more: Any
@@ -241,8 +281,8 @@ def _empty_result(response: requests.Response) -> bool:
 class _Progress:
     """The newest `stored` seen, and whether pages have come oldest-first so far."""
 
-    def __init__(self, cursor: dict[str, Any] | None) -> None:
-        previous = (cursor or {}).get("stored")
+    def __init__(self, resume: XapiCursor) -> None:
+        previous = resume.stored
         self.stored: datetime | None = (
             parse_instant(previous, "cursor.stored") if previous else None
         )
@@ -265,9 +305,5 @@ class _Progress:
         if self.stored is None or stored > self.stored:
             self.stored, self.text = stored, value
 
-    def cursor(self) -> dict[str, Any]:
-        return {
-            "version": CURSOR_VERSION,
-            "stored": self.text,
-            "consistent_through": self.consistent_through,
-        }
+    def cursor(self) -> XapiCursor:
+        return XapiCursor(self.text, self.consistent_through)
