@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 import responses
 from fixtures.canvas import fake as canvas
 from fixtures.moodle import fake as moodle
+from fixtures.xapi.fake import ENDPOINT, STATEMENTS, statement
 from responses.registries import OrderedRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,8 +27,6 @@ from onemind.errors import SourceError
 from onemind.store.models import Source
 from onemind.sync.runner import SyncRunner
 
-ENDPOINT = "https://lrs.example/xAPI/"
-STATEMENTS = ENDPOINT + "statements"
 FOREIGN = [
     "https://evil.example/xAPI/statements?more=2",  # another host
     "http://lrs.example/xAPI/statements?more=2",  # plain HTTP on the same host
@@ -67,18 +65,6 @@ def lrs(**changes: Any) -> XapiConnector:
         "max_retries": 0,
     }
     return XapiConnector(XapiSourceConfig(**(values | changes)), sleep=lambda _: None)
-
-
-def statement(n: int) -> dict[str, Any]:
-    stored = f"2026-01-0{n}T00:00:00Z"
-    return {
-        "id": str(uuid.UUID(int=n)),
-        "actor": {"mbox": f"mailto:p{n}@a.example"},
-        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
-        "object": {"id": "https://lms.example/cit", "definition": {"name": {"en-US": "CIT"}}},
-        "timestamp": stored,
-        "stored": stored,
-    }
 
 
 def trap(url: str) -> None:
