@@ -8,8 +8,6 @@ from typing import Any
 
 from onemind.domain.records import CredentialNotice, PullItem, VoidRecord
 
-CURSOR_VERSION = 1
-
 
 class Connector(abc.ABC):
     """A configured instance of one source system. It keeps no state of its own."""

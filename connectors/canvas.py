@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import requests
 
 from onemind.config.model import CanvasSourceConfig
-from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes
-from onemind.connectors.http import HttpClient, SeenLinks
+from onemind.connectors.base import Connector, Pushes
+from onemind.connectors.cursors import listed, versioned
+from onemind.connectors.http import BearerToken, HttpClient
+from onemind.connectors.paging import HeaderLinkPaginator
 from onemind.domain.records import Checkpoint, CompletionRecord, CredentialNotice, PullItem
 from onemind.errors import ConfigurationError, InvalidRecordError, SourceError
 
@@ -53,15 +56,25 @@ class RateLimitPacer:
         self.cost = _number(response.headers.get(COST), self.cost) or 0.0
 
 
-class LinkPages:
-    """Follows `Link: <…>; rel="next"` headers and refuses to follow one twice."""
+@dataclass(frozen=True)
+class CanvasCursor:
+    """The configured courses (as written in the settings) read whole in the current pass."""
 
-    def __init__(self) -> None:
-        self.seen = SeenLinks("next page link")
+    done: tuple[str, ...] = ()
+    VERSION: ClassVar[int] = 1
 
-    def next_url(self, response: requests.Response) -> str | None:
-        url = response.links.get("next", {}).get("url")
-        return self.seen.follow(str(url)) if url else None
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.VERSION, "done": list(self.done)}
+
+    @classmethod
+    def from_json(cls, source: str, raw: Any) -> CanvasCursor | None:
+        """The cursor saved for `source`, if any.
+
+        Raises:
+            ConfigurationError: it cannot be read (another version, or a field of a wrong type).
+        """
+        body = versioned(source, raw, cls.VERSION)
+        return None if body is None else cls(tuple(str(r) for r in listed(source, body, "done")))
 
 
 class CanvasConnector(Connector, Pushes):
@@ -77,11 +90,16 @@ class CanvasConnector(Connector, Pushes):
         self.name = config.name
         self.zone = config.timezone
         http = session or requests.Session()
-        http.headers.update(
-            {"Authorization": f"Bearer {config.token.get()}", "Accept": "application/json"}
-        )
+        http.headers.update({"Accept": "application/json"})
         pacer = RateLimitPacer(config.rate_limit_floor, config.rate_refill_per_second)
-        self.http = HttpClient.for_source(config, http, sleep, pacer)
+        self.http = HttpClient.for_source(
+            config,
+            http,
+            sleep,
+            pacer,
+            endpoint=config.base_url,
+            auth=BearerToken(config.token.get()),
+        )
         self.api = config.base_url + "/api/v1"
 
     def check(self) -> None:
@@ -104,14 +122,14 @@ class CanvasConnector(Connector, Pushes):
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         """Course after course; the cursor records the courses done in this pass."""
-        done = [str(ref) for ref in (cursor or {}).get("done", [])]
+        done = list((CanvasCursor.from_json(self.name, cursor) or CanvasCursor()).done)
         for ref in self.config.course_ids:
             if str(ref) in done:
                 continue
             yield from self._completions(self.course(ref))
             done.append(str(ref))
-            yield Checkpoint({"version": CURSOR_VERSION, "done": list(done)})
-        yield Checkpoint({"version": CURSOR_VERSION, "done": []})
+            yield Checkpoint(CanvasCursor(tuple(done)).to_json())
+        yield Checkpoint(CanvasCursor().to_json())
 
     def _completions(self, course: dict[str, Any]) -> Iterator[CompletionRecord]:
         params: dict[str, Any] = {
@@ -173,17 +191,16 @@ class CanvasConnector(Connector, Pushes):
 
     def _pages(self, url: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every item of a listing: the first page asked with `params`, the rest by link."""
-        links = LinkPages()
-        next_url: str | None = url
-        while next_url is not None:
-            response = self.http.request(
-                "GET", next_url, params=params if next_url == url else None
-            )
+        pages = HeaderLinkPaginator(self.name, self.config.base_url, url)
+        query: dict[str, Any] | None = params
+        while not pages.finished:
+            response = self.http.request("GET", pages.current, params=query)
             items = self._json(response, url)
             if not isinstance(items, list):
                 raise SourceError(f"source {self.name!r}: {url} did not answer a list")
             yield from items
-            next_url = links.next_url(response)
+            pages.advance(response)
+            query = None
 
     def push(self, notice: CredentialNotice) -> str:
         """Store the credential in the person's custom data (only if it is not there already)."""

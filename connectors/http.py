@@ -13,6 +13,9 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+from requests.auth import AuthBase
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from onemind.errors import ConfigurationError, SourceError, TransientError
 
@@ -20,6 +23,7 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 SECRET_PARAMS = frozenset({"wstoken", "token", "access_token", "password", "key"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,39 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="*/:")))
 
 
+def origin(url: str) -> str | None:
+    """`scheme://host:port` of an absolute URL, parsed as requests will connect to it, the
+    port always written; None when it names no host. Credentials go only where this matches."""
+    try:
+        parts = parse_url(url)
+    except LocationParseError:
+        return None
+    if not parts.scheme or not parts.host:
+        return None
+    scheme = parts.scheme.lower()
+    return f"{scheme}://{parts.host.lower()}:{parts.port or DEFAULT_PORTS.get(scheme, 0)}"
+
+
+def stay_on(home: str | None, url: str, source: str, what: str) -> None:
+    """Raises SourceError, before anything is sent, when `url` is not on the origin `home`."""
+    if origin(url) != home:
+        raise SourceError(
+            f"source {source!r}: {what} {mask_url(url)}, which is not on {home} (the configured "
+            "endpoint's scheme, host and port): refused, nothing was sent there"
+        )
+
+
+class BearerToken(AuthBase):
+    """`Authorization: Bearer …` on each request it is given to (never kept on a session)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
 class Pacer(Protocol):
     """Spaces requests out by what the remote side says of its rate limit."""
 
@@ -68,21 +105,6 @@ class Pacer(Protocol):
         ...
 
 
-class SeenLinks:
-    """The page links a pull has followed; a link seen again means the server loops."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.seen: set[str] = set()
-
-    def follow(self, url: str) -> str:
-        """Raises SourceError when `url` was followed before."""
-        if url in self.seen:
-            raise SourceError(f"the server sent the same {self.what} twice ({url}); stopping")
-        self.seen.add(url)
-        return url
-
-
 class HttpSettings(Protocol):
     """What a source's configuration says about its HTTP."""
 
@@ -93,7 +115,11 @@ class HttpSettings(Protocol):
 
 
 class HttpClient:
-    """One source's HTTP: a reused session, timeouts, retries on transient faults."""
+    """One source's HTTP: a reused session, timeouts, retries on transient faults.
+
+    Every request, and every redirect it meets, stays on the origin of the source's endpoint;
+    the credentials (`auth`) are added to each request, never kept on the session.
+    """
 
     @classmethod
     def for_source(
@@ -102,6 +128,9 @@ class HttpClient:
         session: requests.Session,
         sleep: Callable[[float], None] | None = None,
         pacer: Pacer | None = None,
+        *,
+        endpoint: str,
+        auth: AuthBase | None = None,
     ) -> HttpClient:
         """A client with the source's timeouts and retry budget (`sleep` injectable for tests)."""
         return cls(
@@ -111,6 +140,8 @@ class HttpClient:
             Backoff(retries=config.max_retries),
             sleep or time.sleep,
             pacer,
+            endpoint=endpoint,
+            auth=auth,
         )
 
     def __init__(
@@ -121,6 +152,9 @@ class HttpClient:
         backoff: Backoff,
         sleep: Callable[[float], None] = time.sleep,
         pacer: Pacer | None = None,
+        *,
+        endpoint: str,
+        auth: AuthBase | None = None,
     ) -> None:
         self.source = source
         self.session = session
@@ -128,6 +162,8 @@ class HttpClient:
         self.backoff = backoff
         self.sleep = sleep
         self.pacer = pacer
+        self.origin = origin(endpoint)
+        self.auth = auth
 
     def request(
         self, method: str, url: str, accept: Collection[int] = (), **kwargs: Any
@@ -137,12 +173,12 @@ class HttpClient:
         Raises:
             ConfigurationError: 401/403, the credentials or permissions are wrong.
             TransientError: still failing after every retry.
-            SourceError: any other refusal.
+            SourceError: any other refusal, or the URL or a redirect leads off the origin.
         """
         for attempt in range(self.backoff.retries + 1):
             self._pace()
             try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+                response = self._exchange(method, url, kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 error = TransientError(
                     f"source {self.source!r}: {method} {mask_url(url)} failed: {type(exc).__name__}"
@@ -163,6 +199,27 @@ class HttpClient:
             )
             self.sleep(wait)
         raise AssertionError("unreachable: the loop returns or raises")
+
+    def _exchange(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        """One request, and the redirects it meets on the origin (with the credentials)."""
+        stay_on(self.origin, url, self.source, method)
+        response = self.session.request(
+            method, url, timeout=self.timeout, auth=self.auth, allow_redirects=False, **kwargs
+        )
+        for _ in range(self.session.max_redirects):
+            following = response.next
+            if following is None or following.url is None:
+                return response
+            redirected = f"{method} {mask_url(url)} was redirected to"
+            stay_on(self.origin, following.url, self.source, redirected)
+            settings = self.session.merge_environment_settings(following.url, {}, None, None, None)
+            response = self.session.send(
+                following, timeout=self.timeout, allow_redirects=False, **settings
+            )
+        raise SourceError(
+            f"source {self.source!r}: {method} {mask_url(url)} was redirected "
+            f"{self.session.max_redirects} times"
+        )
 
     def _pace(self) -> None:
         pause = self.pacer.wait() if self.pacer is not None else 0.0

@@ -24,11 +24,13 @@ from typing import Any
 import requests
 
 from onemind.config.model import MoodleSourceConfig
-from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes
+from onemind.connectors.base import Connector, Pushes
 from onemind.connectors.http import HttpClient
 from onemind.connectors.moodle_report import (
     Course,
     Learner,
+    MoodleReportCursor,
+    MoodleStatusCursor,
     ReportReader,
     course_from,
     filter_values,
@@ -36,6 +38,7 @@ from onemind.connectors.moodle_report import (
     text_or_none,
 )
 from onemind.connectors.moodle_ws import Fault, MoodleWs
+from onemind.connectors.paging import CountedPage, OffsetPaginator, PageNumberPaginator
 from onemind.domain.records import (
     Checkpoint,
     CompletionRecord,
@@ -67,7 +70,9 @@ class MoodleConnector(Connector, Pushes):
         self.config = config
         self.name = config.name
         self.zone = config.timezone
-        http = HttpClient.for_source(config, session or requests.Session(), sleep)
+        http = HttpClient.for_source(
+            config, session or requests.Session(), sleep, endpoint=config.base_url
+        )
         self.ws = MoodleWs(config.name, config.base_url, config.token.get(), http)
         self._certification: dict[str, Any] | None = None
 
@@ -136,8 +141,7 @@ class MoodleConnector(Connector, Pushes):
 
     def _pull_by_user(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         """Course after course; the cursor records the courses done in this pass."""
-        previous = cursor if cursor and cursor.get("route") == "status" else {}
-        done = [int(i) for i in previous.get("done", [])]
+        done = list((MoodleStatusCursor.from_json(self.name, cursor) or MoodleStatusCursor()).done)
         for course in self.courses():
             if course.id in done:
                 continue
@@ -146,8 +150,8 @@ class MoodleConnector(Connector, Pushes):
                 continue
             yield from self._course_completions(course)
             done.append(course.id)
-            yield Checkpoint({"version": CURSOR_VERSION, "route": "status", "done": list(done)})
-        yield Checkpoint({"version": CURSOR_VERSION, "route": "status", "done": []})
+            yield Checkpoint(MoodleStatusCursor(tuple(done)).to_json())
+        yield Checkpoint(MoodleStatusCursor().to_json())
 
     def _course_completions(self, course: Course) -> Iterator[PullItem]:
         pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix=self.name)
@@ -162,11 +166,12 @@ class MoodleConnector(Connector, Pushes):
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _tracked_people(self, course: Course) -> Iterator[list[dict[str, Any]]]:
-        """Pages of the people whose completion the course tracks."""
-        size, start = self.config.page_size, 0
-        while True:
+        """Pages of the people whose completion the course tracks, up to an empty page: Moodle
+        leaves out of a page the people it will not show, so a short page is not the last."""
+        pages = OffsetPaginator(self.name, self.config.page_size)
+        while not pages.finished:
             options = {"withcapability": TRACKED, "userfields": USER_FIELDS}
-            options |= {"limitfrom": start, "limitnumber": size}
+            options |= {"limitfrom": pages.current, "limitnumber": pages.size}
             people = self.ws.call(
                 "core_enrol_get_enrolled_users",
                 subject=f"course {course.id}",
@@ -175,11 +180,9 @@ class MoodleConnector(Connector, Pushes):
             )
             if not isinstance(people, list):
                 raise SourceError(f"source {self.name!r}: enrolled users of {course.id} not a list")
+            pages.advance(CountedPage(tuple(p.get("id") for p in people)))
             if people:
                 yield people
-            if len(people) < size:
-                return
-            start += size
 
     def _status(self, course: Course, person: dict[str, Any]) -> Any:
         return self.ws.call(
@@ -256,8 +259,8 @@ class MoodleConnector(Connector, Pushes):
 
     def _pull_report(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         """Rows completed since the cursor (less the overlap); one checkpoint at the end."""
-        previous = cursor if cursor and cursor.get("route") == "report" else {}
-        newest = previous.get("completed_through")
+        resume = MoodleReportCursor.from_json(self.name, cursor) or MoodleReportCursor()
+        newest = resume.completed_through
         by_shortname = {c.shortname: c for c in self.courses()}
         self._set_report_filter(newest)
         report = ReportReader(self.config, self.zone)
@@ -271,28 +274,28 @@ class MoodleConnector(Connector, Pushes):
                 newest = later(newest, completed)
             elif item is not None:
                 yield item
-        yield Checkpoint(
-            {"version": CURSOR_VERSION, "route": "report", "completed_through": newest}
-        )
+        yield Checkpoint(MoodleReportCursor(newest).to_json())
 
     def _report_rows(self) -> Iterator[tuple[int, list[Any], list[Any]]]:
-        """(row number, cells, headers) of every row, page after page."""
-        page, perpage = 0, self.config.page_size
-        while True:
+        """(row number, cells, headers) of every row, page after page, up to the reported
+        total or an empty page."""
+        pages = PageNumberPaginator(self.name, self.config.page_size)
+        while not pages.finished:
+            page = pages.current
             body = self.ws.call(
                 "core_reportbuilder_retrieve_report",
                 subject=f"report {self.config.report_id}",
                 reportid=self.config.report_id,
                 page=page,
-                perpage=perpage,
+                perpage=pages.size,
             )
             data = (body or {}).get("data") or {}
             rows = data.get("rows") or []
-            for number, row in enumerate(rows, start=page * perpage + 1):
+            total = data.get("totalrowcount")
+            keys = tuple(json.dumps(row, sort_keys=True) for row in rows)
+            pages.advance(CountedPage(keys, None if total is None else int(total)))
+            for number, row in enumerate(rows, start=page * pages.size + 1):
                 yield number, row.get("columns") or [], data.get("headers") or []
-            page += 1
-            if not rows or page * perpage >= int(data.get("totalrowcount") or 0):
-                return
 
     def _set_report_filter(self, newest: str | None) -> None:
         overlap = timedelta(hours=self.config.report_overlap_hours)

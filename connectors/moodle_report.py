@@ -1,15 +1,18 @@
-"""Moodle's completions as records: courses, learners, and rows of a custom report."""
+"""Moodle's completions as records: courses, learners, rows of a custom report, and the
+cursors each route resumes from."""
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from onemind.config.model import MoodleSourceConfig
+from onemind.connectors.cursors import instant, listed, unreadable, versioned
 from onemind.domain.records import Rejected
 from onemind.errors import ConfigurationError
 
@@ -36,6 +39,65 @@ class Learner:
     employee_id: str | None
     userid: int | None = None
     institution: str | None = None
+
+
+@dataclass(frozen=True)
+class MoodleStatusCursor:
+    """Per-user route: the courses (by id) read whole in the current pass."""
+
+    done: tuple[int, ...] = ()
+    VERSION: ClassVar[int] = 1
+    ROUTE: ClassVar[str] = "status"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.VERSION, "route": self.ROUTE, "done": list(self.done)}
+
+    @classmethod
+    def from_json(cls, source: str, raw: Any) -> MoodleStatusCursor | None:
+        """The cursor this route saved for `source`; None as well for the other route's (a
+        switch of route starts over).
+
+        Raises:
+            ConfigurationError: it cannot be read (another version, or a field of a wrong type).
+        """
+        body = _routed(source, raw, cls.VERSION, cls.ROUTE)
+        if body is None:
+            return None
+        try:
+            return cls(tuple(int(course) for course in listed(source, body, "done")))
+        except (TypeError, ValueError):
+            raise unreadable(source, f"has done = {body['done']!r}, not course ids") from None
+
+
+@dataclass(frozen=True)
+class MoodleReportCursor:
+    """Report route: the newest completion time read (ISO 8601, in the source's zone)."""
+
+    completed_through: str | None = None
+    VERSION: ClassVar[int] = 1
+    ROUTE: ClassVar[str] = "report"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.VERSION,
+            "route": self.ROUTE,
+            "completed_through": self.completed_through,
+        }
+
+    @classmethod
+    def from_json(cls, source: str, raw: Any) -> MoodleReportCursor | None:
+        """The cursor this route saved for `source`; None as well for the other route's.
+
+        Raises:
+            ConfigurationError: it cannot be read (another version, or a field of a wrong type).
+        """
+        body = _routed(source, raw, cls.VERSION, cls.ROUTE)
+        return None if body is None else cls(instant(source, body, "completed_through"))
+
+
+def _routed(source: str, raw: Any, version: int, route: str) -> Mapping[str, Any] | None:
+    body = versioned(source, raw, version)
+    return body if body is not None and body.get("route") == route else None
 
 
 class ReportReader:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from onemind.config.model import COMPLETION_COLUMNS, ROSTER_COLUMNS, TabularSourceConfig
-from onemind.connectors.base import CURSOR_VERSION, Connector
+from onemind.connectors.base import Connector
+from onemind.connectors.cursors import FileCursor
 from onemind.connectors.fields import (
     parse_bool,
     parse_date,
@@ -58,7 +59,7 @@ class TabularConnector(Connector):
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         self.check()
         digest = file_digest(self.path)
-        if cursor and cursor.get("sha256") == digest:
+        if FileCursor.from_json(self.name, cursor) == FileCursor(digest):
             return
         rows = self._rows()
         _, header = next(rows)
@@ -83,7 +84,7 @@ class TabularConnector(Connector):
             log.info(
                 "skipped %d row(s) of %s: their %s does not count", skipped, self.path.name, column
             )
-        yield Checkpoint({"version": CURSOR_VERSION, "sha256": digest})
+        yield Checkpoint(FileCursor(digest).to_json())
 
     def _count_only(self, header: list[Any]) -> Callable[[list[Any]], bool]:
         """Whether a row counts, by the value of the `count_only` column (all count without one)."""

@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 import requests
+from requests.auth import HTTPBasicAuth
 from tincan import (
     Activity,
     ActivityDefinition,
@@ -28,8 +29,10 @@ from tincan import (
 )
 
 from onemind.config.model import XapiSourceConfig
-from onemind.connectors.base import CURSOR_VERSION, Connector, Pushes, Reconciles
-from onemind.connectors.http import HttpClient, SeenLinks
+from onemind.connectors.base import Connector, Pushes, Reconciles
+from onemind.connectors.cursors import instant, versioned
+from onemind.connectors.http import HttpClient
+from onemind.connectors.paging import MoreLinkPaginator
 from onemind.connectors.xapi_statements import (
     VOIDED,
     parse_instant,
@@ -48,21 +51,6 @@ NAMESPACE = uuid.UUID("5b0f2d6e-7c61-4c4e-9f3e-0a8e1d6c2b57")
 CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
 
 
-class MoreLinks:
-    """Follows `more` links, relative or absolute, and refuses to follow one twice."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.endpoint = endpoint
-        self.seen = SeenLinks("'more' link")
-
-    def next_url(self, more: Any) -> str | None:
-        if not more:
-            return None
-        if not isinstance(more, str):
-            raise SourceError(f"'more' is not a link: {more!r}")
-        return self.seen.follow(urljoin(self.endpoint, more))
-
-
 class XapiConnector(Connector, Pushes, Reconciles):
     """Reads statements since the cursor, page by page; writes credential statements with PUT."""
 
@@ -76,11 +64,11 @@ class XapiConnector(Connector, Pushes, Reconciles):
         self.name = config.name
         self.rules = statement_rules(config)
         http = session or requests.Session()
-        http.auth = (config.username, config.password.get())
         http.headers.update(
             {"X-Experience-API-Version": config.version, "Accept": "application/json"}
         )
-        self.http = HttpClient.for_source(config, http, sleep)
+        auth = HTTPBasicAuth(config.username, config.password.get())
+        self.http = HttpClient.for_source(config, http, sleep, endpoint=config.endpoint, auth=auth)
         self.statements_url = urljoin(config.endpoint, "statements")
 
     def check(self) -> None:
@@ -94,7 +82,7 @@ class XapiConnector(Connector, Pushes, Reconciles):
         since = self.since(cursor)
         if since is not None:
             params["since"] = since.isoformat().replace("+00:00", "Z")
-        progress = _Progress(cursor)
+        progress = _Progress(XapiCursor.from_json(self.name, cursor) or XapiCursor())
         for number, page, last in self._pages(params):
             if number == 1:
                 progress.consistent_through = page.consistent_through
@@ -104,27 +92,31 @@ class XapiConnector(Connector, Pushes, Reconciles):
                 if record is not None:
                     yield record
             if progress.ordered or last:
-                yield Checkpoint(progress.cursor())
+                yield Checkpoint(progress.cursor().to_json())
 
     def _pages(self, params: dict[str, Any]) -> Iterator[tuple[int, _Page, bool]]:
         """Pages in order, the next one fetched while the caller works on the current one."""
-        links = MoreLinks(self.config.endpoint)
+        links = MoreLinkPaginator(self.name, self.config.endpoint, self.statements_url)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"xapi-{self.name}") as pool:
             pending = pool.submit(
-                contextvars.copy_context().run, self._page, self.statements_url, params, 1
+                contextvars.copy_context().run, self._page, links.current, params, 1
             )
             number = 1
             while pending is not None:
                 page = pending.result()
-                url = links.next_url(page.more)
+                try:
+                    links.advance(page.more)
+                except SourceError:
+                    yield number, page, False  # what the page holds is sound: keep it, then fail
+                    raise
                 pending = (
                     None
-                    if url is None
+                    if links.finished
                     else pool.submit(
-                        contextvars.copy_context().run, self._page, url, None, number + 1
+                        contextvars.copy_context().run, self._page, links.current, None, number + 1
                     )
                 )
-                yield number, page, url is None
+                yield number, page, links.finished
                 number += 1
 
     def _page(self, url: str, params: dict[str, Any] | None, number: int) -> _Page:
@@ -138,14 +130,14 @@ class XapiConnector(Connector, Pushes, Reconciles):
         return _Page(statements, body.get("more"), response.headers.get(CONSISTENT_THROUGH))
 
     def since(self, cursor: dict[str, Any] | None) -> datetime | None:
-        """Where to resume: the older of the last `stored` seen and the LRS's consistent-through
-        time at that read, less the overlap window for LRSs that filter or order otherwise."""
-        if not cursor or not cursor.get("stored"):
-            return None
-        marks = [parse_instant(cursor["stored"], "cursor.stored")]
-        if cursor.get("consistent_through"):
-            marks.append(parse_instant(cursor["consistent_through"], "cursor.consistent_through"))
-        return min(marks) - timedelta(minutes=self.config.overlap_minutes)
+        """Where a pull from this saved cursor resumes (see `XapiCursor.since`).
+
+        Raises:
+            ConfigurationError: the cursor cannot be read.
+        """
+        resume = XapiCursor.from_json(self.name, cursor)
+        overlap = timedelta(minutes=self.config.overlap_minutes)
+        return None if resume is None else resume.since(overlap)
 
     def _json(self, response: requests.Response, what: str) -> Any:
         try:
@@ -232,6 +224,45 @@ class XapiConnector(Connector, Pushes, Reconciles):
 
 
 @dataclass(frozen=True)
+class XapiCursor:
+    """Where an LRS pull resumes: the newest `stored` seen (as the LRS wrote it), and the LRS's
+    consistent-through time when the pull that saw it began."""
+
+    stored: str | None = None
+    consistent_through: str | None = None
+    VERSION: ClassVar[int] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.VERSION,
+            "stored": self.stored,
+            "consistent_through": self.consistent_through,
+        }
+
+    @classmethod
+    def from_json(cls, source: str, raw: Any) -> XapiCursor | None:
+        """The cursor saved for `source`, if any.
+
+        Raises:
+            ConfigurationError: it cannot be read (another version, or a field of a wrong type).
+        """
+        body = versioned(source, raw, cls.VERSION)
+        if body is None:
+            return None
+        return cls(instant(source, body, "stored"), instant(source, body, "consistent_through"))
+
+    def since(self, overlap: timedelta) -> datetime | None:
+        """The older of the last `stored` seen and the consistent-through time at that read, less
+        the overlap window for LRSs that filter or order otherwise; None to read from the start."""
+        if not self.stored:
+            return None
+        marks = [parse_instant(self.stored, "cursor.stored")]
+        if self.consistent_through:
+            marks.append(parse_instant(self.consistent_through, "cursor.consistent_through"))
+        return min(marks) - overlap
+
+
+@dataclass(frozen=True)
 class _Page:
     statements: list[Any]
     more: Any
@@ -250,8 +281,8 @@ def _empty_result(response: requests.Response) -> bool:
 class _Progress:
     """The newest `stored` seen, and whether pages have come oldest-first so far."""
 
-    def __init__(self, cursor: dict[str, Any] | None) -> None:
-        previous = (cursor or {}).get("stored")
+    def __init__(self, resume: XapiCursor) -> None:
+        previous = resume.stored
         self.stored: datetime | None = (
             parse_instant(previous, "cursor.stored") if previous else None
         )
@@ -274,9 +305,5 @@ class _Progress:
         if self.stored is None or stored > self.stored:
             self.stored, self.text = stored, value
 
-    def cursor(self) -> dict[str, Any]:
-        return {
-            "version": CURSOR_VERSION,
-            "stored": self.text,
-            "consistent_through": self.consistent_through,
-        }
+    def cursor(self) -> XapiCursor:
+        return XapiCursor(self.text, self.consistent_through)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from onemind.config.model import XapiFileSourceConfig
-from onemind.connectors.base import CURSOR_VERSION, Connector
+from onemind.connectors.base import Connector
+from onemind.connectors.cursors import FileCursor
 from onemind.connectors.tabular import file_digest
 from onemind.connectors.xapi_statements import read_statement, statement_rules
 from onemind.domain.records import Checkpoint, PullItem, Rejected
@@ -31,7 +32,7 @@ class XapiFileConnector(Connector):
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         self.check()
         digest = file_digest(self.path)
-        if cursor and cursor.get("sha256") == digest:
+        if FileCursor.from_json(self.name, cursor) == FileCursor(digest):
             return
         for number, statement in self._statements():
             record = read_statement(statement, self.rules)
@@ -41,7 +42,7 @@ class XapiFileConnector(Connector):
                 )
             if record is not None:
                 yield record
-        yield Checkpoint({"version": CURSOR_VERSION, "sha256": digest})
+        yield Checkpoint(FileCursor(digest).to_json())
 
     def _statements(self) -> Iterator[tuple[int, Any]]:
         try:

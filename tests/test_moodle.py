@@ -88,6 +88,7 @@ def test_pages_of_people_give_completions_dated_by_their_criteria_in_the_source_
 def test_the_employee_id_can_come_from_a_custom_profile_field() -> None:
     reply(COURSES, fixture="courses_12", field="ids", value="12")
     enrolled(12, 0, "enrolled_users_15_page1")
+    enrolled(12, 2, "enrolled_users_none")
     status(12, 101, "status_complete_all")
     moodle, _ = connector(course_ids=[12], employee_id_field="profile:badge")
     assert [r.employee_id for r in records(list(moodle.pull(None)))] == ["B101"]
@@ -97,6 +98,7 @@ def test_the_employee_id_can_come_from_a_custom_profile_field() -> None:
 def test_a_rerun_resumes_after_the_courses_done_and_a_finished_pass_starts_over() -> None:
     reply(COURSES, fixture="courses_by_ids", field="ids", value="12,15")
     enrolled(15, 0, "enrolled_users_15_page1")
+    enrolled(15, 2, "enrolled_users_none")
     status(15, 101, "status_complete_any")
     moodle, _ = connector()
     resumed = list(moodle.pull({"version": 1, "route": "status", "done": [12]}))
@@ -173,6 +175,7 @@ def test_person_level_refusals_are_skipped_or_quarantined_and_the_course_goes_on
     reply(COURSES, fixture="courses_12", field="ids", value="12")
     enrolled(12, 0, "enrolled_users_12_page1")
     enrolled(12, 2, "enrolled_users_12_page2")
+    enrolled(12, 4, "enrolled_users_none")
     status(12, 101, "error_usernotenroled")
     status(12, 102, "error_suspended")
     status(12, 103, "status_complete_no_time")
@@ -232,6 +235,7 @@ def test_a_timeout_mid_run_comes_after_the_checkpoint_of_the_courses_done() -> N
     reply(COURSES, fixture="courses_by_ids", field="ids", value="12,15")
     enrolled(12, 0, "enrolled_users_15_page1")
     status(12, 101, "status_complete_all")
+    enrolled(12, 2, "enrolled_users_none")
     enrolled(15, 0, "enrolled_users_15_page1")
     responses.post(URL, body=requests.ConnectTimeout("slow"))
     responses.post(URL, body=requests.ConnectTimeout("slow"))
@@ -439,6 +443,7 @@ def test_sync_timeout_mid_run_keeps_the_cursor_and_the_rerun_loses_and_doubles_n
     status(12, 102, "status_incomplete")
     enrolled(12, 2, "enrolled_users_12_page2")
     status(12, 103, "status_complete_any")
+    enrolled(12, 4, "enrolled_users_none")
     enrolled(15, 0, "enrolled_users_15_page1")
     responses.post(URL, body=requests.ReadTimeout("slow"))
     runner = SyncRunner(settings, sessions, lambda: now, connector_factory=factory)
@@ -449,6 +454,7 @@ def test_sync_timeout_mid_run_keeps_the_cursor_and_the_rerun_loses_and_doubles_n
     reply(COURSES, fixture="courses_by_ids", field="ids", value="12,15")
     enrolled(15, 0, "enrolled_users_15_page1")
     status(15, 101, "status_complete_any")
+    enrolled(15, 2, "enrolled_users_none")
     second = runner.run(as_of=date(2026, 11, 26))
     assert second.ok and (second.results[0].stats.new, second.results[0].stats.fetched) == (1, 1)
     with sessions() as session:
