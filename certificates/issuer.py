@@ -17,8 +17,8 @@ from onemind.certificates.outbox import enqueue
 from onemind.config.model import CertificatesConfig
 from onemind.domain.categories import CRISIS
 from onemind.store import coverage
+from onemind.store.audit import audit
 from onemind.store.models import (
-    AuditEntry,
     Category,
     Classification,
     Completion,
@@ -87,15 +87,7 @@ def revoke(
     credential.status = "revoked"
     credential.revoked_at = now
     credential.revoked_reason = reason
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=actor,
-            action="certificate.revoke",
-            target=credential.id,
-            details={"reason": reason},
-        )
-    )
+    audit(session, now, actor, "certificate.revoke", credential.id, {"reason": reason})
     enqueue(session, credential, "revoke", now, pushing)
 
 
@@ -267,20 +259,13 @@ def _identity(session: Session, person: Person, pepper: bytes) -> dict[str, Any]
 def _record(session: Session, credential: Credential, now: datetime) -> Credential:
     session.add(credential)
     session.flush()
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=SYSTEM,
-            action="certificate.issue",
-            target=credential.id,
-            details={
-                "kind": credential.kind,
-                "tier": credential.tier,
-                "agency": credential.agency_id,
-                "category": credential.category_id,
-            },
-        )
-    )
+    details = {
+        "kind": credential.kind,
+        "tier": credential.tier,
+        "agency": credential.agency_id,
+        "category": credential.category_id,
+    }
+    audit(session, now, SYSTEM, "certificate.issue", credential.id, details)
     return credential
 
 

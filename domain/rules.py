@@ -14,6 +14,9 @@ ACTIVITY_TYPE = "activity_type"
 PROVIDER = "provider"
 MATCHES = (COURSE_KEY, TITLE, ACTIVITY_TYPE, PROVIDER)
 EXACT = frozenset({COURSE_KEY, ACTIVITY_TYPE})
+DECIDING_FIELDS = ("match", "pattern", "min_hours", "priority", "effective_from", "effective_until")
+"""What a rule decides by, besides its source and category: named alike on a `Rule`, a stored
+rule and a rule as staff write it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onemind.domain.programs import Counts
-from onemind.domain.rules import COURSE_KEY, MATCHES, CourseFacts, Rule
+from onemind.domain.rules import COURSE_KEY, DECIDING_FIELDS, MATCHES, CourseFacts, Rule
 from onemind.errors import ConfigurationError
 from onemind.store import coverage
+from onemind.store.audit import audit
 from onemind.store.classify import classify_pending, course_facts, rule_of, unclassify
 from onemind.store.models import (
-    AuditEntry,
     Category,
     Completion,
     Course,
@@ -131,31 +131,17 @@ def edit_rule(
     row = _active(session, rule_id)
     old = rule_of(row)
     current = RuleSpec(
-        row.match,
-        row.pattern,
-        row.category_id,
-        reason,
-        author,
-        _source_name(session, row.source_id),
-        row.min_hours,
-        row.priority,
-        row.effective_from,
-        row.effective_until,
+        category=row.category_id,
+        reason=reason,
+        author=author,
+        source=_source_name(session, row.source_id),
+        **{f: getattr(row, f) for f in DECIDING_FIELDS},
     )
     spec = replace(current, **changes)
     updated = _row(session, spec, now)
 
     def mutate() -> MappingRule:
-        for column in (
-            "match",
-            "pattern",
-            "source_id",
-            "category_id",
-            "min_hours",
-            "effective_from",
-            "effective_until",
-            "priority",
-        ):
+        for column in (*DECIDING_FIELDS, "source_id", "category_id"):
             setattr(row, column, getattr(updated, column))
         row.version += 1
         row.reason, row.author, row.updated_at = reason, author, now
@@ -229,20 +215,13 @@ def _apply(
             report.agencies[agency] = pair
     report.people = _person_changes(session, before_people, after_people)
     report.touched_people = people
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=author,
-            action=action,
-            target=f"rule #{row.id}",
-            details={
-                "reason": reason,
-                "rule": _describe(row),
-                "reclassified_courses": report.reclassified_courses,
-                "agencies_changed": sorted(report.agencies),
-            },
-        )
-    )
+    details = {
+        "reason": reason,
+        "rule": _describe(row),
+        "reclassified_courses": report.reclassified_courses,
+        "agencies_changed": sorted(report.agencies),
+    }
+    audit(session, now, author, action, f"rule #{row.id}", details)
     return report
 
 
@@ -313,14 +292,9 @@ def _row(session: Session, spec: RuleSpec, now: datetime) -> MappingRule:
     if spec.source is not None:
         source_id = session.scalar(select(Source.id).where(Source.name == spec.source))
     return MappingRule(
-        match=spec.match,
-        pattern=spec.pattern,
         source_id=source_id,
         category_id=spec.category,
-        min_hours=spec.min_hours,
-        effective_from=spec.effective_from,
-        effective_until=spec.effective_until,
-        priority=spec.priority,
+        **{f: getattr(spec, f) for f in DECIDING_FIELDS},
         author=spec.author,
         reason=spec.reason,
         version=1,

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from onemind.config.model import AgencyConfig, Settings
 from onemind.domain.categories import BUILT_IN
 from onemind.domain.rules import BUILT_IN_RULES, TITLE
+from onemind.store.audit import audit
 from onemind.store.models import (
     Agency,
     Attestation,
-    AuditEntry,
     Category,
     MappingRule,
     Source,
@@ -80,14 +80,13 @@ def _rules(session: Session, now: datetime) -> None:
                 created_at=now,
             )
         )
-        session.add(
-            AuditEntry(
-                at=now,
-                actor=SYSTEM,
-                action="mapping.add",
-                target=rule.pattern,
-                details={"category": rule.category, "built_in": True},
-            )
+        audit(
+            session,
+            now,
+            SYSTEM,
+            "mapping.add",
+            rule.pattern,
+            {"category": rule.category, "built_in": True},
         )
 
 
@@ -147,9 +146,5 @@ def attest(
         )
     else:
         found.evidence = evidence
-    session.add(
-        AuditEntry(
-            at=now, actor=actor, action="attestation.record", target=agency_id, details=details
-        )
-    )
+    audit(session, now, actor, "attestation.record", agency_id, details)
     return True

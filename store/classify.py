@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from onemind.domain.categories import valid_until
-from onemind.domain.rules import CourseFacts, Rule, candidates, decide, ordered
+from onemind.domain.rules import DECIDING_FIELDS, CourseFacts, Rule, candidates, decide, ordered
 from onemind.store.models import Category, Classification, Completion, MappingRule
 
 BATCH = 5000
@@ -27,15 +27,10 @@ FACTS = (
 def rule_of(row: MappingRule) -> Rule:
     return Rule(
         id=row.id,
-        match=row.match,
-        pattern=row.pattern,
         category=row.category_id,
-        priority=row.priority,
         version=row.version,
         source_id=row.source_id,
-        min_hours=row.min_hours,
-        effective_from=row.effective_from,
-        effective_until=row.effective_until,
+        **{f: getattr(row, f) for f in DECIDING_FIELDS},
     )
 
 

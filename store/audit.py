@@ -1,0 +1,17 @@
+"""The audit log: every mapping change, attestation and certificate action, with who did it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from onemind.store.models import AuditEntry
+
+
+def audit(
+    session: Session, at: datetime, actor: str, action: str, target: str, details: dict[str, Any]
+) -> None:
+    """Add one entry to the log, in the transaction of the change it records."""
+    session.add(AuditEntry(at=at, actor=actor, action=action, target=target, details=details))
