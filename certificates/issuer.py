@@ -145,7 +145,8 @@ def _unrecognised(
         or_(Credential.valid_until.is_(None), Credential.valid_until > as_of),
     )
     query = (
-        select(
+        coverage.credited(
+            as_of,
             Completion.person_id,
             Category.tier,
             Completion.id,
@@ -156,12 +157,7 @@ def _unrecognised(
             Classification.rule_version,
             Category.label,
         )
-        .join(Classification, Classification.completion_id == Completion.id)
-        .join(Category, Category.id == Classification.category_id)
         .where(
-            Completion.person_id.is_not(None),
-            Completion.voided.is_(False),
-            Completion.completed_on <= as_of,
             or_(Classification.valid_until.is_(None), Classification.valid_until > as_of),
             ~covered,
         )

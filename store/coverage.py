@@ -115,8 +115,14 @@ def credentials(as_of: date, *earlier: date) -> Select[Any]:
     # one sequential scan and an in-memory sort is several times faster at scale. The cast
     # gives the key integer affinity again, so the join below can use an automatic index.
     person = cast(Completion.person_id + 0, Integer)
+    return credited(as_of, person.label("person_id"), *columns).group_by(person)
+
+
+def credited(as_of: date, *columns: Any) -> Select[Any]:
+    """`columns` of the completions that may carry credit on `as_of`: linked to a person, not
+    voided, completed by then and classified (the caller checks the category's validity)."""
     return (
-        select(person.label("person_id"), *columns)
+        select(*columns)
         .join(Classification, Classification.completion_id == Completion.id)
         .join(Category, Category.id == Classification.category_id)
         .where(
@@ -124,7 +130,6 @@ def credentials(as_of: date, *earlier: date) -> Select[Any]:
             Completion.voided.is_(False),
             Completion.completed_on <= as_of,
         )
-        .group_by(person)
     )
 
 
