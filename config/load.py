@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from onemind.config.model import Settings
 from onemind.config.secrets import Secret, resolve
+from onemind.config.sources import SOURCE_KINDS
 from onemind.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -98,14 +99,7 @@ def _describe(error: Any) -> str:
 
 
 def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part in {
-        "csv",
-        "xlsx",
-        "xapi-file",
-        "xapi",
-        "moodle",
-        "canvas",
-    }
+    return isinstance(part, str) and part in SOURCE_KINDS
 
 
 def _resolve_secrets(

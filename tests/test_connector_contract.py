@@ -17,6 +17,7 @@ from openpyxl import Workbook
 
 from onemind.config.model import TabularSourceConfig, XapiFileSourceConfig, XapiSourceConfig
 from onemind.config.secrets import Secret
+from onemind.config.sources import SOURCE_KINDS
 from onemind.connectors.base import Connector, Pushes
 from onemind.connectors.tabular import TabularConnector
 from onemind.connectors.xapi import XapiConnector
@@ -351,3 +352,12 @@ def test_a_cursor_from_a_later_release_is_refused_before_any_request(
         list(source.pull({"version": 2}))
     assert f"run `onemind sync --full {source.name}`" in str(caught.value)
     assert len(responses.calls) == 0
+
+
+def test_every_registered_kind_is_held_to_the_contract() -> None:
+    assert {fake.kind for fake in FAKES} == SOURCE_KINDS
+
+
+@by_kind(FAKES)
+def test_the_push_contract_covers_every_connector_that_pushes(fake: Fake, tmp_path: Path) -> None:
+    assert isinstance(fake.make(tmp_path, True), Pushes) == (type(fake) in PUSHERS)
