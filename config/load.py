@@ -6,20 +6,32 @@ import logging
 import os
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from onemind.config.model import Settings
-from onemind.config.secrets import Secret, resolve
-from onemind.config.sources import SOURCE_KINDS
+from onemind.config.model import Settings, reference_problems
+from onemind.config.problems import (
+    Loc,
+    Problem,
+    TomlLines,
+    describe,
+    located,
+    misspelt,
+    where,
+)
+from onemind.config.secrets import Secret, UnusableSecret, check_reference, resolve
 from onemind.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 ENV_VARIABLE = "ONEMIND_CONFIG"
 DEFAULT_NAME = "onemind.toml"
 SECRET_KEYS = re.compile(r"(password|passphrase|token|secret|api_key)$")
+SCHEMES = ("env:", "enc:")
+DEFERRED = ("sources", "smtp")
+"""Tables whose secrets are read only by the commands that use them (a sync, sending mail)."""
 
 
 def config_path(explicit: str | Path | None, environ: dict[str, str] | None = None) -> Path:
@@ -33,13 +45,14 @@ def config_path(explicit: str | Path | None, environ: dict[str, str] | None = No
 
 
 def load_settings(path: Path, environ: dict[str, str] | None = None) -> Settings:
-    """Read, resolve secrets in, and validate one configuration file.
+    """Read and validate one configuration file (secrets are read when first used).
 
     Raises:
-        ConfigurationError: naming the file and every problem found in it.
+        ConfigurationError: naming the file and every problem found in it, with its line.
     """
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
     except FileNotFoundError as exc:
         raise ConfigurationError(
             f"{path}: configuration file not found (use --config or run "
@@ -51,26 +64,42 @@ def load_settings(path: Path, environ: dict[str, str] | None = None) -> Settings
         raise ConfigurationError(f"{path}: cannot read the configuration: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_settings(raw, path, environ)
+    return parse_settings(raw, path, environ, TomlLines(text))
 
 
 def parse_settings(
-    raw: dict[str, Any], path: Path, environ: dict[str, str] | None = None
+    raw: dict[str, Any],
+    path: Path,
+    environ: dict[str, str] | None = None,
+    lines: TomlLines | None = None,
 ) -> Settings:
-    """Validate an already parsed configuration; relative paths are taken from `path`'s folder."""
-    problems: list[str] = []
-    data = _resolve_secrets(raw, environ, "", problems)
+    """Validate an already parsed configuration; relative paths are taken from `path`'s folder.
+
+    Secrets are checked for their form here; those of sources and of `[smtp]` are read only
+    when a command uses them, the others (the store's, the certificates') here.
+    """
+    lines = lines or TomlLines("")
+    problems: list[Problem] = []
+    data = _secrets(raw, (), _Resolution(raw, lines, environ, problems))
     data["base_dir"] = path.parent.resolve()
+    settings = None
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        problems += [_describe(error) for error in exc.errors()]
-        settings = None
+        errors = misspelt([e for e in exc.errors() if _reported(e)])
+        problems += [describe(e, raw, lines, Settings) for e in errors]
+    if settings is not None:
+        problems += [located(loc, m, raw, lines) for loc, m in reference_problems(settings)]
     if problems or settings is None:
-        listing = "\n".join(f"  - {p}" for p in problems)
+        listing = "\n".join(f"  - {p}" for p in sorted(problems, key=Problem.order))
         raise ConfigurationError(f"{path}: {len(problems)} problem(s):\n{listing}")
     _warn_of_clear_credentials(settings)
     return _absolute_paths(settings)
+
+
+def _reported(error: Any) -> bool:
+    """False for an error raised by the stand-in of a secret already reported."""
+    return not isinstance(error.get("ctx", {}).get("error"), UnusableSecret)
 
 
 def _warn_of_clear_credentials(settings: Settings) -> None:
@@ -85,46 +114,34 @@ def _warn_of_clear_credentials(settings: Settings) -> None:
             )
 
 
-def _describe(error: Any) -> str:
-    where = ""
-    for part in error["loc"]:
-        if isinstance(part, int):
-            where += f"[{part}]"
-        elif not _is_union_tag(part):
-            where += f".{part}" if where else part
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown key"
-    return f"{where}: {message}" if where else message
+@dataclass
+class _Resolution:
+    raw: dict[str, Any]
+    lines: TomlLines
+    environ: dict[str, str] | None
+    problems: list[Problem]
 
 
-def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part in SOURCE_KINDS
-
-
-def _resolve_secrets(
-    data: Any, environ: dict[str, str] | None, path: str, problems: list[str]
-) -> Any:
+def _secrets(data: Any, loc: Loc, state: _Resolution) -> Any:
+    """The raw settings with each secret reference turned into a `Secret`."""
     if isinstance(data, dict):
-        return {
-            k: _resolve_entry(k, v, environ, f"{path}.{k}" if path else k, problems)
-            for k, v in data.items()
-        }
+        return {k: _secret_entry(k, v, (*loc, k), state) for k, v in data.items()}
     if isinstance(data, list):
-        return [_resolve_secrets(v, environ, f"{path}[{i}]", problems) for i, v in enumerate(data)]
+        return [_secrets(v, (*loc, i), state) for i, v in enumerate(data)]
     return data
 
 
-def _resolve_entry(
-    key: str, value: Any, environ: dict[str, str] | None, path: str, problems: list[str]
-) -> Any:
-    if isinstance(value, str) and (SECRET_KEYS.search(key) or value.startswith(("env:", "enc:"))):
-        try:
-            return resolve(value, environ)
-        except ValueError as exc:
-            problems.append(f"{path}: {exc}")
-            return None
-    return _resolve_secrets(value, environ, path, problems)
+def _secret_entry(key: str, value: Any, loc: Loc, state: _Resolution) -> Any:
+    if not (isinstance(value, str) and (SECRET_KEYS.search(key) or value.startswith(SCHEMES))):
+        return _secrets(value, loc, state)
+    try:
+        check_reference(value)
+        if loc[0] not in DEFERRED:
+            return resolve(value, state.environ)
+    except ValueError as exc:
+        state.problems.append(located(loc, str(exc), state.raw, state.lines))
+        return Secret.unusable(value)
+    return Secret.deferred(value, where(loc, state.raw), state.environ)
 
 
 def _absolute_paths(settings: Settings) -> Settings:

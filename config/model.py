@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from onemind.config.base import SLUG, UTC_ZONE, Cron, EmailAddress, Strict, Zone, one_address
+from onemind.config.base import SLUG, UTC_ZONE, Cron, EmailAddress, Strict, Zone
+from onemind.config.names import did_you_mean, listing
 from onemind.config.secrets import Secret
 from onemind.config.sources import (
     COMPLETION_COLUMNS,
@@ -39,19 +40,8 @@ class AgencyConfig(Strict):
     partnership_evidence: str | None = None
     policy_on: date | None = None
     policy_evidence: str | None = None
-    report_to: list[str] = []
+    report_to: list[EmailAddress] = []
     report_schedule: Cron | None = None
-
-    @field_validator("report_to")
-    @classmethod
-    def _one_address_each(cls, entries: list[str], info: ValidationInfo) -> list[str]:
-        for entry in entries:
-            try:
-                one_address(entry)
-            except ValueError as exc:
-                agency = info.data.get("id", "?")
-                raise ValueError(f"agency {agency!r}: report_to entry {exc}") from None
-        return entries
 
 
 def _not_empty(secret: Secret) -> Secret:
@@ -163,25 +153,9 @@ class Settings(Strict):
                 try:
                     source = {**_with_preset(source, name, presets[name]), "preset": None}
                 except ValueError as exc:
-                    raise ValueError(f"sources[{index}]: {exc}") from None
+                    raise ValueError(f"sources[{source.get('name', index)!r}]: {exc}") from None
             resolved.append(source)
         return {**data, "sources": resolved}
-
-    @model_validator(mode="after")
-    def _names_are_unique_and_known(self) -> Settings:
-        problems = []
-        agency_ids = [a.id for a in self.agencies]
-        problems += [f"agency id {i!r} appears more than once" for i in _dupes(agency_ids)]
-        names = [s.name for s in self.sources]
-        problems += [f"source name {n!r} appears more than once" for n in _dupes(names)]
-        for source in self.sources:
-            if source.agency is not None and source.agency not in agency_ids:
-                problems.append(
-                    f"source {source.name!r}: agency {source.agency!r} is not in [[agencies]]"
-                )
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
 
     @property
     def schedule_zone(self) -> ZoneInfo:
@@ -195,9 +169,30 @@ class Settings(Strict):
         raise KeyError(name)
 
 
-def _dupes(values: list[str]) -> list[str]:
+def reference_problems(settings: Settings) -> list[tuple[tuple[str | int, ...], str]]:
+    """Ids given twice, and sources naming an agency not in `[[agencies]]`, each at its key."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    agency_ids = [a.id for a in settings.agencies]
+    for index in _repeats(agency_ids):
+        problems.append((("agencies", index, "id"), "this id is given to an earlier agency too"))
+    for index in _repeats([s.name for s in settings.sources]):
+        problems.append((("sources", index, "name"), "this name is given to an earlier source too"))
+    for index, source in enumerate(settings.sources):
+        if source.agency is not None and source.agency not in agency_ids:
+            problems.append(
+                (
+                    ("sources", index, "agency"),
+                    f"agency {source.agency!r} is not in [[agencies]]"
+                    f"{did_you_mean(source.agency, agency_ids)}; known: {listing(agency_ids)}",
+                )
+            )
+    return problems
+
+
+def _repeats(values: list[str]) -> list[int]:
+    """The positions of values seen before."""
     seen: set[str] = set()
-    return sorted({v for v in values if v in seen or seen.add(v)})
+    return [i for i, v in enumerate(values) if v in seen or seen.add(v)]
 
 
 __all__ = [

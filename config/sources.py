@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from onemind.config.base import SLUG, UTC_ZONE, Cron, Strict, Zone
+from onemind.config.names import did_you_mean
 from onemind.config.presets import BUILT_IN, apply_preset
 from onemind.config.secrets import Secret
 
@@ -96,7 +97,8 @@ class TabularSourceConfig(SourceBase):
             return data
         if name not in BUILT_IN:
             raise ValueError(
-                f"unknown preset {name!r} (built in: {', '.join(sorted(BUILT_IN))}; "
+                f"unknown preset {name!r}{did_you_mean(name, BUILT_IN)} (built in: "
+                f"{', '.join(sorted(BUILT_IN))}; "
                 f"or define [presets.{name}])"
             )
         return _with_preset(data, name, BUILT_IN[name])

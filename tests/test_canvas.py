@@ -272,7 +272,7 @@ def test_load_builds_a_canvas_connector_with_its_settings(tmp_path: Path) -> Non
     canvas = build_connector(settings.sources[0])
     assert isinstance(canvas, CanvasConnector)
     assert canvas.api == "https://canvas.example/api/v1"
-    with pytest.raises(ConfigurationError, match=r"sources\[0\].course_ids"):
+    with pytest.raises(ConfigurationError, match=r"sources\['c'\].course_ids"):
         parse_settings(
             {"sources": [{**raw["sources"][0], "course_ids": []}]},
             tmp_path / "x.toml",

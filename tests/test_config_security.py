@@ -56,7 +56,7 @@ def agency(*report_to: str) -> dict[str, Any]:
 )
 def test_a_report_to_entry_must_be_exactly_one_address(tmp_path: Path, entry: str) -> None:
     message = problems(tmp_path, agencies=[agency("ok@a.example", entry)])
-    assert "agency 'a-pd'" in message and f"report_to entry {entry!r}" in message
+    assert f"agencies['a-pd'].report_to[1]: {entry!r} is not one e-mail address" in message
     assert "\r" not in message and "\nBcc" not in message
 
 

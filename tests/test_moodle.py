@@ -380,7 +380,7 @@ def test_a_token_written_in_plain_text_is_refused_and_an_env_reference_works(
 ) -> None:
     source = {"name": "m", "kind": "moodle", "base_url": "https://m.example", "course_ids": [1]}
     raw = {"sources": [{**source, "token": "abc123"}]}
-    with pytest.raises(ConfigurationError, match=r"sources\[0\].token: secrets must be"):
+    with pytest.raises(ConfigurationError, match=r"sources\['m'\].token: secrets must be"):
         parse_settings(raw, tmp_path / "x.toml", environ={})
     raw = {"sources": [{**source, "token": "env:MOODLE_TOKEN"}]}
     settings = parse_settings(raw, tmp_path / "x.toml", environ={"MOODLE_TOKEN": "abc123"})
@@ -401,7 +401,7 @@ def test_settings_are_checked_at_load(
 ) -> None:
     source = {"name": "m", "kind": "moodle", "base_url": "https://m.example", "course_ids": [1]}
     raw = {"sources": [{**source, "token": "env:T", **changes}]}
-    with pytest.raises(ConfigurationError, match=r"sources\[0\]") as caught:
+    with pytest.raises(ConfigurationError, match=r"sources\['m'\]") as caught:
         parse_settings(raw, tmp_path / "x.toml", environ={"T": "t"})
     assert message in str(caught.value)
 

@@ -176,7 +176,7 @@ def test_a_user_defined_preset_is_chosen_by_name_in_the_configuration(tmp_path: 
     [
         (
             '[[sources]]\nname = "x"\nkind = "csv"\npath = "x.csv"\npreset = "acadis"',
-            "sources[0]: unknown preset 'acadis' (built in: mhfa-roster, training-history, "
+            "line 1: sources['x']: unknown preset 'acadis' (built in: mhfa-roster, training-history, "
             "vector-credentials; or define [presets.acadis])",
         ),
         (
@@ -191,7 +191,7 @@ def test_a_user_defined_preset_is_chosen_by_name_in_the_configuration(tmp_path: 
         (
             '[presets.mine]\nrole = "completions"\n[[sources]]\nname = "x"\nkind = "csv"\n'
             'role = "roster"\npath = "x.csv"\npreset = "mine"',
-            "sources[0]: preset 'mine' is for completions files, not roster",
+            "sources['x']: preset 'mine' is for completions files, not roster",
         ),
     ],
     ids=["unknown", "wrong-role", "bad-user-preset", "user-preset-wrong-role"],
