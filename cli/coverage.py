@@ -7,10 +7,12 @@ from datetime import date
 
 import click
 from rich.console import Console
+from sqlalchemy import select
 
 from onemind.cli.context import Context
 from onemind.cli.options import as_of_option
 from onemind.cli.views import coverage_table, explanation_table
+from onemind.config.names import unknown_names
 from onemind.errors import ConfigurationError
 from onemind.store import coverage
 from onemind.store.db import transaction
@@ -30,9 +32,10 @@ def coverage_command(
     day = ctx.today(as_of)
     with transaction(ctx.sessions()) as session:
         if agency is not None and session.get(Agency, agency) is None:
+            known = session.scalars(select(Agency.id)).all()
             raise ConfigurationError(
-                f"no agency {agency!r} in the store (is it in [[agencies]] "
-                "and has 'onemind init' run?)"
+                unknown_names("agency", [agency], known, "in the store")
+                + " (is it in [[agencies]], and has 'onemind init' run?)"
             )
         if explain:
             if agency is None:

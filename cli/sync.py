@@ -62,7 +62,9 @@ def sync(ctx: Context, sources: tuple[str, ...], full: bool, as_of: date | None)
     if not outcome.ok:
         failed = [r for r in outcome.results if not r.ok]
         for result in failed:
-            click.echo(f"error: source {result.source}: {result.error}", err=True)
+            named = repr(result.source) in (result.error or "")
+            prefix = "" if named else f"source {result.source!r}: "
+            click.echo(f"error: {prefix}{result.error}", err=True)
         sys.exit(EXIT_FAILED)
 
 

@@ -67,7 +67,7 @@ def sync_table(outcome: SyncOutcome) -> Table:
         table.add_column(column)
     for r in outcome.results:
         s = r.stats
-        result = "[green]ok[/]" if r.ok else f"[red]failed: {safe(r.error or '')}[/]"
+        result = "[green]ok[/]" if r.ok else "[red]failed (below)[/]"
         if r.skipped:
             result = f"[yellow]skipped: {safe(r.skipped)}[/]"
         elif r.stopped:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.certificates.issuer import CertificateChanges
 from onemind.config.model import Settings, SourceConfig
+from onemind.config.names import unknown_names
 from onemind.connectors.base import Connector, Reconciles
 from onemind.connectors.registry import build_connector
 from onemind.domain.records import Checkpoint, PullItem, Record
@@ -105,12 +106,11 @@ class SyncRunner:
         self, names: Iterable[str] = (), full: bool = False, as_of: date | None = None
     ) -> SyncOutcome:
         """Sync the named sources (all if none), then recompute coverage as of `as_of`."""
-        wanted = list(names) or [s.name for s in self.settings.sources]
-        unknown = [n for n in wanted if n not in {s.name for s in self.settings.sources}]
+        known = [s.name for s in self.settings.sources]
+        wanted = list(names) or known
+        unknown = [n for n in wanted if n not in known]
         if unknown:
-            raise ConfigurationError(
-                f"no source named {', '.join(map(repr, unknown))} in the configuration"
-            )
+            raise ConfigurationError(unknown_names("source", unknown, known, "in [[sources]]"))
         with transaction(self.sessions) as session:
             apply_settings(session, self.settings, self.now())
         ordered = sorted(
@@ -251,7 +251,7 @@ class SyncRunner:
             outcome = (result.status, result.error)
             runs.finish(session, started, self.holder, outcome, result.stats, self.now())
         if result.error:
-            log.error("sync failed: %s", result.error)
+            log.info("sync failed: %s", result.error)  # the caller reports it: CLI line or log
         else:
             log.info("sync %s: %s", result.status, result.stats)
 

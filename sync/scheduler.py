@@ -76,6 +76,8 @@ class Service:
         for result in outcome.results:
             if result.skipped:
                 log.warning("scheduled sync of %s skipped: %s", source, result.skipped)
+            if result.error:
+                log.error("scheduled sync of %s failed: %s", source, result.error)
         self._flag_failing(source)
         if not outcome.stopped:
             self._notify_changes()

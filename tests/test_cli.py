@@ -125,4 +125,4 @@ def test_bad_as_of_and_unknown_agency(demo: Path) -> None:
 def test_unknown_source_name_fails_cleanly(demo: Path) -> None:
     result = onemind("--config", str(demo / "onemind.toml"), "sync", "nope", cwd=demo)
     assert result.returncode == 2
-    assert "no source named 'nope'" in result.stderr
+    assert "no source 'nope' in [[sources]]" in result.stderr
