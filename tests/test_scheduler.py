@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -239,3 +240,17 @@ def test_jobs_persist_and_follow_the_configuration(service: Service, clock: Cloc
         assert next_runs(again) == {"sync:roster": datetime(2026, 11, 30, 3, 30, tzinfo=CHICAGO)}
     finally:
         again.shutdown()
+
+
+def test_a_failed_scheduled_sync_is_logged_once_as_an_error(
+    service: Service, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "completions.csv").unlink()
+    with caplog.at_level(logging.INFO):
+        outcome = service.sync("completions")
+    assert not outcome.ok
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        f"scheduled sync of completions failed: source 'completions': file "
+        f"{tmp_path / 'completions.csv'} does not exist"
+    ]
