@@ -22,6 +22,13 @@ KEY = re.compile(r"^([A-Za-z0-9_-]+(?:\s*\.\s*[A-Za-z0-9_-]+)*)\s*=")
 ID_KEYS = {"agencies": "id", "sources": "name"}
 INPUT_ONLY = {"StoreConfig": ("password",)}
 """Keys a table accepts that are no field of its model (the store's password joins its URL)."""
+PLAIN = {
+    "missing": "required key missing",
+    "model_type": "should be a table",
+    "dict_type": "should be a table",
+    "list_type": "should be an array",
+}
+"""Pydantic's messages, in the words of a TOML file."""
 
 
 class TomlLines:
@@ -120,8 +127,8 @@ def describe(error: Any, raw: dict[str, Any], lines: TomlLines, root: type[BaseM
     if kind == "extra_forbidden":
         accepted = accepted_keys(root, error["loc"][:-1])
         message = "unknown key" + did_you_mean(str(loc[-1]), accepted)
-    elif kind == "missing":
-        message = "required key missing"
+    elif kind in PLAIN:
+        message = PLAIN[kind]
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
         loc = (*loc, "kind")
         tag = error.get("ctx", {}).get("tag")

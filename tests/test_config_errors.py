@@ -112,8 +112,9 @@ def test_references_are_checked_once_the_tables_are_valid(tmp_path: Path) -> Non
             '[[agencies]]\nid = "a"\nname = "A"\nreport_to = ["a@x.example", "b@x.example, c@x"]',
             "line 4: agencies['a'].report_to[1]: 'b@x.example, c@x' is not one e-mail address",
         ),
+        ("agencies = [1]", "line 1: agencies[0]: should be a table"),
     ],
-    ids=["no-kind", "preset", "scheduler", "moodle-field", "nested", "list-entry"],
+    ids=["no-kind", "preset", "scheduler", "moodle-field", "nested", "list-entry", "not-a-table"],
 )
 def test_problems_name_the_key_its_line_and_what_was_meant(
     tmp_path: Path, table: str, expected: str
