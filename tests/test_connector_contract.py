@@ -169,7 +169,7 @@ class XapiFake(HttpFake):
 
 class MoodleFake(HttpFake):
     kind = "moodle"
-    check_requests = 2
+    check_requests = 3  # site info, courses, the first person (are usernames shown?)
     rereads = True
 
     def __init__(self) -> None:
