@@ -195,7 +195,7 @@ class MoodleFake(HttpFake):
 
 class CanvasFake(HttpFake):
     kind = "canvas"
-    check_requests = 3
+    check_requests = 5  # self, two courses, the first student, their custom data
     rereads = True
 
     def __init__(self) -> None:
