@@ -55,6 +55,7 @@ from onemind.errors import ConfigurationError, SourceError
 log = logging.getLogger(__name__)
 
 AGGREGATION_ANY = 2
+REPORT_FULL_EVERY = timedelta(days=7)
 # A course that answers these for one person answers them for all: it is passed over.
 COURSE_FAULTS = ("nocriteriaset", "completionnotenabled")
 PERSON_FAULTS = ("usernotenroled", "suspended", "userdeleted", "usernotconfirmed", "invaliduser")
@@ -151,6 +152,13 @@ class MoodleConnector(Connector, Pushes):
                 "token's user cannot see it"
             )
         return [found[i] for i in sorted(found)]
+
+    def full_pass_every(self, cursor: dict[str, Any] | None) -> timedelta | None:
+        """How often the sync runner should read the source whole when its `full_every` is not
+        set: weekly for the report route, whose filter on the completion time never sees a
+        completion recorded later with an earlier date; never for the per-user route, which
+        reads every course whole on every pass anyway."""
+        return REPORT_FULL_EVERY if self.config.report_id else None
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         if self.config.report_id:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -232,3 +232,8 @@ def test_an_ended_enrolment_is_a_warning_not_a_quarantine() -> None:
         Skipped("course 12 user 101", items[0].reason)
     ]
     assert not [i for i in items if isinstance(i, Rejected)]
+
+
+def test_the_report_route_asks_for_a_weekly_full_read_to_catch_backdated_completions() -> None:
+    assert connector(report_id=7)[0].full_pass_every(None) == timedelta(days=7)
+    assert connector()[0].full_pass_every(None) is None
