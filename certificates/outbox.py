@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config.model import Settings, SourceConfig
@@ -105,7 +105,8 @@ def _attempt(
 ) -> int:
     with sessions.begin() as session:
         push = session.get_one(CredentialPush, push_id)
-        notice = notice_for(session, session.get_one(Credential, push.credential_id))
+        credential = session.get_one(Credential, push.credential_id)
+        notice = notice_for(session, credential, push.source_id, now.date())
         push.attempts += 1
         push.updated_at = now
         try:
@@ -120,7 +121,11 @@ def _attempt(
         return 1
 
 
-def notice_for(session: Session, credential: Credential) -> CredentialNotice:
+def notice_for(
+    session: Session, credential: Credential, source_id: int, today: date
+) -> CredentialNotice:
+    """What the source is told: the person, the credential, the accounts its own records gave
+    the person, and which of the person's other credentials still stand today."""
     person = session.get_one(Person, credential.person_id)
     employee = session.scalar(
         select(func.min(Employment.employee_id)).where(Employment.person_id == person.id)
@@ -135,4 +140,39 @@ def notice_for(session: Session, credential: Credential) -> CredentialNotice:
         email=person.email,
         employee_id=employee,
         person_name=f"{person.first_name} {person.last_name}",
+        accounts=_accounts(session, person.id, source_id),
+        others_valid=_others_valid(session, credential, today),
+    )
+
+
+def _accounts(session: Session, person_id: int, source_id: int) -> tuple[str, ...]:
+    """The accounts the source's own completion records gave the person."""
+    return tuple(
+        session.scalars(
+            select(Completion.account)
+            .where(
+                Completion.person_id == person_id,
+                Completion.source_id == source_id,
+                Completion.account.is_not(None),
+            )
+            .distinct()
+            .order_by(Completion.account)
+        )
+    )
+
+
+def _others_valid(session: Session, credential: Credential, today: date) -> tuple[str, ...]:
+    """The ids of the person's other active credentials that have not expired by `today`."""
+    return tuple(
+        session.scalars(
+            select(Credential.id)
+            .where(
+                Credential.person_id == credential.person_id,
+                Credential.id != credential.id,
+                Credential.status == "active",
+                Credential.valid_from <= today,
+                or_(Credential.valid_until.is_(None), Credential.valid_until > today),
+            )
+            .order_by(Credential.id)
+        )
     )

@@ -260,6 +260,23 @@ class CanvasSourceConfig(LmsSourceOptions):
     namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")] = "org.onemind"
     rate_limit_floor: Annotated[float, Field(ge=0)] = 200
     rate_refill_per_second: Annotated[float, Field(gt=0)] = 10
+    # A Complete/Incomplete assignment graded `complete` while the person holds a credential:
+    # what learners and instructors see (custom data is for machines).
+    certification_course_id: Annotated[int, Field(ge=1)] | None = None
+    certification_assignment_id: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _assignment_in_a_course(self) -> CanvasSourceConfig:
+        if (self.certification_course_id is None) != (self.certification_assignment_id is None):
+            raise ValueError("set certification_course_id and certification_assignment_id together")
+        return self
+
+    @property
+    def certification_assignment(self) -> tuple[int, int] | None:
+        """(course id, assignment id) of the assignment credentials are graded in, if any."""
+        if self.certification_course_id is None or self.certification_assignment_id is None:
+            return None
+        return self.certification_course_id, self.certification_assignment_id
 
 
 SOURCE_CONFIGS: tuple[type[SourceBase], ...] = (

@@ -14,23 +14,30 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 import requests
 
 from onemind.config.model import CanvasSourceConfig
+from onemind.connectors.accounts import account
 from onemind.connectors.base import Connector, Pushes
+from onemind.connectors.canvas_push import SCOPE, CanvasPush, read_json
 from onemind.connectors.cursors import listed, versioned
 from onemind.connectors.http import BearerToken, HttpClient
 from onemind.connectors.paging import HeaderLinkPaginator
-from onemind.domain.records import Checkpoint, CompletionRecord, CredentialNotice, PullItem
-from onemind.errors import ConfigurationError, InvalidRecordError, SourceError
+from onemind.domain.records import (
+    Checkpoint,
+    CompletionRecord,
+    CredentialNotice,
+    PullItem,
+    Skipped,
+)
+from onemind.errors import ConfigurationError, SourceError
 
 log = logging.getLogger(__name__)
 
 REMAINING = "X-Rate-Limit-Remaining"
 COST = "X-Request-Cost"
-SCOPE = "onemind"
+NO_PROGRESS = "Canvas gave no progress for this student"
 
 
 class RateLimitPacer:
@@ -101,11 +108,51 @@ class CanvasConnector(Connector, Pushes):
             auth=BearerToken(config.token.get()),
         )
         self.api = config.base_url + "/api/v1"
+        self.pushes = CanvasPush(config, self.http, self.api)
+        self._bulk: bool | None = None  # does the instance answer bulk_user_progress?
 
     def check(self) -> None:
         self.http.request("GET", f"{self.api}/users/self")
-        for ref in self.config.course_ids:
-            self.course(ref)
+        courses = [self.course(ref) for ref in self.config.course_ids]
+        missing = self._missing_permissions(courses[0]) + self._assignment_problems()
+        if missing:
+            raise ConfigurationError(f"source {self.name!r}: " + "; ".join(missing))
+
+    def _missing_permissions(self, course: dict[str, Any]) -> list[str]:
+        """What the token's user may not do, judged on the course's first student: Canvas
+        leaves out the fields it may not see, and refuses custom data it may not manage."""
+        url = f"{self.api}/courses/{course['id']}/users"
+        people = self._json(self.http.request("GET", url, params=self._students(1)), url)
+        if not isinstance(people, list) or not people:
+            return []
+        person, missing = people[0], []
+        if "sis_user_id" not in person:
+            missing.append("the token cannot see SIS ids: give it SIS Data - read")
+        if "email" not in person:
+            missing.append(
+                "the token cannot see email addresses: give it Users - view primary email address"
+            )
+        data = f"{self.api}/users/{person['id']}/custom_data/{SCOPE}"
+        ns = {"ns": self.config.namespace}
+        if self.http.request("GET", data, accept=(400, 401, 404), params=ns).status_code == 401:
+            missing.append(
+                "the token cannot write custom data: give it Users - manage user details"
+            )
+        return missing
+
+    def _assignment_problems(self) -> list[str]:
+        """What is wrong with the configured certification assignment, if one is set."""
+        if self.config.certification_assignment is None:
+            return []
+        course, assignment = self.config.certification_assignment
+        url = f"{self.api}/courses/{course}/assignments/{assignment}"
+        response = self.http.request("GET", url, accept=(404,))
+        if response.status_code == 404:
+            return [f"course {course} has no assignment {assignment} (or the token cannot see it)"]
+        grading = self._json(response, url).get("grading_type")
+        if grading != "pass_fail":
+            return [f"assignment {assignment} is graded {grading}: make it Complete/Incomplete"]
+        return []
 
     def course(self, ref: int | str) -> dict[str, Any]:
         """One configured course (by Canvas id or `sis_course_id:…`).
@@ -123,6 +170,7 @@ class CanvasConnector(Connector, Pushes):
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         """Course after course; the cursor records the courses done in this pass."""
         done = list((CanvasCursor.from_json(self.name, cursor) or CanvasCursor()).done)
+        self._bulk = None
         for ref in self.config.course_ids:
             if str(ref) in done:
                 continue
@@ -131,37 +179,62 @@ class CanvasConnector(Connector, Pushes):
             yield Checkpoint(CanvasCursor(tuple(done)).to_json())
         yield Checkpoint(CanvasCursor().to_json())
 
-    def _completions(self, course: dict[str, Any]) -> Iterator[CompletionRecord]:
-        params: dict[str, Any] = {
+    def _completions(self, course: dict[str, Any]) -> Iterator[CompletionRecord | Skipped]:
+        """Each student's completion: progress for the whole course at once where the instance
+        answers bulk_user_progress, one request per student otherwise (and for students the
+        bulk answer leaves out)."""
+        students = list(self._pages(f"{self.api}/courses/{course['id']}/users", self._students()))
+        bulk = self._bulk_progress(course) if students else {}
+        if isinstance(bulk, Skipped):
+            yield bulk
+            return
+        for user in students:
+            progress = bulk.get(user["id"]) if bulk is not None else None
+            if progress is None:
+                progress = self._progress(course, user)
+            if "error" in progress or "errors" in progress:
+                yield _no_progress(course, user, _message(progress))
+            elif progress.get("completed_at"):
+                yield self._record(course, user, progress)
+
+    def _students(self, size: int | None = None) -> dict[str, Any]:
+        return {
             "enrollment_type[]": "student",
             "enrollment_state[]": ["active", "completed"],
             "include[]": "email",
-            "per_page": self.config.per_page,
+            "per_page": size or self.config.per_page,
         }
-        for user in self._pages(f"{self.api}/courses/{course['id']}/users", params):
-            progress = self._progress(course, user)
-            if progress and progress.get("completed_at"):
-                yield self._record(course, user, progress)
 
-    def _progress(self, course: dict[str, Any], user: dict[str, Any]) -> dict[str, Any] | None:
-        """The student's progress; 400 means the course has no completion requirements.
+    def _bulk_progress(self, course: dict[str, Any]) -> dict[int, dict[str, Any]] | Skipped | None:
+        """Progress by user id for the course; None where the instance has no bulk route (404,
+        remembered), a Skipped course when Canvas reports no progress for it (400)."""
+        if self._bulk is False:
+            return None
+        url = f"{self.api}/courses/{course['id']}/bulk_user_progress"
+        params = {"per_page": self.config.per_page}
+        first = self.http.request("GET", url, accept=(400, 404), params=params)
+        if first.status_code == 404:
+            log.info("bulk_user_progress not on this instance: one request per student")
+            self._bulk = False
+            return None
+        self._bulk = True
+        if first.status_code == 400:
+            return _no_progress(course, None, _message(self._json(first, url)))
+        entries = self._pages(url, params, first=first)
+        return {int(e["id"]): dict(e.get("progress") or {}) for e in entries}
 
-        Raises:
-            ConfigurationError: the course is not module based (no requirements to complete).
-        """
+    def _progress(self, course: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+        """One student's progress ({} when they left the course during the sync); a 400 (an
+        enrolment deactivated meanwhile, or no requirements) answers Canvas's error body."""
         url = f"{self.api}/courses/{course['id']}/users/{user['id']}/progress"
         response = self.http.request("GET", url, accept=(400, 404))
         if response.status_code == 404:
             log.info("user %s left course %s during the sync", user.get("id"), course["id"])
-            return None
+            return {}
         body = self._json(response, f"progress of user {user.get('id')}")
-        if response.status_code == 400:
-            message = (body.get("error") or {}).get("message", "") if isinstance(body, dict) else ""
-            raise ConfigurationError(
-                f"source {self.name!r}: course {course['id']} ({course.get('name')}) reports no "
-                f"completion ({message or 400}); give its modules completion requirements"
-            )
-        return body if isinstance(body, dict) else None
+        if response.status_code == 400 and not isinstance(body, dict):
+            return {"error": str(body)}
+        return body if isinstance(body, dict) else {}
 
     def _record(
         self, course: dict[str, Any], user: dict[str, Any], progress: dict[str, Any]
@@ -177,6 +250,7 @@ class CanvasConnector(Connector, Pushes):
             employee_id=user.get("sis_user_id") or None,
             email=user.get("email") or (login if "@" in login else None),
             agency=self.config.agency,
+            account=account(self.config.base_url, user["id"]),
             payload={
                 "course_id": course["id"],
                 "course_code": course.get("course_code"),
@@ -189,12 +263,16 @@ class CanvasConnector(Connector, Pushes):
             },
         )
 
-    def _pages(self, url: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every item of a listing: the first page asked with `params`, the rest by link."""
+    def _pages(
+        self, url: str, params: dict[str, Any], first: requests.Response | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a listing: the first page asked with `params` (or answered already
+        as `first`), the rest by link."""
         pages = HeaderLinkPaginator(self.name, self.config.base_url, url)
         query: dict[str, Any] | None = params
         while not pages.finished:
-            response = self.http.request("GET", pages.current, params=query)
+            response = first or self.http.request("GET", pages.current, params=query)
+            first = None
             items = self._json(response, url)
             if not isinstance(items, list):
                 raise SourceError(f"source {self.name!r}: {url} did not answer a list")
@@ -203,59 +281,17 @@ class CanvasConnector(Connector, Pushes):
             query = None
 
     def push(self, notice: CredentialNotice) -> str:
-        """Store the credential in the person's custom data (only if it is not there already)."""
-        return self._store(notice, "active")
+        """Store the credential in the person's custom data, and grade the certification
+        assignment `complete` where one is configured (only what is not so already)."""
+        return self.pushes.deliver(notice, "active")
 
     def revoke(self, notice: CredentialNotice) -> str:
-        """Mark the stored credential revoked, keeping what was issued for the record."""
-        return self._store(notice, "revoked")
-
-    def _store(self, notice: CredentialNotice, status: str) -> str:
-        """Write the credential under `onemind/<credential id>` unless it is there as is."""
-        user_id = self._person(notice)
-        scope = f"{SCOPE}/{quote(notice.credential_id, safe='')}"
-        url = f"{self.api}/users/{user_id}/custom_data/{scope}"
-        data = {
-            "credential_id": notice.credential_id,
-            "category": notice.category,
-            "achievement": notice.achievement_name,
-            "issued_at": notice.issued_at.isoformat(),
-            "credential": notice.credential,
-            "status": status,
-        }
-        ns = {"ns": self.config.namespace}
-        stored = self.http.request("GET", url, accept=(400,), params=ns)
-        body = self._json(stored, url) if stored.status_code == 200 else None
-        if not isinstance(body, dict) or body.get("data") != data:
-            self.http.request("PUT", url, params=ns, json={"data": data})
-        return f"users/{user_id}/custom_data/{scope}"
-
-    def _person(self, notice: CredentialNotice) -> int:
-        """The Canvas user id: by SIS user id (the employee id), else by login (the email)."""
-        if notice.employee_id:
-            ref = f"sis_user_id:{quote(notice.employee_id, safe='')}"
-        elif notice.email:
-            ref = f"sis_login_id:{quote(notice.email, safe='')}"
-        else:
-            raise InvalidRecordError(
-                f"source {self.name!r}: credential {notice.credential_id} names no "
-                "employee id or email to find the person by"
-            )
-        response = self.http.request("GET", f"{self.api}/users/{ref}", accept=(404,))
-        if response.status_code == 404:
-            raise InvalidRecordError(
-                f"source {self.name!r}: Canvas has no user {ref} "
-                f"(credential {notice.credential_id})"
-            )
-        return int(self._json(response, f"user {ref}")["id"])
+        """Mark the stored credential revoked, keeping what was issued for the record; the
+        assignment goes back to `incomplete` unless another credential still stands."""
+        return self.pushes.deliver(notice, "revoked")
 
     def _json(self, response: requests.Response, what: str) -> Any:
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise SourceError(
-                f"source {self.name!r}: {what} is not valid JSON: {response.text[:120]!r}"
-            ) from exc
+        return read_json(self.name, response, what)
 
 
 def _number(value: str | None, default: float | None) -> float | None:
@@ -263,3 +299,25 @@ def _number(value: str | None, default: float | None) -> float | None:
         return float(value) if value is not None else default
     except ValueError:
         return default
+
+
+def _message(body: Any) -> str:
+    """Canvas's message in an error body: `{"error": {"message": …}}` or `{"errors": […]}`."""
+    error = body.get("error") if isinstance(body, dict) else None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message"))
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return str(errors[0].get("message"))
+    return str(error or body)
+
+
+def _no_progress(course: dict[str, Any], user: dict[str, Any] | None, message: str) -> Skipped:
+    """A student (or, with no user, a whole course) Canvas gave no progress for: passed over."""
+    if user is None:
+        return Skipped(
+            f"course {course['id']} ({course.get('name')})",
+            f"passed over: Canvas reports no progress for it ({message}); give its modules "
+            "completion requirements",
+        )
+    return Skipped(f"course {course['id']} user {user.get('id')}", f"{NO_PROGRESS} ({message})")

@@ -24,8 +24,11 @@ from typing import Any
 import requests
 
 from onemind.config.model import MoodleSourceConfig
+from onemind.connectors.accounts import account
 from onemind.connectors.base import Connector, Pushes
 from onemind.connectors.http import HttpClient
+from onemind.connectors.moodle_push import FUNCTIONS as PUSH_FUNCTIONS
+from onemind.connectors.moodle_push import Certification
 from onemind.connectors.moodle_report import (
     Course,
     Learner,
@@ -45,16 +48,22 @@ from onemind.domain.records import (
     CredentialNotice,
     PullItem,
     Rejected,
+    Skipped,
 )
-from onemind.errors import ConfigurationError, InvalidRecordError, SourceError
+from onemind.errors import ConfigurationError, SourceError
 
 log = logging.getLogger(__name__)
 
 AGGREGATION_ANY = 2
-INCOMPLETE, COMPLETE, COMPLETE_PASS = 0, 1, 2
+REPORT_FULL_EVERY = timedelta(days=7)
+# A course that answers these for one person answers them for all: it is passed over.
+COURSE_FAULTS = ("nocriteriaset", "completionnotenabled")
 PERSON_FAULTS = ("usernotenroled", "suspended", "userdeleted", "usernotconfirmed", "invaliduser")
-LOOKUP_FIELDS = ("idnumber", "username", "email")
 TRACKED = "moodle/course:isincompletionreports"
+NOT_ENROLLED = (
+    "Moodle no longer reports this person's completion (usernotenroled: their enrolment is "
+    "suspended or ended); what was stored before is kept"
+)
 USER_FIELDS = "id,username,firstname,lastname,email,idnumber,institution,department,customfields"
 
 
@@ -74,7 +83,7 @@ class MoodleConnector(Connector, Pushes):
             config, session or requests.Session(), sleep, endpoint=config.base_url
         )
         self.ws = MoodleWs(config.name, config.base_url, config.token.get(), http)
-        self._certification: dict[str, Any] | None = None
+        self.certification = Certification(config, self.ws)
 
     def check(self) -> None:
         info = self.ws.call("core_webservice_get_site_info")
@@ -86,7 +95,23 @@ class MoodleConnector(Connector, Pushes):
                 f"{', '.join(missing)}; add them in Moodle (Site administration > Server > "
                 "Web services > External services)"
             )
-        self.courses()
+        courses = self.courses()
+        hidden = None if self.config.report_id else self._hidden_usernames(courses)
+        if hidden:
+            raise ConfigurationError(hidden)
+
+    def _hidden_usernames(self, courses: list[Course]) -> str | None:
+        """What is missing when Moodle lists people without usernames (it shows them only
+        with moodle/user:viewalldetails), judged on the first person of the first course."""
+        for course in courses[:1]:
+            people = next(self._tracked_people(course, size=1), [])
+            if people and "username" not in people[0]:
+                return (
+                    f"source {self.name!r}: Moodle hides usernames and ID numbers of course "
+                    f"{course.id}'s people from the token's user: give it "
+                    "moodle/user:viewalldetails"
+                )
+        return None
 
     def functions(self) -> list[str]:
         """The Web Service functions this source's settings call."""
@@ -99,12 +124,7 @@ class MoodleConnector(Connector, Pushes):
                 "core_completion_get_course_completion_status",
             ]
         if self.config.certification_cmid:
-            needed += [
-                "core_course_get_course_module",
-                "core_user_get_users_by_field",
-                "core_completion_get_activities_completion_status",
-                "core_completion_override_activity_completion_status",
-            ]
+            needed += PUSH_FUNCTIONS
         return needed
 
     def courses(self) -> list[Course]:
@@ -133,6 +153,13 @@ class MoodleConnector(Connector, Pushes):
             )
         return [found[i] for i in sorted(found)]
 
+    def full_pass_every(self, cursor: dict[str, Any] | None) -> timedelta | None:
+        """How often the sync runner should read the source whole when its `full_every` is not
+        set: weekly for the report route, whose filter on the completion time never sees a
+        completion recorded later with an earlier date; never for the per-user route, which
+        reads every course whole on every pass anyway."""
+        return REPORT_FULL_EVERY if self.config.report_id else None
+
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         if self.config.report_id:
             yield from self._pull_report(cursor)
@@ -154,21 +181,28 @@ class MoodleConnector(Connector, Pushes):
         yield Checkpoint(MoodleStatusCursor().to_json())
 
     def _course_completions(self, course: Course) -> Iterator[PullItem]:
+        """The course's completions; a course Moodle reports no completion for is passed over
+        with a warning, so one course never stops the source."""
         pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix=self.name)
         try:
             for people in self._tracked_people(course):
                 statuses = list(pool.map(lambda person: self._status(course, person), people))
                 for person, status in zip(people, statuses, strict=True):
+                    if isinstance(status, Fault) and status.code in COURSE_FAULTS:
+                        yield _untracked(course, status)
+                        return
                     item = self._status_record(course, person, status)
                     if item is not None:
                         yield item
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _tracked_people(self, course: Course) -> Iterator[list[dict[str, Any]]]:
+    def _tracked_people(
+        self, course: Course, size: int | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
         """Pages of the people whose completion the course tracks, up to an empty page: Moodle
         leaves out of a page the people it will not show, so a short page is not the last."""
-        pages = OffsetPaginator(self.name, self.config.page_size)
+        pages = OffsetPaginator(self.name, size or self.config.page_size)
         while not pages.finished:
             options = {"withcapability": TRACKED, "userfields": USER_FIELDS}
             options |= {"limitfrom": pages.current, "limitnumber": pages.size}
@@ -188,19 +222,19 @@ class MoodleConnector(Connector, Pushes):
         return self.ws.call(
             "core_completion_get_course_completion_status",
             subject=f"course {course.id} ({course.shortname})",
-            tolerate=PERSON_FAULTS,
+            tolerate=PERSON_FAULTS + COURSE_FAULTS,
             courseid=course.id,
             userid=person["id"],
         )
 
     def _status_record(
         self, course: Course, person: dict[str, Any], body: Any
-    ) -> CompletionRecord | Rejected | None:
+    ) -> CompletionRecord | Rejected | Skipped | None:
         """A completion when the course is complete: dated by its criteria's completion times."""
         location = f"course {course.id} user {person.get('id')}"
         if isinstance(body, Fault):
             if body.code == "usernotenroled":
-                return None
+                return Skipped(location, NOT_ENROLLED)
             return Rejected(location, f"Moodle refused the status ({body.code}): {body.message}")
         status = (body or {}).get("completionstatus") or {}
         if not status.get("completed"):
@@ -215,14 +249,27 @@ class MoodleConnector(Connector, Pushes):
         # All criteria required: complete when the last was met; any one: when the first was.
         stamp = min(times) if status.get("aggregation") == AGGREGATION_ANY else max(times)
         completed = datetime.fromtimestamp(stamp, tz=self.zone)
-        return self._record(course, self._learner(person), completed, location)
+        learner = self._learner(person)
+        if learner.employee_id is None and learner.email is None:
+            return Rejected(location, self._unidentified(), {"userid": learner.userid})
+        return self._record(course, learner, completed, location)
+
+    def _unidentified(self) -> str:
+        field = self.config.employee_id_field
+        return (
+            f"complete, but Moodle showed neither {field} nor email for the person: give the "
+            "token's user moodle/user:viewalldetails, or add the fields to the site's "
+            "showuseridentity"
+        )
 
     def _record(
         self, course: Course, learner: Learner, completed: datetime, location: str
     ) -> CompletionRecord:
-        """Keyed on course and username, which both routes know, so switching doubles nothing."""
+        """Keyed on course and username, which both routes know, so switching doubles nothing;
+        on the Moodle user id when Moodle hides usernames (without moodle/user:viewalldetails)."""
+        who = learner.username or f"id{learner.userid}"
         return CompletionRecord(
-            external_id=f"moodle:{course.id}:{learner.username}",
+            external_id=f"moodle:{course.id}:{who}",
             location=location,
             course_key=f"moodle:{course.id}",
             course_title=course.fullname,
@@ -230,6 +277,7 @@ class MoodleConnector(Connector, Pushes):
             employee_id=learner.employee_id,
             email=learner.email,
             agency=self.config.agency,
+            account=self._account(learner),
             payload={
                 "courseid": course.id,
                 "shortname": course.shortname,
@@ -242,6 +290,9 @@ class MoodleConnector(Connector, Pushes):
             },
         )
 
+    def _account(self, learner: Learner) -> str | None:
+        return None if learner.userid is None else account(self.config.base_url, learner.userid)
+
     def _learner(self, person: dict[str, Any]) -> Learner:
         field = self.config.employee_id_field
         value = person.get(field)
@@ -250,7 +301,7 @@ class MoodleConnector(Connector, Pushes):
             fields = person.get("customfields") or []
             value = next((f.get("value") for f in fields if f.get("shortname") == shortname), None)
         return Learner(
-            username=str(person["username"]),
+            username=text_or_none(person.get("username")),
             email=text_or_none(person.get("email")),
             employee_id=text_or_none(value),
             userid=int(person["id"]),
@@ -308,85 +359,17 @@ class MoodleConnector(Connector, Pushes):
 
     def push(self, notice: CredentialNotice) -> str:
         """Complete the certification activity for the person (Moodle then issues its badge)."""
-        return self._set_certification(notice, COMPLETE)
+        return self.certification.issue(notice)
 
     def revoke(self, notice: CredentialNotice) -> str:
-        """Set the certification activity back to incomplete for the person."""
-        return self._set_certification(notice, INCOMPLETE)
+        """Set the certification activity back to incomplete, unless another of the person's
+        credentials still stands."""
+        return self.certification.withdraw(notice)
 
-    def _set_certification(self, notice: CredentialNotice, state: int) -> str:
-        """Override the activity's completion, only when it is not in that state already."""
-        cm = self.certification()
-        user_id = self._person(notice)
-        current = self._activity_state(cm, user_id)
-        done = current in (COMPLETE, COMPLETE_PASS) if state == COMPLETE else current == INCOMPLETE
-        if not done:
-            self.ws.call(
-                "core_completion_override_activity_completion_status",
-                subject=f"credential {notice.credential_id}",
-                userid=user_id,
-                cmid=cm["id"],
-                newstate=state,
-            )
-        return f"moodle:cm{cm['id']}:user{user_id}"
 
-    def certification(self) -> dict[str, Any]:
-        """The configured certification activity (looked up once).
-
-        Raises:
-            ConfigurationError: none is configured, or it does not track completion.
-        """
-        if self._certification is not None:
-            return self._certification
-        cmid = self.config.certification_cmid
-        if cmid is None:
-            raise ConfigurationError(
-                f"source {self.name!r}: set certification_cmid to the activity Moodle's "
-                "badge or certificate rules look at, to push credentials"
-            )
-        body = self.ws.call("core_course_get_course_module", subject=f"cmid {cmid}", cmid=cmid)
-        cm = (body or {}).get("cm") or {}
-        if not cm.get("completion"):
-            raise ConfigurationError(
-                f"source {self.name!r}: activity {cmid} does not track completion; "
-                "turn on completion tracking for it"
-            )
-        self._certification = cm
-        return cm
-
-    def _person(self, notice: CredentialNotice) -> int:
-        """The Moodle user id, by the employee-id field when Moodle can search it, else email."""
-        field = self.config.employee_id_field
-        if notice.employee_id and field in LOOKUP_FIELDS:
-            key, value = field, notice.employee_id
-        elif notice.email:
-            key, value = "email", notice.email
-        else:
-            raise InvalidRecordError(
-                f"source {self.name!r}: credential {notice.credential_id} names no "
-                f"{field} or email to find the person by"
-            )
-        users = self.ws.call("core_user_get_users_by_field", field=key, values=[value])
-        if not isinstance(users, list) or len(users) != 1:
-            count = len(users) if isinstance(users, list) else 0
-            raise InvalidRecordError(
-                f"source {self.name!r}: {count} Moodle users with {key} {value!r} "
-                f"(credential {notice.credential_id})"
-            )
-        return int(users[0]["id"])
-
-    def _activity_state(self, cm: dict[str, Any], user_id: int) -> int:
-        """The person's completion state of the activity (0 incomplete, 1 complete, 2 pass)."""
-        body = self.ws.call(
-            "core_completion_get_activities_completion_status",
-            subject=f"course {cm.get('course')}",
-            courseid=cm["course"],
-            userid=user_id,
-        )
-        for status in (body or {}).get("statuses", []):
-            if int(status.get("cmid", 0)) == int(cm["id"]):
-                return int(status.get("state", INCOMPLETE))
-        raise ConfigurationError(
-            f"source {self.name!r}: activity {cm['id']} is not visible to user {user_id}, "
-            "or it is not in their course"
-        )
+def _untracked(course: Course, fault: Fault) -> Skipped:
+    return Skipped(
+        f"course {course.id} ({course.shortname})",
+        f"passed over: Moodle reports no completion for it ({fault.code}: {fault.message}); "
+        "give the course completion criteria",
+    )

@@ -34,7 +34,7 @@ class Course:
 class Learner:
     """Who completed: what Moodle says of the person, as far as the route tells."""
 
-    username: str
+    username: str | None
     email: str | None
     employee_id: str | None
     userid: int | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,27 +12,38 @@ from onemind.errors import ConfigurationError, OneMindError, SourceError, Transi
 
 REST_PATH = "/webservice/rest/server.php"
 
-# What each function needs of the token's user, as Moodle's lib/db/services.php declares it.
-CAPABILITIES = {
-    "core_webservice_get_site_info": "webservice/rest:use",
-    "core_course_get_courses_by_field": "moodle/course:view or an enrolment in the courses",
+# What each function needs of the token's user, as Moodle's lib/db/services.php and the
+# functions' own checks require it; every call also needs webservice/rest:use. Without
+# moodle/user:viewalldetails Moodle leaves username and idnumber out of the people it lists, and
+# finds no one by them.
+REST_USE = "webservice/rest:use"
+CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "core_webservice_get_site_info": (),
+    "core_course_get_courses_by_field": ("moodle/course:view",),
     "core_enrol_get_enrolled_users": (
-        "moodle/user:viewdetails, moodle/user:viewhiddendetails, moodle/course:useremail, "
-        "moodle/user:update, moodle/site:accessallgroups, moodle/role:review"
+        "moodle/course:viewparticipants",
+        "moodle/role:review",
+        "moodle/user:viewalldetails",
     ),
-    "core_completion_get_course_completion_status": (
-        "report/completion:view (and moodle/site:accessallgroups in courses with separate groups)"
-    ),
-    "core_reportbuilder_set_filters": "moodle/reportbuilder:view",
-    "core_reportbuilder_retrieve_report": "moodle/reportbuilder:view",
-    "core_user_get_users_by_field": (
-        "moodle/user:viewdetails, moodle/user:viewhiddendetails, moodle/course:useremail, "
-        "moodle/user:update"
-    ),
-    "core_course_get_course_module": "moodle/course:view or an enrolment in the course",
-    "core_completion_get_activities_completion_status": "report/progress:view",
-    "core_completion_override_activity_completion_status": "moodle/course:overridecompletion",
+    "core_completion_get_course_completion_status": ("report/completion:view",),
+    "core_reportbuilder_set_filters": ("moodle/reportbuilder:view",),
+    "core_reportbuilder_retrieve_report": ("moodle/reportbuilder:view",),
+    "core_course_get_course_module": ("moodle/course:view",),
+    "core_user_get_users": ("moodle/user:viewdetails",),
+    "core_user_get_users_by_field": ("moodle/user:viewdetails", "moodle/user:viewalldetails"),
+    "core_completion_get_activities_completion_status": ("report/progress:view",),
+    "core_completion_override_activity_completion_status": ("moodle/course:overridecompletion",),
 }
+
+
+def capabilities(functions: Iterable[str]) -> list[str]:
+    """Every capability the token's user needs to call these functions, in first-use order."""
+    needed = [REST_USE]
+    for function in functions:
+        needed += [c for c in CAPABILITIES.get(function, ()) if c not in needed]
+    return needed
+
+
 TOKEN_CODES = frozenset({"invalidtoken", "invalidtokenexpired"})
 ACCESS_CODES = frozenset({"accessexception", "servicenotavailable"})
 CAPABILITY_CODES = frozenset({"nopermissions", "cannotviewreport", "accessdenied", "nopermission"})
@@ -114,7 +125,7 @@ def moodle_error(source: str, function: str, body: dict[str, Any], subject: str)
     if body.get("debuginfo"):
         detail += f" ({str(body['debuginfo']).strip()[:200]})"
     where = f"source {source!r}: {function}" + (f" for {subject}" if subject else "")
-    needs = CAPABILITIES.get(function, "its capabilities")
+    needs = ", ".join(CAPABILITIES.get(function, ())) or REST_USE
     if code in TOKEN_CODES:
         return ConfigurationError(f"{where}: Moodle refused the token ({code}); check the token")
     if code in ACCESS_CODES:

@@ -73,8 +73,17 @@ class Checkpoint:
     cursor: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Part of a source passed over this run (a course, a student), not a bad record: the run
+    goes on and stays ok, and the runner records `reason` as a warning on it."""
+
+    location: str
+    reason: str
+
+
 Record = RosterEntry | CompletionRecord | VoidRecord | Rejected
-PullItem = Record | Checkpoint
+PullItem = Record | Checkpoint | Skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +98,7 @@ class CredentialNotice:
     email: str | None = None
     employee_id: str | None = None
     person_name: str | None = None
+    # The person's accounts as this source's own records named them (e.g. `base URL|user id`).
+    accounts: tuple[str, ...] = ()
+    # The person's other credentials valid now: a withdrawal leaves shared targets complete.
+    others_valid: tuple[str, ...] = ()

@@ -18,7 +18,7 @@ from onemind.config.model import Settings, SourceConfig
 from onemind.config.names import unknown_names
 from onemind.connectors.base import Connector, Reconciles
 from onemind.connectors.registry import build_connector
-from onemind.domain.records import Checkpoint, PullItem, Record
+from onemind.domain.records import Checkpoint, PullItem, Record, Skipped
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.mapping.catalogue import refresh_catalogue
 from onemind.pipeline.recompute import deliver_pushes, recompute
@@ -48,6 +48,7 @@ class SourceResult:
     error: str | None = None
     skipped: str | None = None
     stopped: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -186,6 +187,10 @@ class SyncRunner:
         with self._load(config, run_id, result) as load, _closing(connector.pull(cursor)) as items:
             try:
                 for item in items:
+                    if isinstance(item, Skipped):
+                        result.warnings.append(f"{item.location}: {item.reason}")
+                        log.warning("skipped %s: %s", item.location, item.reason)
+                        continue
                     if isinstance(item, Checkpoint):
                         load.write(batch)
                         load.checkpoint(item.cursor)

@@ -16,6 +16,7 @@ from fixtures.canvas.fake import (
     body,
     connector,
     course,
+    no_bulk,
     progress,
     serve_two_courses,
     users,
@@ -74,6 +75,7 @@ def test_link_pages_of_students_give_completions_in_the_source_zone() -> None:
 def test_a_rerun_resumes_after_the_courses_done() -> None:
     course(102)
     users(102, 1, "users_102_page1")
+    no_bulk(102)
     progress(102, 7, "progress_complete_2")
     canvas, _ = connector()
     items = list(canvas.pull({"version": 1, "done": ["101"]}))
@@ -113,18 +115,6 @@ def test_refusals_of_the_course_become_the_error_tree(
 
 
 @responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
-def test_a_course_without_completion_requirements_is_a_configuration_error_naming_it() -> None:
-    course(101)
-    users(101, 1, "users_102_page1")
-    progress(101, 7, "progress_no_requirements", status=400)
-    canvas, _ = connector()
-    with pytest.raises(ConfigurationError) as caught:
-        list(canvas.pull(None))
-    assert "course 101 (Crisis Intervention Team (CIT) 40-hour)" in str(caught.value)
-    assert "not module based" in str(caught.value)
-
-
-@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 def test_a_page_that_is_not_json_stops_the_source() -> None:
     course(101)
     responses.get(f"{API}/courses/101/users", body="<html>maintenance</html>")
@@ -137,10 +127,8 @@ def test_a_page_that_is_not_json_stops_the_source() -> None:
 def test_a_next_link_seen_before_is_refused() -> None:
     course(101)
     users(101, 1, "users_102_page1", last=False)
-    progress(101, 7, "progress_in_progress")
     loop = f"{API}/courses/101/users?page=2&per_page=2"
     responses.get(loop, json=body("users_102_page1"), headers={"Link": f'<{loop}>; rel="next"'})
-    progress(101, 7, "progress_in_progress")
     canvas, _ = connector()
     with pytest.raises(SourceError, match="same next page link twice"):
         list(canvas.pull(None))
@@ -184,6 +172,7 @@ def test_the_pacer_waits_nothing_without_rate_headers_and_caps_its_pause() -> No
 def test_a_timeout_mid_run_comes_after_the_checkpoint_of_the_courses_done() -> None:
     course(101)
     users(101, 1, "users_102_page1")
+    no_bulk(101)
     progress(101, 7, "progress_complete")
     responses.get(f"{API}/courses/102", body=requests.ConnectTimeout("slow"))
     responses.get(f"{API}/courses/102", body=requests.ConnectTimeout("slow"))

@@ -169,7 +169,7 @@ class XapiFake(HttpFake):
 
 class MoodleFake(HttpFake):
     kind = "moodle"
-    check_requests = 2
+    check_requests = 3  # site info, courses, the first person (are usernames shown?)
     rereads = True
 
     def __init__(self) -> None:
@@ -195,7 +195,7 @@ class MoodleFake(HttpFake):
 
 class CanvasFake(HttpFake):
     kind = "canvas"
-    check_requests = 3
+    check_requests = 5  # self, two courses, the first student, their custom data
     rereads = True
 
     def __init__(self) -> None:

@@ -21,19 +21,18 @@ from fixtures.moodle.fake import (
     status,
     ws,
 )
+from fixtures.moodle.fake import runner as sync_runner
 from responses.registries import OrderedRegistry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config import parse_settings
-from onemind.config.model import MoodleSourceConfig, SourceConfig
 from onemind.connectors.moodle import MoodleConnector
 from onemind.connectors.moodle_ws import form_fields
 from onemind.connectors.registry import build_connector
 from onemind.domain.records import Checkpoint, CompletionRecord, CredentialNotice, Rejected
 from onemind.errors import ConfigurationError, InvalidRecordError, SourceError, TransientError
 from onemind.store.models import Completion, Source
-from onemind.sync.runner import SyncRunner
 
 COURSES = "core_course_get_courses_by_field"
 STATUS = "core_completion_get_course_completion_status"
@@ -161,16 +160,6 @@ def test_a_missing_capability_names_the_function_and_what_it_needs() -> None:
 
 
 @responses.activate(assert_all_requests_are_fired=True)
-def test_a_course_without_completion_criteria_is_a_configuration_error_naming_it() -> None:
-    reply(COURSES, fixture="courses_12", field="ids", value="12")
-    enrolled(12, 0, "enrolled_users_15_page1")
-    status(12, 101, "error_nocriteriaset")
-    moodle, _ = connector(course_ids=[12])
-    with pytest.raises(ConfigurationError, match=r"for course 12 \(CIT-40\): No criteria set"):
-        list(moodle.pull(None))
-
-
-@responses.activate(assert_all_requests_are_fired=True)
 def test_person_level_refusals_are_skipped_or_quarantined_and_the_course_goes_on() -> None:
     reply(COURSES, fixture="courses_12", field="ids", value="12")
     enrolled(12, 0, "enrolled_users_12_page1")
@@ -252,6 +241,8 @@ def test_check_names_the_functions_the_external_service_lacks() -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         mock.post(URL, json=body("site_info"), match=[ws("core_webservice_get_site_info")])
         mock.post(URL, json=body("courses_by_ids"), match=[ws(COURSES)])
+        people = body("enrolled_users_12_page1")[:1]
+        mock.post(URL, json=people, match=[ws("core_enrol_get_enrolled_users", courseid=12)])
         connector()[0].check()
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         mock.post(URL, json=body("site_info"), match=[ws("core_webservice_get_site_info")])
@@ -368,7 +359,11 @@ def test_push_needs_a_configured_activity_with_completion_and_a_known_person() -
     with pytest.raises(ConfigurationError, match="set certification_cmid"):
         connector()[0].push(NOTICE)
     reply("core_course_get_course_module", fixture="course_module", cmid=301)
-    reply("core_user_get_users_by_field", answer=[], field="email", values=["x@y.example"])
+    reply(
+        "core_user_get_users",
+        answer={"users": [], "warnings": []},
+        criteria=[{"key": "email", "value": "x@y.example"}],
+    )
     moodle, _ = connector(certification_cmid=301)
     stranger = CredentialNotice("c9", "mhfa", "MHFA", NOTICE.issued_at, "jwt", email="x@y.example")
     with pytest.raises(InvalidRecordError, match=r"0 Moodle users with email 'x@y\.example'"):
@@ -415,28 +410,6 @@ def stored_cursor(sessions: sessionmaker[Session]) -> Any:
 def test_sync_timeout_mid_run_keeps_the_cursor_and_the_rerun_loses_and_doubles_nothing(
     tmp_path: Path, sessions: sessionmaker[Session], now: datetime
 ) -> None:
-    raw = {
-        "agencies": [{"id": "a-pd", "name": "A PD"}],
-        "sources": [
-            {
-                "name": "moodle",
-                "kind": "moodle",
-                "base_url": "https://moodle.example",
-                "token": "env:MOODLE_TOKEN",
-                "course_ids": [12, 15],
-                "page_size": 2,
-                "concurrency": 1,
-                "max_retries": 0,
-                "timezone": "America/Chicago",
-            }
-        ],
-    }
-    settings = parse_settings(raw, tmp_path / "x.toml", environ={"MOODLE_TOKEN": "t0ken-5ecret"})
-
-    def factory(config: SourceConfig) -> Any:
-        assert isinstance(config, MoodleSourceConfig)
-        return MoodleConnector(config, sleep=lambda _: None)
-
     reply(COURSES, fixture="courses_by_ids", field="ids", value="12,15")
     enrolled(12, 0, "enrolled_users_12_page1")
     status(12, 101, "status_complete_all")
@@ -446,7 +419,7 @@ def test_sync_timeout_mid_run_keeps_the_cursor_and_the_rerun_loses_and_doubles_n
     enrolled(12, 4, "enrolled_users_none")
     enrolled(15, 0, "enrolled_users_15_page1")
     responses.post(URL, body=requests.ReadTimeout("slow"))
-    runner = SyncRunner(settings, sessions, lambda: now, connector_factory=factory)
+    runner = sync_runner(tmp_path, sessions, now)
     first = runner.run(as_of=date(2026, 11, 26))
     assert not first.ok and "ReadTimeout" in (first.results[0].error or "")
     assert stored_cursor(sessions) == {"version": 1, "route": "status", "done": [12]}
