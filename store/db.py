@@ -29,8 +29,7 @@ def make_engine(url: str | Secret) -> Engine:
     A SQLite file is created first, readable by its owner only (SQLite gives its -wal and -shm
     files the same mode), in folders made 0700 if missing.
     """
-    if isinstance(url, Secret):
-        url = url.get()
+    url = _revealed(url)
     if url.startswith("sqlite"):
         _create_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 60})
@@ -41,11 +40,36 @@ def make_engine(url: str | Secret) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _create_sqlite_file(url: str) -> None:
+def _revealed(url: str | Secret) -> str:
+    return url.get() if isinstance(url, Secret) else url
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names; None for an in-memory, URI-form or server database."""
+    if not url.startswith("sqlite"):
+        return None
     parsed = make_url(url)
     database = parsed.database
     if database and database != ":memory:" and not parsed.query.get("uri"):
-        create_private(Path(database))
+        return Path(database)
+    return None
+
+
+def _create_sqlite_file(url: str) -> None:
+    path = _sqlite_file(url)
+    if path is not None:
+        create_private(path)
+
+
+def _require_sqlite_file(url: str) -> None:
+    """Refuse a SQLite file that does not exist yet, rather than leave an empty one behind.
+
+    Raises:
+        StoreError: the file is missing.
+    """
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        raise StoreError(f"no database at {path}: run 'onemind init'")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -116,6 +140,8 @@ def open_engine(url: str | Secret, migrate: bool = False) -> Engine:
     Raises:
         StoreError: unreachable, or (without `migrate`) `onemind init` is needed.
     """
+    if not migrate:
+        _require_sqlite_file(_revealed(url))
     engine = make_engine(url)
     if migrate:
         upgrade(engine)

@@ -104,12 +104,22 @@ def test_missing_configuration_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_uninitialised_database_says_what_to_do(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["coverage", "sync", "runs", "mapping list"])
+def test_uninitialised_database_says_what_to_do_and_leaves_no_file(
+    tmp_path: Path, command: str
+) -> None:
     (tmp_path / "onemind.toml").write_text('[store]\nurl = "sqlite:///fresh.db"\n')
-    result = onemind("coverage", cwd=tmp_path)
+    result = onemind(*command.split(), cwd=tmp_path)
     assert result.returncode == 1
-    assert "run 'onemind init'" in result.stderr
+    assert f"no database at {tmp_path / 'fresh.db'}: run 'onemind init'" in result.stderr
     assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == [tmp_path / "onemind.toml"]
+
+
+def test_init_creates_the_database_the_other_commands_need(tmp_path: Path) -> None:
+    (tmp_path / "onemind.toml").write_text('[store]\nurl = "sqlite:///fresh.db"\n')
+    assert onemind("init", cwd=tmp_path).returncode == 0
+    assert onemind("coverage", "--json", cwd=tmp_path).stdout.strip() == "[]"
     assert onemind("init", cwd=tmp_path).returncode == 0
     assert onemind("coverage", "--json", cwd=tmp_path).stdout.strip() == "[]"
 
