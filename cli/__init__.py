@@ -13,6 +13,7 @@ from onemind.cli.context import EXIT_FAILED, EXIT_USAGE, Context
 from onemind.cli.coverage import coverage_command
 from onemind.cli.demo import demo
 from onemind.cli.mapping import mapping
+from onemind.cli.options import examples
 from onemind.cli.reports import report
 from onemind.cli.secrets import secrets
 from onemind.cli.sync import init, runs, serve, sync
@@ -20,7 +21,15 @@ from onemind.errors import ConfigurationError, OneMindError
 from onemind.sync.logcontext import configure as configure_logging
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "onemind init                 create the database from onemind.toml",
+        "onemind sync                 pull every source and recompute coverage",
+        "onemind coverage             each agency's coverage as of today",
+        "onemind coverage --help      a command's options and examples",
+    )
+)
+@click.version_option(package_name="onemind-sync", prog_name="onemind")
 @click.option(
     "--config",
     "config",

@@ -7,29 +7,37 @@ import os
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from onemind.certificates import issuer
-from onemind.certificates.listing import find, require_config, summaries, summary
-from onemind.certificates.verify import verify as verify_token
 from onemind.cli.context import Context
-from onemind.cli.views import safe
+from onemind.cli.options import examples
 from onemind.domain.text import plain
 from onemind.errors import ConfigurationError
 
 
-@click.group()
+@click.group(
+    epilog=examples("onemind certificates list", "onemind certificates export ./credentials")
+)
 def certificates() -> None:
     """Open Badges 3.0 credentials for people and agencies."""
 
 
-@certificates.command(name="list")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--status", type=click.Choice(["active", "revoked"]))
+@certificates.command(
+    name="list",
+    epilog=examples(
+        "onemind certificates list --status revoked", "onemind certificates list --json"
+    ),
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the credentials as a JSON array.")
+@click.option("--status", type=click.Choice(["active", "revoked"]), help="Only these.")
 @click.pass_obj
 def list_credentials(ctx: Context, as_json: bool, status: str | None) -> None:
     """Every credential with its state and push-back state."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from onemind.certificates.listing import summaries
+    from onemind.cli.views import safe
+
     with ctx.sessions()() as session:
         rows = summaries(session, status)
     if as_json:
@@ -53,12 +61,13 @@ def list_credentials(ctx: Context, as_json: bool, status: str | None) -> None:
     Console().print(table)
 
 
-@certificates.command()
+@certificates.command(epilog=examples("onemind certificates show urn:uuid:…"))
 @click.argument("credential_id")
 @click.pass_obj
 def show(ctx: Context, credential_id: str) -> None:
     """The credential's JSON (decoded from its signed JWT) and its state."""
     from onemind.certificates import jose
+    from onemind.certificates.listing import find, summary
 
     with ctx.sessions()() as session:
         credential = find(session, credential_id)
@@ -67,12 +76,16 @@ def show(ctx: Context, credential_id: str) -> None:
     click.echo(json.dumps({"state": state, "credential": payload}, indent=2))
 
 
-@certificates.command()
+@certificates.command(
+    epilog=examples('onemind certificates revoke urn:uuid:… --reason "issued in error"')
+)
 @click.argument("credential_id")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help="Why, as the revocation list records it.")
 @click.pass_obj
 def revoke(ctx: Context, credential_id: str, reason: str) -> None:
     """Revoke a credential (kept, marked, with the reason) and withdraw it from its sources."""
+    from onemind.certificates import issuer
+    from onemind.certificates.listing import find, require_config
     from onemind.certificates.outbox import deliver
     from onemind.connectors.registry import build_connector
 
@@ -88,12 +101,13 @@ def revoke(ctx: Context, credential_id: str, reason: str) -> None:
     click.echo(f"revoked {credential.id}; {delivered} source(s) told")
 
 
-@certificates.command(name="export")
+@certificates.command(name="export", epilog=examples("onemind certificates export ./credentials"))
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 def export_command(ctx: Context, directory: Path) -> None:
     """Write every credential as <id>.jwt/.json/.pdf with jwks.json and revocations.json."""
     from onemind.certificates import files
+    from onemind.certificates.listing import require_config
 
     config = require_config(ctx.settings())
     with ctx.sessions()() as session:
@@ -104,7 +118,9 @@ def export_command(ctx: Context, directory: Path) -> None:
     )
 
 
-@certificates.command(name="verify")
+@certificates.command(
+    name="verify", epilog=examples("onemind certificates verify ./credentials/urn_uuid_….jwt")
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--jwks",
@@ -120,6 +136,7 @@ def export_command(ctx: Context, directory: Path) -> None:
 def verify(file: Path, jwks_file: Path | None, revocations: Path | None) -> None:
     """Check a credential offline; exit 1 and say exactly what failed if it does not hold."""
     from onemind.certificates.files import JWKS_FILE, REVOCATIONS_FILE
+    from onemind.certificates.verify import verify as verify_token
 
     keys_path = jwks_file or file.parent / JWKS_FILE
     if not keys_path.exists():

@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+if TYPE_CHECKING:  # imported where used, so that `onemind --help` starts fast
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
-from onemind.config import Settings, config_path, load_settings
-from onemind.store.db import open_engine, open_store
+    from onemind.config import Settings
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -35,6 +36,8 @@ class Context:
             ConfigurationError: the file is missing or invalid.
         """
         if self._settings is None:
+            from onemind.config import config_path, load_settings
+
             self._settings = load_settings(config_path(self.config))
         return self._settings
 
@@ -48,10 +51,14 @@ class Context:
         Raises:
             StoreError: unreachable, or (without `migrate`) `onemind init` is needed.
         """
+        from onemind.store.db import open_engine
+
         return open_engine(self.settings().store.url, migrate)
 
     def sessions(self, migrate: bool = False) -> sessionmaker[Session]:
         """Sessions on the configured store (see `engine`)."""
+        from onemind.store.db import open_store
+
         return open_store(self.settings().store.url, migrate)
 
     @contextmanager

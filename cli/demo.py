@@ -8,16 +8,13 @@ from datetime import date
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from onemind.cli.context import Context
-from onemind.cli.options import as_of_option
+from onemind.cli.options import as_of_option, examples
 from onemind.cli.sync import run_sync
-from onemind.cli.views import coverage_table, sync_table
-from onemind.private_files import write_private
 
 
-@click.command()
+@click.command(epilog=examples("onemind demo", "onemind demo --dir /tmp/demo --as-of 2026-11-26"))
 @click.option(
     "--dir",
     "directory",
@@ -30,7 +27,11 @@ from onemind.private_files import write_private
 @click.pass_obj
 def demo(ctx: Context, directory: Path, as_of: date | None) -> None:
     """Run the whole pipeline on bundled sample data (SQLite) and print the coverage."""
+    from rich.console import Console
+
+    from onemind.cli.views import coverage_table, sync_table
     from onemind.demo.setup import prepare_demo
+    from onemind.private_files import write_private
     from onemind.reports.batch import write_reports
 
     config_file = prepare_demo(directory)

@@ -5,25 +5,27 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from onemind.cli.context import Context, author
 from onemind.cli.mapping_changes import CHANGE_COMMANDS
-from onemind.cli.options import as_of_option
-from onemind.cli.views import safe
+from onemind.cli.options import as_of_option, examples
 from onemind.domain.text import plain
 from onemind.errors import OneMindError
-from onemind.mapping import exchange
-from onemind.mapping.catalogue import mapped_titles, review_queue
-from onemind.mapping.suggest import MappedTitle
-from onemind.mapping.suggest import suggest as suggest_for
-from onemind.store.explain import explain_person, find_person
+
+if TYPE_CHECKING:
+    from onemind.mapping.suggest import MappedTitle
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "onemind mapping queue",
+        'onemind mapping approve 12 --category cit --reason "40-hour CIT course"',
+        "onemind mapping explain jane.doe@springfield.gov",
+    )
+)
 def mapping() -> None:
     """Which courses count as CIT, CRIT, MHFA or an approved equivalent."""
 
@@ -32,12 +34,20 @@ for _command in CHANGE_COMMANDS:
     mapping.add_command(_command)
 
 
-@mapping.command(name="list")
-@click.option("--json", "as_json", is_flag=True)
+@mapping.command(
+    name="list", epilog=examples("onemind mapping list", "onemind mapping list --all --json")
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the rules as a JSON array.")
 @click.option("--all", "show_all", is_flag=True, help="Include retired rules.")
 @click.pass_obj
 def list_rules(ctx: Context, as_json: bool, show_all: bool) -> None:
     """The mapping rules, in evaluation order."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from onemind.cli.views import safe
+    from onemind.mapping import exchange
+
     with ctx.transaction() as session:
         data = exchange.list_rules(session, show_all)
     if as_json:
@@ -60,12 +70,20 @@ def list_rules(ctx: Context, as_json: bool, show_all: bool) -> None:
     Console().print(table)
 
 
-@mapping.command()
-@click.option("--limit", type=int, default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@mapping.command(epilog=examples("onemind mapping queue --limit 20"))
+@click.option(
+    "--limit", type=int, default=50, show_default=True, help="Show at most this many courses."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the queue as a JSON array.")
 @click.pass_obj
 def queue(ctx: Context, limit: int, as_json: bool) -> None:
     """Courses no rule decides, those affecting most people first, with suggestions."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from onemind.cli.views import safe
+    from onemind.mapping.catalogue import review_queue
+
     with ctx.transaction() as session:
         items = review_queue(session, limit)
     if as_json:
@@ -88,16 +106,20 @@ def queue(ctx: Context, limit: int, as_json: bool) -> None:
     Console().print(table)
 
 
-@mapping.command()
-@click.option("--title", required=True)
-@click.option("--hours", type=float)
-@click.option("--provider")
-@click.option("--json", "as_json", is_flag=True)
+@mapping.command(
+    epilog=examples('onemind mapping suggest --title "Crisis Intervention Team 40h" --hours 40')
+)
+@click.option("--title", required=True, help="The course title as the source names it.")
+@click.option("--hours", type=float, help="The course's length in hours, if known.")
+@click.option("--provider", help="Who gives the course, if known.")
+@click.option("--json", "as_json", is_flag=True, help="Print the suggestions as a JSON array.")
 @click.pass_obj
 def suggest(
     ctx: Context, title: str, hours: float | None, provider: str | None, as_json: bool
 ) -> None:
     """Ranked suggestions for a course title (which need not exist yet)."""
+    from onemind.mapping.suggest import suggest as suggest_for
+
     mapped = _mapped_if_configured(ctx)
     ranked = suggest_for(title, hours, provider, mapped)
     if as_json:
@@ -112,6 +134,8 @@ def suggest(
 
 def _mapped_if_configured(ctx: Context) -> list[MappedTitle]:
     """Already-mapped titles when a store is configured; suggestions work without one."""
+    from onemind.mapping.catalogue import mapped_titles
+
     try:
         with ctx.transaction() as session:
             return mapped_titles(session)
@@ -119,14 +143,23 @@ def _mapped_if_configured(ctx: Context) -> list[MappedTitle]:
         return []
 
 
-@mapping.command(name="export")
+@mapping.command(
+    name="export", epilog=examples("onemind mapping export --format csv --out rules.csv")
+)
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "yaml"]), default="yaml", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "yaml"]),
+    default="yaml",
+    show_default=True,
+    help="File format.",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (else stdout).")
 @click.pass_obj
 def export_command(ctx: Context, fmt: str, out: Path | None) -> None:
     """Write the active rules for another academy to import."""
+    from onemind.mapping import exchange
+
     with ctx.transaction() as session:
         text = exchange.dump(exchange.export_rules(session), fmt)
     if out is None:
@@ -136,13 +169,20 @@ def export_command(ctx: Context, fmt: str, out: Path | None) -> None:
         click.echo(f"rules written to {out}")
 
 
-@mapping.command(name="import")
+@mapping.command(
+    name="import",
+    epilog=examples(
+        "onemind mapping import rules.yaml --dry-run", "onemind mapping import rules.csv"
+    ),
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True)
-@as_of_option()
+@click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
+@as_of_option("Date the effect is measured at (default today).")
 @click.pass_obj
 def import_command(ctx: Context, file: Path, dry_run: bool, as_of: date | None) -> None:
     """Add the rules of a CSV or YAML file; disagreements are reported, never overwritten."""
+    from onemind.mapping import exchange
+
     rules = exchange.load(file)
     with ctx.transaction(dry_run) as session:
         report = exchange.import_rules(
@@ -157,13 +197,21 @@ def import_command(ctx: Context, file: Path, dry_run: bool, as_of: date | None) 
         click.echo(f"  {plain(line)}")
 
 
-@mapping.command()
+@mapping.command(
+    epilog=examples(
+        "onemind mapping explain jane.doe@springfield.gov",
+        "onemind mapping explain E1042 --as-of 2026-11-26 --json",
+    )
+)
 @click.argument("person")
-@as_of_option()
-@click.option("--json", "as_json", is_flag=True)
+@as_of_option("Date to explain for (default today).")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 @click.pass_obj
 def explain(ctx: Context, person: str, as_of: date | None, as_json: bool) -> None:
     """Why PERSON (id, email or employee id) does or does not count, agency by agency."""
+    from onemind.cli.views import explanation_lines
+    from onemind.store.explain import explain_person, find_person
+
     day = ctx.today(as_of)
     with ctx.transaction() as session:
         found = find_person(session, person)
@@ -172,14 +220,5 @@ def explain(ctx: Context, person: str, as_of: date | None, as_json: bool) -> Non
         click.echo(json.dumps([p.to_json() for p in parts], indent=2))
         return
     for part in parts:
-        who = part.person
-        click.echo(
-            f"{plain(who.name)} at {part.agency} ({part.program}), {who.employee_id}: "
-            f"{who.role}; trained {'yes' if who.trained else 'no'}"
-            + (f", crisis {'yes' if who.crisis else 'no'}" if who.role == "sworn" else "")
-        )
-        for note in who.notes:
-            click.echo(
-                f"  {note.completed_on} {plain(note.course)} ({note.source} "
-                f"{plain(note.record)}): {note.verdict}"
-            )
+        for line in explanation_lines(part.person, f" at {part.agency} ({part.program})"):
+            click.echo(line)

@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.orm import Session
 
 from onemind.cli.context import Context, author
-from onemind.cli.options import DATE, as_of_option
+from onemind.cli.options import DATE, as_of_option, examples
 from onemind.domain.text import plain
-from onemind.mapping import changes
-from onemind.pipeline.recompute import change_rules, deliver_pushes
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from onemind.mapping import changes
 
 CATEGORY_HELP = "cit, crit, crisis-equivalent, mhfa, mhfa-equivalent, dispatch-crisis, or another"
+REASON_HELP = "Why, as the rule's history records it."
+MIN_HOURS_HELP = "Only courses of at least this many hours match (or of unknown length)."
 
 
 def _show(report: changes.ChangeReport, as_json: bool) -> None:
@@ -56,6 +60,8 @@ def _change(
     change: Callable[[Session, date], changes.ChangeReport],
 ) -> None:
     """Apply one rule change and recompute what it touched, in one transaction."""
+    from onemind.pipeline.recompute import change_rules, deliver_pushes
+
     day = ctx.today(as_of)
     settings = ctx.settings()
     with ctx.transaction(dry_run) as session:
@@ -76,10 +82,14 @@ def change_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        'onemind mapping approve 12 --category cit --reason "40-hour CIT course" --dry-run'
+    )
+)
 @click.argument("course", type=int)
 @click.option("--category", required=True, help=CATEGORY_HELP)
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help=REASON_HELP)
 @change_options
 @click.pass_obj
 def approve(
@@ -92,6 +102,8 @@ def approve(
     as_of: date | None,
 ) -> None:
     """Decide that a catalogue course counts as CATEGORY (an exact rule for its source)."""
+    from onemind.mapping import changes
+
     _change(
         ctx,
         dry_run,
@@ -103,15 +115,17 @@ def approve(
     )
 
 
-@click.command()
+@click.command(epilog=examples('onemind mapping reject 13 --reason "roll-call video"'))
 @click.argument("course", type=int)
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help=REASON_HELP)
 @change_options
 @click.pass_obj
 def reject(
     ctx: Context, course: int, reason: str, dry_run: bool, as_json: bool, as_of: date | None
 ) -> None:
     """Decide that a catalogue course does not qualify."""
+    from onemind.mapping import changes
+
     _change(
         ctx,
         dry_run,
@@ -123,7 +137,13 @@ def reject(
     )
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "onemind mapping add --title-pattern '\\bCIT\\b' --category cit "
+        '--min-hours 40 --reason "state CIT" --dry-run',
+        'onemind mapping add --course-key 877 --not-qualifying --reason "refresher"',
+    )
+)
 @click.option("--course-key", help="Exact course key (id) as the source names it.")
 @click.option("--title-pattern", help="Regular expression on the course title (any case).")
 @click.option("--activity-type", help="Exact xAPI activity type IRI.")
@@ -131,13 +151,19 @@ def reject(
 @click.option("--category", help=CATEGORY_HELP)
 @click.option("--not-qualifying", is_flag=True, help="Matching courses do not count.")
 @click.option("--source", help="Only for this source (default: any source).")
-@click.option("--min-hours", type=float)
-@click.option("--priority", type=int, default=100, show_default=True)
+@click.option("--min-hours", type=float, help=MIN_HOURS_HELP)
+@click.option(
+    "--priority",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Rules are tried highest first; the first that matches decides.",
+)
 @click.option(
     "--from", "effective_from", type=DATE, help="Counts only completions on/after this date."
 )
 @click.option("--until", "effective_until", type=DATE, help="…and before this date.")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help=REASON_HELP)
 @change_options
 @click.pass_obj
 def add(
@@ -159,6 +185,8 @@ def add(
     as_of: date | None,
 ) -> None:
     """Add a rule; the completions it decides are reclassified at once."""
+    from onemind.mapping import changes
+
     given = {
         "course_key": course_key,
         "title": title_pattern,
@@ -193,15 +221,19 @@ def add(
     )
 
 
-@click.command()
+@click.command(
+    epilog=examples('onemind mapping edit 5 --min-hours 16 --reason "state minimum" --dry-run')
+)
 @click.argument("rule", type=int)
 @click.option("--category", help=CATEGORY_HELP)
-@click.option("--pattern")
-@click.option("--priority", type=int)
-@click.option("--min-hours", type=float)
-@click.option("--from", "effective_from", type=DATE)
-@click.option("--until", "effective_until", type=DATE)
-@click.option("--reason", required=True)
+@click.option("--pattern", help="New pattern (a regular expression or exact key, as before).")
+@click.option("--priority", type=int, help="New priority (highest is tried first).")
+@click.option("--min-hours", type=float, help=MIN_HOURS_HELP)
+@click.option(
+    "--from", "effective_from", type=DATE, help="Counts only completions on/after this date."
+)
+@click.option("--until", "effective_until", type=DATE, help="…and before this date.")
+@click.option("--reason", required=True, help=REASON_HELP)
 @change_options
 @click.pass_obj
 def edit(
@@ -219,6 +251,8 @@ def edit(
     as_of: date | None,
 ) -> None:
     """Change a rule (a new version); what it decided before and after is reclassified."""
+    from onemind.mapping import changes
+
     updates: dict[str, Any] = {
         "category": category,
         "pattern": pattern,
@@ -239,15 +273,17 @@ def edit(
     )
 
 
-@click.command()
+@click.command(epilog=examples('onemind mapping retire 5 --reason "course withdrawn"'))
 @click.argument("rule", type=int)
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, help=REASON_HELP)
 @change_options
 @click.pass_obj
 def retire(
     ctx: Context, rule: int, reason: str, dry_run: bool, as_json: bool, as_of: date | None
 ) -> None:
     """Retire a rule; the completions it decided are decided again without it."""
+    from onemind.mapping import changes
+
     _change(
         ctx,
         dry_run,

@@ -29,3 +29,8 @@ DATE = DateType()
 def as_of_option(help: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`--as-of DATE`: the date a command works for (the command defaults it to today)."""
     return click.option("--as-of", type=DATE, help=help)
+
+
+def examples(*lines: str) -> str:
+    """A command's epilog: example invocations, kept on their own lines in `--help`."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.cli.context import EXIT_FAILED, Context
-from onemind.cli.options import as_of_option
-from onemind.cli.views import safe, wide_console
+from onemind.cli.options import as_of_option, examples
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "onemind report --agency springfield-pd --out reports/",
+        "onemind report --hub --send",
+        "onemind report --list --json",
+    )
+)
 @click.option("--agency", metavar="ID", help="Only this agency (default: every agency).")
 @click.option("--hub", is_flag=True, help="The summary of all agencies for academy staff.")
 @as_of_option("Date to report on (default today).")
@@ -26,6 +34,7 @@ from onemind.cli.views import safe, wide_console
     help="Write the HTML, PDF and CSV here (default: the current folder, unless --send).",
 )
 @click.option("--list", "list_sent", is_flag=True, help="List the reports sent, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="With --list: print them as a JSON array.")
 @click.pass_obj
 def report(
     ctx: Context,
@@ -35,14 +44,17 @@ def report(
     send: bool,
     out: Path | None,
     list_sent: bool,
+    as_json: bool,
 ) -> None:
     """Coverage reports: status, figures, deadline, trend and who still needs which training."""
     from onemind.reports.batch import write_reports
 
     settings = ctx.settings()
     sessions = ctx.sessions()
+    if as_json and not list_sent:
+        raise click.UsageError("--json goes with --list")
     if list_sent:
-        _list(sessions, agency)
+        _list(sessions, agency, as_json)
         return
     day = ctx.today(as_of)
     if hub and agency:
@@ -72,11 +84,17 @@ def _send(
     return sum(not d.sent for d in deliveries)
 
 
-def _list(sessions: sessionmaker[Session], agency: str | None) -> None:
+def _list(sessions: sessionmaker[Session], agency: str | None, as_json: bool) -> None:
+    from rich.table import Table
+
+    from onemind.cli.views import archive_json, safe, wide_console
     from onemind.reports.delivery import archived
 
     with sessions() as session:
         rows = archived(session, agency)
+    if as_json:
+        click.echo(json.dumps([archive_json(r) for r in rows], indent=2))
+        return
     table = Table(title="Reports sent")
     for column in ("#", "created (UTC)", "report", "reason", "status", "to", "result"):
         table.add_column(column)

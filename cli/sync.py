@@ -5,31 +5,27 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.cli.context import EXIT_FAILED, Context
-from onemind.cli.options import as_of_option
-from onemind.cli.views import safe, sync_table, wide_console
+from onemind.cli.options import as_of_option, examples
 from onemind.errors import ConfigurationError
-from onemind.store.db import safe_url, session_factory, transaction
-from onemind.store.history import RunRow, recent_runs, source_health
-from onemind.store.models import Source
 
 if TYPE_CHECKING:
+    from rich.table import Table
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from onemind.store.history import RunRow
     from onemind.sync.runner import SyncOutcome
 
 ERROR_WIDTH = 200
 
 
-@click.command()
+@click.command(epilog=examples("onemind init", "onemind --config /etc/onemind.toml init"))
 @click.pass_obj
 def init(ctx: Context) -> None:
     """Create or upgrade the database and load the configured agencies and sources.
@@ -38,6 +34,7 @@ def init(ctx: Context) -> None:
     """
     from onemind.pipeline.recompute import recompute
     from onemind.store.bootstrap import apply_settings
+    from onemind.store.db import session_factory, transaction
 
     settings = ctx.settings()
     engine = ctx.engine(migrate=True)
@@ -48,17 +45,37 @@ def init(ctx: Context) -> None:
     click.echo(f"database ready: {engine.url.render_as_string(hide_password=True)}")
 
 
-@click.command()
-@click.argument("sources", nargs=-1)
+@click.command(
+    epilog=examples(
+        "onemind sync                      every source, then coverage as of today",
+        "onemind sync moodle --full        one source, read whole again",
+        "onemind sync --json > sync.json   the outcome, for a script",
+    )
+)
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 @click.option("--full", is_flag=True, help="Ignore saved cursors and read every source whole.")
 @as_of_option("Date to compute coverage for (default today).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the outcome as JSON: per-source results, unmatched, status changes, certificates.",
+)
 @click.pass_obj
-def sync(ctx: Context, sources: tuple[str, ...], full: bool, as_of: date | None) -> None:
+def sync(
+    ctx: Context, sources: tuple[str, ...], full: bool, as_of: date | None, as_json: bool
+) -> None:
     """Pull the sources (all, or those named), then recompute coverage."""
     day = ctx.today(as_of)
     outcome = run_sync(ctx, ctx.sessions(), sources, full, day)
-    console = Console()
-    console.print(sync_table(outcome))
+    if as_json:
+        click.echo(json.dumps(outcome_json(outcome), indent=2))
+    else:
+        from rich.console import Console
+
+        from onemind.cli.views import sync_table
+
+        Console().print(sync_table(outcome))
     if not outcome.ok:
         failed = [r for r in outcome.results if not r.ok]
         for result in failed:
@@ -66,6 +83,28 @@ def sync(ctx: Context, sources: tuple[str, ...], full: bool, as_of: date | None)
             prefix = "" if named else f"source {result.source!r}: "
             click.echo(f"error: {prefix}{result.error}", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def outcome_json(outcome: SyncOutcome) -> dict[str, Any]:
+    """What `sync --json` prints: each source's result, then what the recomputation changed."""
+    return {
+        "ok": outcome.ok,
+        "stopped": outcome.stopped,
+        "sources": [
+            {
+                "source": r.source,
+                "run_id": r.run_id,
+                "status": r.status,
+                **asdict(r.stats),
+                "error": r.error,
+                "skipped": r.skipped,
+            }
+            for r in outcome.results
+        ],
+        "unmatched": outcome.unmatched,
+        "status_changes": [asdict(c) for c in outcome.changes],
+        "certificates": asdict(outcome.certificates),
+    }
 
 
 def run_sync(
@@ -76,6 +115,7 @@ def run_sync(
     as_of: date,
 ) -> SyncOutcome:
     """Run the sync with a progress bar per source on stderr."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from onemind.sync.runner import SyncRunner
@@ -98,11 +138,17 @@ def run_sync(
         return runner.run(sources, full=full, as_of=as_of)
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "onemind serve",
+        "onemind serve --now --log-format json --log-file /var/log/onemind/onemind.log",
+    )
+)
 @click.option("--now", "run_now", is_flag=True, help="Also sync every source once right away.")
 @click.pass_obj
 def serve(ctx: Context, run_now: bool) -> None:
     """Sync sources and send reports on their schedules until SIGTERM or Ctrl-C."""
+    from onemind.store.db import safe_url
     from onemind.sync.scheduler import Service
 
     engine = ctx.engine()
@@ -120,13 +166,24 @@ def serve(ctx: Context, run_now: bool) -> None:
     click.echo("stopped")
 
 
-@click.command()
+@click.command(epilog=examples("onemind runs", "onemind runs --source moodle --limit 5 --json"))
 @click.option("--source", metavar="NAME", help="Only this source's runs.")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Show at most this many runs.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON array.")
 @click.pass_obj
 def runs(ctx: Context, source: str | None, limit: int, as_json: bool) -> None:
     """Recent sync runs, newest first: counts, outcome, error; failing sources and held locks."""
+    from sqlalchemy import select
+
+    from onemind.cli.views import safe, wide_console
+    from onemind.store.history import recent_runs, source_health
+    from onemind.store.models import Source
     from onemind.sync.lock import current_locks
 
     settings = ctx.settings()
@@ -163,6 +220,11 @@ def runs(ctx: Context, source: str | None, limit: int, as_json: bool) -> None:
 
 def _runs_table(rows: list[RunRow]) -> Table:
     """The runs, compact enough for 80 columns; errors follow the table, one line each."""
+    from rich import box
+    from rich.table import Table
+
+    from onemind.cli.views import safe
+
     table = Table(title="Sync runs (times UTC)", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("run", "source", "started", "took", "status"):
         table.add_column(column, no_wrap=True)
@@ -184,6 +246,8 @@ def _runs_table(rows: list[RunRow]) -> Table:
 
 
 def _errors(rows: list[RunRow]) -> list[str]:
+    from onemind.cli.views import safe
+
     return [
         f"run {r.id} ({safe(r.source)}): {safe(r.error[:ERROR_WIDTH])}" for r in rows if r.error
     ]

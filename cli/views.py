@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from onemind.domain.text import plain
-from onemind.store.coverage import CoverageReport
-from onemind.store.explain import PersonExplanation
 
 if TYPE_CHECKING:
+    from onemind.store.coverage import CoverageReport
+    from onemind.store.explain import PersonExplanation
+    from onemind.store.models import ReportArchive
     from onemind.sync.runner import SyncOutcome
 
 
@@ -24,6 +25,7 @@ def safe(text: str) -> str:
 
 MARKS = {True: "[green]yes[/]", False: "[red]no[/]", None: "[yellow]n/a[/]"}
 TICKS = {True: "[green]✓[/]", False: "[red]✗[/]", None: "[yellow]-[/]"}
+YES_NO = {True: "yes", False: "no", None: "n/a"}
 STATUS_STYLE = {"complete": "green", "on-track": "cyan", "at-risk": "yellow", "overdue": "red"}
 
 
@@ -59,6 +61,22 @@ def coverage_table(reports: Sequence[CoverageReport]) -> Table:
         "non-sworn: selected non-sworn staff trained"
     )
     return table
+
+
+def coverage_lines(reports: Iterable[CoverageReport]) -> list[str]:
+    """One plain line per agency, for files and pipes."""
+    lines = []
+    for r in reports:
+        c = r.counts
+        deadline = f", deadline {r.deadline.isoformat()}" if r.deadline else ""
+        lines.append(
+            f"{plain(r.agency)} ({r.program}) {r.status}{deadline}: "
+            f"crisis {c.sworn_crisis}/{c.sworn_total} (20 % {YES_NO[r.crisis_20]}), "
+            f"trained {c.sworn_trained}/{c.sworn_total}, "
+            f"non-sworn {c.nonsworn_trained}/{c.nonsworn_total}; "
+            f"partnership {YES_NO[r.partnership]}, policy {YES_NO[r.policy]}"
+        )
+    return lines
 
 
 def sync_table(outcome: SyncOutcome) -> Table:
@@ -98,6 +116,38 @@ def explanation_table(people: Iterable[PersonExplanation]) -> Table:
             notes or "no records",
         )
     return table
+
+
+def explanation_lines(person: PersonExplanation, where: str = "") -> list[str]:
+    """The person on one line, then one indented line per record: plain text for pipes."""
+    crisis = f", crisis {YES_NO[person.crisis]}" if person.role == "sworn" else ""
+    notes = [
+        f"  {n.completed_on} {plain(n.course)} ({plain(n.source)} {plain(n.record)}): "
+        f"{plain(n.verdict)}"
+        for n in person.notes
+    ]
+    return [
+        f"{plain(person.name)}{where}, {plain(person.employee_id)}: {person.role}; "
+        f"trained {YES_NO[person.trained]}{crisis}",
+        *(notes or ["  no records"]),
+    ]
+
+
+def archive_json(row: ReportArchive) -> dict[str, Any]:
+    """A report as `report --list --json` prints it (its content stays in the archive)."""
+    return {
+        "id": row.id,
+        "created_at": row.created_at.isoformat(),
+        "agency": row.agency_id,
+        "kind": row.kind,
+        "reason": row.reason,
+        "as_of": row.as_of.isoformat(),
+        "status": row.status,
+        "subject": row.subject,
+        "recipients": row.recipients,
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+        "error": row.error,
+    }
 
 
 def wide_console(width: int = 110) -> Console:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,55 @@ def test_unknown_source_name_fails_cleanly(demo: Path) -> None:
     result = onemind("--config", str(demo / "onemind.toml"), "sync", "nope", cwd=demo)
     assert result.returncode == 2
     assert "no source 'nope' in [[sources]]" in result.stderr
+
+
+def test_sync_json_gives_each_source_and_what_the_sync_changed(demo: Path) -> None:
+    config = demo / "onemind.toml"
+    result = onemind(
+        "--config", str(config), "sync", "--full", "--json", "--as-of", AS_OF, cwd=demo
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["ok"] is True and outcome["stopped"] is False
+    configured = [s["name"] for s in tomllib.loads(config.read_text())["sources"]]
+    assert sorted(s["source"] for s in outcome["sources"]) == sorted(configured)
+    for source in outcome["sources"]:
+        assert source["status"] == "succeeded" and source["error"] is None
+        assert source["fetched"] > 0 and source["new"] == 0 and source["run_id"] > 0
+        assert {"updated", "voided", "quarantined", "skipped"} <= set(source)
+    assert isinstance(outcome["unmatched"], int)
+    assert outcome["status_changes"] == []
+    assert outcome["certificates"] == {"issued": [], "revoked": []}
+
+
+def explain(demo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    config = str(demo / "onemind.toml")
+    command = ["coverage", "--agency", "springfield-pd", "--explain", "--as-of", AS_OF, *args]
+    return onemind("--config", config, *command, cwd=demo)
+
+
+def test_explain_shows_only_who_the_filter_asks_for(demo: Path) -> None:
+    everyone = json.loads(explain(demo, "--json").stdout)
+    missing = json.loads(explain(demo, "--json", "--who", "not-counted").stdout)
+    counted = json.loads(explain(demo, "--json", "--who", "counted").stdout)
+    assert missing == [p for p in everyone if not p["trained"]] and missing
+    assert counted == [p for p in everyone if p["trained"]] and counted
+    alone = onemind(
+        "--config", str(demo / "onemind.toml"), "coverage", "--who", "counted", cwd=demo
+    )
+    assert alone.returncode == 2 and "--who needs --explain" in alone.stderr
+
+
+def test_explain_piped_is_plain_lines_per_person_and_record(demo: Path) -> None:
+    missing = json.loads(explain(demo, "--json", "--who", "not-counted").stdout)
+    piped = explain(demo, "--who", "not-counted")
+    assert piped.returncode == 0, piped.stderr
+    people = [line for line in piped.stdout.splitlines() if not line.startswith("  ")]
+    records = [line for line in piped.stdout.splitlines() if line.startswith("  ")]
+    assert len(people) == len(missing)
+    assert all("; trained no" in line for line in people)
+    assert len(records) == sum(max(1, len(p["credentials"])) for p in missing)
+    assert not set("┏━┃│╭─") & set(piped.stdout)
+    assert explain(demo, "--who", "not-counted", "--format", "text").stdout == piped.stdout
+    table = explain(demo, "--who", "not-counted", "--format", "table").stdout
+    assert "Who counts, and why" in table and set("┃│") & set(table)

@@ -64,3 +64,11 @@ def test_bad_date_names_its_option(command: str, name: str, tmp_path: Path) -> N
     result = CliRunner().invoke(find(command), [*needed, name, "26/11/2026"])
     assert result.exit_code == 2
     assert f"Invalid value for '{name}': '26/11/2026' is not a date (YYYY-MM-DD)" in result.output
+
+
+def test_an_impossible_month_names_the_option() -> None:
+    result = CliRunner().invoke(
+        find("mapping add"), [*COMMANDS["mapping add"], "--from", "2025-13-01"]
+    )
+    assert result.exit_code == 2
+    assert "Invalid value for '--from': '2025-13-01' is not a date (YYYY-MM-DD)" in result.output

@@ -6,6 +6,7 @@ import csv
 import email
 import email.policy
 import io
+import json
 import logging
 import os
 import socket
@@ -387,5 +388,10 @@ def test_report_command_writes_sends_and_lists(tmp_path: Path, smtp: tuple[Inbox
     assert "1 of 4 sworn officers" in pdf_text((out / "a-pd.pdf").read_bytes())
     listed = onemind("report", "--list")
     assert "a-pd" in listed.stdout and "on-demand" in listed.stdout and "sent" in listed.stdout
+    rows = json.loads(onemind("report", "--list", "--json").stdout)
+    assert [(r["id"], r["agency"], r["reason"], r["recipients"], r["error"]) for r in rows] == [
+        (1, "a-pd", "on-demand", ["chief@a.example", "training@a.example"], None)
+    ]
+    assert rows[0]["sent_at"] is not None and rows[0]["as_of"] == "2026-11-26"
     unknown = onemind("report", "--agency", "nope")
     assert unknown.returncode == 2 and "no agency 'nope'" in unknown.stderr
