@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 from dataclasses import asdict
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -145,12 +147,30 @@ def run_sync(
     )
 )
 @click.option("--now", "run_now", is_flag=True, help="Also sync every source once right away.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines as text, or as one JSON object a line (time, level, logger, message, "
+    "job, source, run_id).",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append the log to this file, created owner-only (default: stderr).",
+)
 @click.pass_obj
-def serve(ctx: Context, run_now: bool) -> None:
-    """Sync sources and send reports on their schedules until SIGTERM or Ctrl-C."""
+def serve(ctx: Context, run_now: bool, log_format: str, log_file: Path | None) -> None:
+    """Sync sources and send reports on their schedules until SIGTERM or Ctrl-C.
+
+    Each job's start, result and duration is logged at INFO (DEBUG with --debug).
+    """
     from onemind.store.db import safe_url
+    from onemind.sync.logcontext import configure
     from onemind.sync.scheduler import Service
 
+    configure(logging.DEBUG if ctx.debug else logging.INFO, log_format, log_file)
     engine = ctx.engine()
     service = Service(ctx.settings(), engine, ctx.now)
     for number in (signal.SIGTERM, signal.SIGINT):

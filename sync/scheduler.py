@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,6 +31,7 @@ from onemind.reports.delivery import deliver_agency, deliver_hub, status_notices
 from onemind.store.db import session_factory, transaction
 from onemind.store.history import source_health
 from onemind.store.status import mark_told
+from onemind.sync.logcontext import log_context
 from onemind.sync.runner import SyncOutcome, SyncRunner
 
 log = logging.getLogger(__name__)
@@ -107,15 +109,20 @@ class Service:
                     with transaction(self.sessions) as session:
                         mark_told(session, notice.change_ids, self.now())
 
-    def report(self, agency: str) -> None:
-        """The agency's scheduled report."""
-        self._deliver(agency, "schedule")
+    def report(self, agency: str) -> bool:
+        """The agency's scheduled report; whether it was sent."""
+        return self._deliver(agency, "schedule")
 
-    def hub(self) -> None:
+    def hub(self) -> bool:
+        """The hub summary for academy staff; whether it was sent."""
         try:
-            deliver_hub(self.settings, self.sessions, "schedule", self.now(), self.today())
+            delivery = deliver_hub(
+                self.settings, self.sessions, "schedule", self.now(), self.today()
+            )
         except OneMindError as exc:
             log.error("hub summary not sent: %s", exc)
+            return False
+        return delivery.sent
 
     def _deliver(self, agency: str, reason: str, changed: str | None = None) -> bool:
         try:
@@ -240,14 +247,42 @@ def _current() -> Service:
 
 def sync_job(source: str) -> None:
     """Scheduled: sync one source."""
-    _current().sync(source)
+    _run(f"sync:{source}", lambda: summary(_current().sync(source)))
 
 
 def report_job(agency: str) -> None:
     """Scheduled: send one agency's report."""
-    _current().report(agency)
+    _run(f"report:{agency}", lambda: "sent" if _current().report(agency) else "not sent")
 
 
 def hub_job() -> None:
     """Scheduled: send the hub summary to academy staff."""
-    _current().hub()
+    _run(HUB_JOB, lambda: "sent" if _current().hub() else "not sent")
+
+
+def _run(job: str, work: Callable[[], str]) -> None:
+    """Run a scheduled job with its id on every log line: its start, result and duration."""
+    started = time.monotonic()
+    with log_context(job=job):
+        log.info("job started")
+        try:
+            result = work()
+        except Exception:
+            log.exception("job failed after %.1f s", time.monotonic() - started)
+            raise
+        log.info("job %s in %.1f s", result, time.monotonic() - started)
+
+
+def summary(outcome: SyncOutcome) -> str:
+    """A sync's result on one line: each source's status and counts, then what it changed."""
+    sources = "; ".join(
+        f"{r.source} {r.status} (fetched {r.stats.fetched}, new {r.stats.new}, "
+        f"updated {r.stats.updated}, quarantined {r.stats.quarantined})"
+        for r in outcome.results
+    )
+    return (
+        f"{sources or 'nothing synced'}; {outcome.unmatched} unmatched, "
+        f"{len(outcome.changes)} status change(s), "
+        f"{len(outcome.certificates.issued)} credential(s) issued, "
+        f"{len(outcome.certificates.revoked)} revoked"
+    )

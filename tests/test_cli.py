@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
+import stat
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,3 +194,31 @@ def test_explain_piped_is_plain_lines_per_person_and_record(demo: Path) -> None:
     assert explain(demo, "--who", "not-counted", "--format", "text").stdout == piped.stdout
     table = explain(demo, "--who", "not-counted", "--format", "table").stdout
     assert "Who counts, and why" in table and set("┃│") & set(table)
+
+
+def test_serve_logs_each_job_at_info_as_json_to_a_private_file(demo: Path) -> None:
+    log = demo / "logs" / "serve.log"
+    command = ["--config", str(demo / "onemind.toml"), "serve", "--now", "--log-format", "json"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "onemind", *command, "--log-file", str(log)],
+        cwd=demo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    expected = {"sync:agency-rosters", "sync:academy-completions", "sync:state-lrs-export"}
+    deadline = time.monotonic() + 90
+    finished: set[str] = set()
+    lines: list[dict[str, Any]] = []
+    while finished != expected and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        lines = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        finished = {line["job"] for line in lines if re.search(r" in \d+\.\d s$", line["message"])}
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert finished == expected
+    assert err == "" and out.rstrip().endswith("stopped")
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    started = [line["job"] for line in lines if line["message"] == "job started"]
+    assert sorted(started) == sorted(expected)
