@@ -14,6 +14,7 @@ from onemind.certificates import issuer
 from onemind.certificates.listing import find, require_config, summaries, summary
 from onemind.certificates.verify import verify as verify_token
 from onemind.cli.context import Context
+from onemind.cli.progress import progress_bar
 from onemind.cli.views import safe
 from onemind.domain.text import plain
 from onemind.errors import ConfigurationError
@@ -96,8 +97,8 @@ def export_command(ctx: Context, directory: Path) -> None:
     from onemind.certificates import files
 
     config = require_config(ctx.settings())
-    with ctx.sessions()() as session:
-        count = files.export(session, config, directory)
+    with ctx.sessions()() as session, progress_bar("exporting credentials") as progress:
+        count = files.export(session, config, directory, progress)
     click.echo(
         f"{count} credential(s), {files.JWKS_FILE} and {files.REVOCATIONS_FILE} written "
         f"to {directory}"

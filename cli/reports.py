@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.cli.context import EXIT_FAILED, Context
 from onemind.cli.options import as_of_option
+from onemind.cli.progress import progress_bar
 from onemind.cli.views import safe, wide_console
 
 
@@ -49,9 +50,11 @@ def report(
         raise click.UsageError("--hub and --agency exclude each other")
     failed = _send(ctx, sessions, agency, hub, day) if send else 0
     if out is not None or not send:
-        for path in write_reports(
-            settings, sessions, out or Path("."), day, ctx.now(), agency, hub
-        ):
+        with progress_bar("writing reports") as progress:
+            paths = write_reports(
+                settings, sessions, out or Path("."), day, ctx.now(), agency, hub, progress
+            )
+        for path in paths:
             click.echo(f"wrote {path}")
     if failed:
         sys.exit(EXIT_FAILED)
@@ -63,7 +66,8 @@ def _send(
     """Send and archive; returns how many deliveries failed."""
     from onemind.reports.batch import send_reports
 
-    deliveries = send_reports(ctx.settings(), sessions, agency, hub, day, ctx.now())
+    with progress_bar("sending reports") as progress:
+        deliveries = send_reports(ctx.settings(), sessions, agency, hub, day, ctx.now(), progress)
     for d in deliveries:
         if d.sent:
             click.echo(f"sent report #{d.archive_id} to {', '.join(d.recipients)}")
