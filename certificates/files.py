@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from onemind.certificates import documents, jose
@@ -34,8 +35,14 @@ def revocations(session: Session, config: CertificatesConfig) -> dict[str, Any]:
     return documents.revocation_list(config, [(cid, reason or "") for cid, reason in rows])
 
 
-def export(session: Session, config: CertificatesConfig, directory: Path) -> int:
-    """Write every credential and the documents needed to check them offline.
+def export(
+    session: Session,
+    config: CertificatesConfig,
+    directory: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write every credential and the documents needed to check them offline; `progress` is
+    told (credentials written, credentials in all) after each one.
 
     They name people, so whatever the umask, each file is readable by its owner only (0600)
     and each directory made for them is the owner's only (0700).
@@ -43,6 +50,7 @@ def export(session: Session, config: CertificatesConfig, directory: Path) -> int
     private_folder(directory)
     write_private(directory / JWKS_FILE, _json(jwks(session)))
     write_private(directory / REVOCATIONS_FILE, _json(revocations(session, config)))
+    total = session.scalar(select(func.count()).select_from(Credential)) or 0
     count = 0
     for credential in session.scalars(select(Credential).order_by(Credential.issued_at)):
         stem = directory / file_stem(credential.id)
@@ -50,6 +58,8 @@ def export(session: Session, config: CertificatesConfig, directory: Path) -> int
         write_private(stem.with_suffix(".json"), _json(jose.parse(credential.jwt).payload))
         write_private(stem.with_suffix(".pdf"), render(facts(session, config, credential)))
         count += 1
+        if progress:
+            progress(count, total)
     return count
 
 

@@ -86,8 +86,8 @@ def revoke(ctx: Context, credential_id: str, reason: str) -> None:
     """Revoke a credential (kept, marked, with the reason) and withdraw it from its sources."""
     from onemind.certificates import issuer
     from onemind.certificates.listing import find, require_config
-    from onemind.certificates.outbox import deliver
-    from onemind.connectors.registry import build_connector
+    from onemind.certificates.outbox import pushing_sources
+    from onemind.pipeline.recompute import deliver_pushes
 
     settings = ctx.settings()
     require_config(settings)
@@ -96,8 +96,9 @@ def revoke(ctx: Context, credential_id: str, reason: str) -> None:
         credential = find(session, credential_id)
         if credential.status == "revoked":
             raise ConfigurationError(f"{credential.id} is already revoked")
-        issuer.revoke(session, credential, reason, os.environ.get("ONEMIND_USER", "cli"), ctx.now())
-    delivered = deliver(sessions, settings, build_connector, ctx.now)
+        actor = os.environ.get("ONEMIND_USER", "cli")
+        issuer.revoke(session, credential, reason, actor, ctx.now(), pushing_sources(settings))
+    delivered = deliver_pushes(sessions, settings, ctx.now)
     click.echo(f"revoked {credential.id}; {delivered} source(s) told")
 
 
@@ -108,10 +109,11 @@ def export_command(ctx: Context, directory: Path) -> None:
     """Write every credential as <id>.jwt/.json/.pdf with jwks.json and revocations.json."""
     from onemind.certificates import files
     from onemind.certificates.listing import require_config
+    from onemind.cli.progress import progress_bar
 
     config = require_config(ctx.settings())
-    with ctx.sessions()() as session:
-        count = files.export(session, config, directory)
+    with ctx.sessions()() as session, progress_bar("exporting credentials") as progress:
+        count = files.export(session, config, directory, progress)
     click.echo(
         f"{count} credential(s), {files.JWKS_FILE} and {files.REVOCATIONS_FILE} written "
         f"to {directory}"

@@ -47,6 +47,7 @@ def report(
     as_json: bool,
 ) -> None:
     """Coverage reports: status, figures, deadline, trend and who still needs which training."""
+    from onemind.cli.progress import progress_bar
     from onemind.reports.batch import write_reports
 
     settings = ctx.settings()
@@ -61,9 +62,11 @@ def report(
         raise click.UsageError("--hub and --agency exclude each other")
     failed = _send(ctx, sessions, agency, hub, day) if send else 0
     if out is not None or not send:
-        for path in write_reports(
-            settings, sessions, out or Path("."), day, ctx.now(), agency, hub
-        ):
+        with progress_bar("writing reports") as progress:
+            paths = write_reports(
+                settings, sessions, out or Path("."), day, ctx.now(), agency, hub, progress
+            )
+        for path in paths:
             click.echo(f"wrote {path}")
     if failed:
         sys.exit(EXIT_FAILED)
@@ -73,9 +76,11 @@ def _send(
     ctx: Context, sessions: sessionmaker[Session], agency: str | None, hub: bool, day: date
 ) -> int:
     """Send and archive; returns how many deliveries failed."""
+    from onemind.cli.progress import progress_bar
     from onemind.reports.batch import send_reports
 
-    deliveries = send_reports(ctx.settings(), sessions, agency, hub, day, ctx.now())
+    with progress_bar("sending reports") as progress:
+        deliveries = send_reports(ctx.settings(), sessions, agency, hub, day, ctx.now(), progress)
     for d in deliveries:
         if d.sent:
             click.echo(f"sent report #{d.archive_id} to {', '.join(d.recipients)}")

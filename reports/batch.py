@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from onemind.reports.delivery import (
 )
 from onemind.store.models import Agency
 
+Progress = Callable[[int, int], None]
+"""Told (reports done, reports in all) after each report."""
+
 
 def write_reports(
     settings: Settings,
@@ -29,14 +33,18 @@ def write_reports(
     now: datetime,
     agency: str | None = None,
     hub: bool = False,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Write the reports' files (every agency's, one agency's, or the hub summary's)."""
     paths = []
     with sessions() as session:
         if hub:
             return write(render_hub(session, settings, as_of, now), directory)
-        for agency_id in agencies(session, agency):
+        targets = agencies(session, agency)
+        for done, agency_id in enumerate(targets, start=1):
             paths += write(render_agency(session, settings, agency_id, as_of, now), directory)
+            if progress:
+                progress(done, len(targets))
     return paths
 
 
@@ -47,13 +55,19 @@ def send_reports(
     hub: bool,
     day: date,
     now: datetime,
+    progress: Progress | None = None,
 ) -> list[Delivery]:
     """Send and archive on demand: the hub summary, one agency's report, or every agency's."""
     if hub:
         return [deliver_hub(settings, sessions, "on-demand", now, day)]
     with sessions() as session:
         targets = agencies(session, agency)
-    return [deliver_agency(settings, sessions, a, "on-demand", now, day) for a in targets]
+    deliveries = []
+    for agency_id in targets:
+        deliveries.append(deliver_agency(settings, sessions, agency_id, "on-demand", now, day))
+        if progress:
+            progress(len(deliveries), len(targets))
+    return deliveries
 
 
 def agencies(session: Session, agency: str | None) -> list[str]:

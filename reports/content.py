@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 from onemind.config.model import Settings
 from onemind.domain.categories import CRISIS
 from onemind.domain.programs import PROGRAMS, RATE_WINDOW_DAYS, Program, gaps
+from onemind.reports.trend import Trend, gather
 from onemind.store import coverage
 from onemind.store.coverage import CoverageReport
 from onemind.store.explain import PersonExplanation, explain_agency
 from onemind.store.history import SourceHealth, source_health
-from onemind.store.models import Attestation, CoverageSnapshot
+from onemind.store.models import Attestation
 
-TREND_POINTS = 730
 REQUIREMENTS = (
     ("partnership", "Partnership with community mental-health organizations"),
     ("policy", "Model policy developed and implemented"),
@@ -47,14 +47,6 @@ class Need:
 
 
 @dataclass(frozen=True)
-class TrendPoint:
-    as_of: date
-    crisis: float | None
-    sworn: float | None
-    nonsworn: float | None
-
-
-@dataclass(frozen=True)
 class AgencyReport:
     """Everything one agency's report shows, as of one date."""
 
@@ -63,7 +55,7 @@ class AgencyReport:
     requirements: list[Requirement]
     trained_recently: int
     crisis_recently: int
-    trend: list[TrendPoint]
+    trend: Trend
     needs: list[Need]
     sources: list[SourceHealth]
     flag_after: int
@@ -85,8 +77,8 @@ def agency_report(
     """Gather the report of one agency from the store (the figures are the coverage engine's)."""
     report = coverage.compute(session, as_of, [agency_id])[0]
     program = PROGRAMS[report.program]
-    earlier = coverage.head_counts(session, as_of - timedelta(days=RATE_WINDOW_DAYS), [agency_id])
-    before = gaps(program, earlier.get(agency_id, coverage.Counts()))
+    history, earlier = gather(session, report)
+    before = gaps(program, earlier)
     after = gaps(program, report.counts)
     people = explain_agency(session, agency_id, as_of)
     names = [s.name for s in settings.sources if s.agency in (None, agency_id)]
@@ -96,7 +88,7 @@ def agency_report(
         requirements=requirements(session, report),
         trained_recently=max(0, before[0] - after[0]),
         crisis_recently=max(0, before[1] - after[1]),
-        trend=trend(session, report),
+        trend=history,
         needs=needs(people, report, program),
         sources=source_health(session, settings.schedule_zone, names),
         flag_after=settings.reports.flag_failing_after,
@@ -114,6 +106,7 @@ def requirements(session: Session, report: CoverageReport) -> list[Requirement]:
         "crisis_20": (
             f"{c.sworn_crisis} of {c.sworn_total} sworn officers "
             f"({percent(c.sworn_crisis, c.sworn_total)}); {report.crisis_needed} needed"
+            + (f", {crisis_missing(report)} more" if crisis_missing(report) else "")
         ),
         "all_trained": (
             f"{c.sworn_trained} of {c.sworn_total} sworn officers, "
@@ -169,44 +162,6 @@ def outlook(report: CoverageReport) -> str:
     return f"{rate} {projected.isoformat()}, {side} the {due}."
 
 
-def trend(session: Session, report: CoverageReport) -> list[TrendPoint]:
-    """Coverage percentages from the agency's snapshots, with today's figures last."""
-    rows = list(
-        session.scalars(
-            select(CoverageSnapshot)
-            .where(
-                CoverageSnapshot.agency_id == report.agency,
-                CoverageSnapshot.as_of < report.as_of,
-            )
-            .order_by(CoverageSnapshot.as_of.desc())
-            .limit(TREND_POINTS - 1)
-        )
-    )
-    points = [
-        TrendPoint(
-            r.as_of,
-            _share(r.sworn_crisis, r.sworn_total),
-            _share(r.sworn_trained, r.sworn_total),
-            _share(r.nonsworn_trained, r.nonsworn_selected_total),
-        )
-        for r in reversed(rows)
-    ]
-    c = report.counts
-    points.append(
-        TrendPoint(
-            report.as_of,
-            _share(c.sworn_crisis, c.sworn_total),
-            _share(c.sworn_trained, c.sworn_total),
-            _share(c.nonsworn_trained, c.nonsworn_total),
-        )
-    )
-    return points
-
-
-def _share(part: int, whole: int) -> float | None:
-    return None if whole == 0 else 100 * part / whole
-
-
 def needs(people: list[PersonExplanation], report: CoverageReport, program: Program) -> list[Need]:
     """Who is not trained per the program, and sworn officers without crisis training while
     the 20 % is unmet; each with the training that would count for them."""
@@ -238,8 +193,14 @@ def trained_need(program: Program, sworn: bool) -> str:
     return f"mental-health training: {listed} (or an approved equivalent)"
 
 
+def crisis_missing(report: CoverageReport) -> int:
+    """How many more sworn officers must be crisis-trained for the 20 % rule."""
+    return max(0, report.crisis_needed - report.counts.sworn_crisis)
+
+
 def crisis_need(report: CoverageReport) -> str:
-    missing = report.crisis_needed - report.counts.sworn_crisis
+    """Said of each officer without crisis training: only some of them are needed."""
     return (
-        f"crisis-intervention training (CIT/CRIT or equivalent): {missing} more officer(s) needed"
+        f"crisis-intervention training (CIT/CRIT or equivalent): "
+        f"{crisis_missing(report)} more officer(s) needed, any of those listed"
     )

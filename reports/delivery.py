@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,11 +15,11 @@ from onemind.config.model import Settings
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.private_files import private_folder, write_private
 from onemind.reports import render
-from onemind.reports.chart import trend_png
+from onemind.reports.chart import chart_png
 from onemind.reports.content import agency_report
 from onemind.reports.hub import hub_summary
 from onemind.reports.mail import Attachment, compose, send
-from onemind.reports.pdf import agency_pdf
+from onemind.reports.pdf import html_pdf
 from onemind.store.db import transaction
 from onemind.store.models import Agency, ReportArchive
 from onemind.store.status import pending_status_changes
@@ -43,8 +42,13 @@ class Rendered:
     text: str
     mail_html: str
     files: dict[str, bytes]
-    chart: bytes | None = None
+    chart_svg: str | None = None
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+
+    @property
+    def chart(self) -> bytes | None:
+        """The chart as PNG for the e-mail, made only when a message is composed."""
+        return None if self.chart_svg is None else chart_png(self.chart_svg)
 
     @property
     def pdf(self) -> bytes | None:
@@ -67,9 +71,9 @@ def render_agency(
     """The agency's report as HTML (file and e-mail), PDF and the CSV of people to train."""
     report = agency_report(session, settings, agency_id, as_of, now)
     c = report.coverage
-    chart = trend_png(report.trend, f"{c.name}: coverage over time")
-    data_url = "data:image/png;base64," + base64.b64encode(chart).decode("ascii")
-    pdf = agency_pdf(report, chart)
+    chart = render.agency_chart(report)
+    html = render.agency_html(report, chart, changed)
+    pdf = html_pdf(html)
     people = render.people_csv(report).encode("utf-8")
     subject = f"One Mind Pledge coverage: {c.name}: {c.status} as of {as_of.isoformat()}"
     return Rendered(
@@ -79,13 +83,13 @@ def render_agency(
         status=c.status,
         subject=f"{changed}: {subject}" if changed else subject,
         text=render.agency_text(report, changed),
-        mail_html=render.agency_html(report, f"cid:{CHART_CID}", changed),
+        mail_html=render.agency_html(report, chart, changed, CHART_CID),
         files={
-            f"{agency_id}.html": render.agency_html(report, data_url, changed).encode("utf-8"),
+            f"{agency_id}.html": html.encode("utf-8"),
             f"{agency_id}.pdf": pdf,
             f"{agency_id}-people.csv": people,
         },
-        chart=chart,
+        chart_svg=render.chart_svg(chart),
         attachments=(
             Attachment(f"{agency_id}-coverage-{as_of.isoformat()}.pdf", pdf, "application", "pdf"),
             Attachment(f"{agency_id}-people-{as_of.isoformat()}.csv", people, "text", "csv"),

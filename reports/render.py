@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from onemind.domain.programs import RATE_WINDOW_DAYS
 from onemind.domain.text import plain, spreadsheet_cell
+from onemind.reports.chart import Chart, trend_chart
 from onemind.reports.content import AgencyReport, percent
 from onemind.reports.hub import HubSummary
 
@@ -39,8 +40,20 @@ _ENV = Environment(
 )
 
 
-def agency_html(report: AgencyReport, chart_src: str, changed: str | None = None) -> str:
-    """The agency's report as an HTML page; `chart_src` is a `cid:` or `data:` URL."""
+def agency_chart(report: AgencyReport) -> Chart:
+    return trend_chart(report.trend, f"{report.coverage.name}: coverage over time")
+
+
+def chart_svg(chart: Chart) -> str:
+    """The chart as a standalone SVG document (text escaped like the rest of the report)."""
+    return _ENV.get_template("chart.svg.j2").render(chart=chart)
+
+
+def agency_html(
+    report: AgencyReport, chart: Chart, changed: str | None = None, chart_cid: str | None = None
+) -> str:
+    """The agency's report as an HTML page, the chart inline as SVG, or for e-mail an image
+    attached under `chart_cid`. The PDF is this same page (see `pdf.html_pdf`)."""
     c = report.coverage
     return _ENV.get_template("agency.html.j2").render(
         report=report,
@@ -52,7 +65,8 @@ def agency_html(report: AgencyReport, chart_src: str, changed: str | None = None
         mark_colour=MARK_COLOURS,
         pct=percent,
         window=RATE_WINDOW_DAYS,
-        chart_src=chart_src,
+        chart=chart,
+        chart_cid=chart_cid,
         shown=report.needs[:HTML_PEOPLE],
         more=max(0, len(report.needs) - HTML_PEOPLE),
         changed=changed,
@@ -95,8 +109,8 @@ def people_csv(report: AgencyReport) -> str:
             p.name,
             p.employee_id,
             p.role,
-            "yes" if p.training else "no",
-            "yes" if p.crisis else "no",
+            yes_no(p.training),
+            yes_no(p.crisis),
             "; ".join(p.needs),
         )
         for p in report.needs
@@ -114,14 +128,19 @@ def agencies_csv(summary: HubSummary) -> str:
             r.program,
             r.status,
             *(r.to_json()[column] for column in COUNT_COLUMNS),
-            r.partnership,
-            r.policy,
+            yes_no(r.partnership),
+            yes_no(r.policy),
             r.deadline or "",
             r.projected_completion or "",
         )
         for r in summary.reports
     )
     return _csv((*header, "deadline", "projected_completion"), rows)
+
+
+def yes_no(value: bool) -> str:
+    """How every CSV we write states a yes-or-no fact."""
+    return "yes" if value else "no"
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

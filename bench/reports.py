@@ -1,0 +1,187 @@
+"""One agency's report (HTML, PDF, CSV) in a warm process, against its floors.
+
+Builds a realistic agency in a temporary SQLite store through the real sync (a roster CSV of
+300 people, two years of completion records), renders the report once to warm up, then N
+times, and prints the median and 95th percentile of each part, wall clock and CPU:
+
+    data   gathering what the report says (coverage, history, explanations)
+    chart  the chart's geometry and its SVG
+    html   the template (chart inline)
+    pdf    the same HTML laid out for print
+    csv    the people who still need training
+    total  `render_agency`: all of it, as the hub does it for each agency
+
+and the floors: the template alone from gathered data (`html`), the PDF engine on an empty
+page, and writing the three files' bytes.
+
+    .venv/bin/python bench/reports.py [--people 300] [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import tomllib
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from time import perf_counter, process_time
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.config import Settings, parse_settings
+from onemind.reports import render
+from onemind.reports.content import AgencyReport, agency_report
+from onemind.reports.delivery import Rendered, render_agency, write
+from onemind.reports.pdf import html_pdf
+from onemind.store.db import make_engine, session_factory, upgrade
+from onemind.sync.runner import SyncRunner
+
+AS_OF = date(2026, 11, 26)
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+PLEDGED = date(2025, 1, 15)
+AGENCY = "bench-pd"
+FIRST_NAMES = ("James", "Maria", "Robert", "Zoë", "Michael", "Ana", "David", "Keisha", "Wei")
+LAST_NAMES = ("Smith", "García", "Nguyen", "Łukasiewicz", "Miller", "O'Brien", "Davis", "Lee")
+COURSES = (
+    ("CIT-40", "Crisis Intervention Team (CIT) 40-hour Basic Course", 40),
+    ("MHFA-PS", "Mental Health First Aid for Public Safety", 8),
+    ("MHFA-ADULT", "Adult Mental Health First Aid", 8),
+    ("CIT-911", "CIT for 911 Telecommunicators", 16),
+    ("FIREARMS", "Firearms Qualification", 4),
+    ("EVOC", "Emergency Vehicle Operations", 16),
+)
+CONFIG = """
+[store]
+url = "sqlite:///{folder}/onemind.db"
+
+[[agencies]]
+id = "bench-pd"
+name = "Bench County Police Department"
+pledged_on = {pledged}
+deadline_months = 36
+partnership_on = 2025-06-01
+
+[[sources]]
+name = "roster"
+kind = "csv"
+role = "roster"
+path = "{folder}/roster.csv"
+
+[[sources]]
+name = "completions"
+kind = "csv"
+role = "completions"
+path = "{folder}/completions.csv"
+"""
+
+
+def write_data(folder: Path, people: int, seed: int) -> int:
+    """A roster (90 % sworn) and two years of completions; returns the number of records."""
+    rng = random.Random(seed)
+    roster = ["agency,employee_id,first_name,last_name,email,sworn,position,selected,hired_on,"]
+    records = ["employee_id,email,course_id,course_title,provider,hours,completed_on,expires_on"]
+    roster[0] += "separated_on"
+    for number in range(1, people + 1):
+        sworn = rng.random() < 0.9
+        position = "Patrol Officer" if sworn else rng.choice(("Dispatcher", "Records Clerk"))
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        hired = date(2010, 1, 1) + timedelta(days=rng.randrange(5000))
+        roster.append(
+            f"bench-pd,E{number:04d},{first},{last},p{number}@bench.example,"
+            f"{str(sworn).lower()},{position},,{hired.isoformat()},"
+        )
+        for _ in range(rng.randint(0, 4)):
+            key, title, hours = rng.choice(COURSES)
+            done = AS_OF - timedelta(days=rng.randrange(730))
+            records.append(f"E{number:04d},,{key},{title},State Academy,{hours},{done},")
+    (folder / "roster.csv").write_text("\n".join(roster) + "\n", encoding="utf-8")
+    (folder / "completions.csv").write_text("\n".join(records) + "\n", encoding="utf-8")
+    return len(records) - 1
+
+
+def timed(function: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU milliseconds of each run, after one run to warm up."""
+    function()
+    wall, cpu = [], []
+    for _ in range(runs):
+        started, started_cpu = perf_counter(), process_time()
+        function()
+        wall.append((perf_counter() - started) * 1000)
+        cpu.append((process_time() - started_cpu) * 1000)
+    return wall, cpu
+
+
+def line(label: str, samples: tuple[list[float], list[float]]) -> str:
+    wall, cpu = samples
+    return (
+        f"{label:<34} {statistics.median(wall):8.1f} {_p95(wall):8.1f}"
+        f" {statistics.median(cpu):8.1f} {_p95(cpu):8.1f}"
+    )
+
+
+def _p95(values: list[float]) -> float:
+    return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
+
+
+def build(folder: Path, people: int, seed: int) -> tuple[Settings, sessionmaker[Session], int]:
+    """The agency in a new SQLite store, loaded by the real sync."""
+    records = write_data(folder, people, seed)
+    text = CONFIG.format(folder=folder, pledged=PLEDGED.isoformat())
+    settings = parse_settings(tomllib.loads(text), folder / "onemind.toml", {})
+    engine = make_engine(settings.store.url.get())
+    upgrade(engine)
+    sessions = session_factory(engine)
+    assert SyncRunner(settings, sessions, lambda: NOW).run(as_of=AS_OF).ok
+    return settings, sessions, records
+
+
+def measure(session: Session, settings: Settings, out: Path, runs: int) -> None:
+    def gather() -> AgencyReport:
+        return agency_report(session, settings, AGENCY, AS_OF, NOW)
+
+    def whole() -> Rendered:
+        return render_agency(session, settings, AGENCY, AS_OF, NOW)
+
+    report = gather()
+    chart = render.agency_chart(report)
+    html = render.agency_html(report, chart)
+    rendered = whole()
+    rows: list[tuple[str, Callable[[], object]]] = [
+        ("data (agency_report)", gather),
+        ("chart (geometry + SVG)", lambda: render.chart_svg(render.agency_chart(report))),
+        ("html (template, chart inline)", lambda: render.agency_html(report, chart)),
+        ("pdf (the HTML laid out)", lambda: html_pdf(html)),
+        ("csv (people)", lambda: render.people_csv(report)),
+        ("TOTAL render_agency (HTML+PDF+CSV)", whole),
+        ("floor: data + template, no PDF", lambda: render.agency_html(gather(), chart)),
+        ("floor: PDF engine, empty page", lambda: html_pdf("<p>.</p>")),
+        ("floor: write the same bytes", lambda: write(rendered, out)),
+    ]
+    print(
+        f"{len(report.needs)} still need training, {len(report.trend.points)} trend points, "
+        f"PDF {len(rendered.files[f'{AGENCY}.pdf']) // 1024} KiB; {runs} runs"
+    )
+    print(f"{'ms':<34} {'median':>8} {'p95':>8} {'cpu med':>8} {'cpu p95':>8}")
+    for label, function in rows:
+        print(line(label, timed(function, runs)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        settings, sessions, records = build(folder, args.people, args.seed)
+        print(f"agency: {args.people} people, {records} completion records; ", end="")
+        with sessions() as session:
+            measure(session, settings, folder / "out", args.runs)
+
+
+if __name__ == "__main__":
+    main()
