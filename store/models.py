@@ -87,6 +87,7 @@ class SyncRun(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     voided: Mapped[int] = mapped_column(Integer, default=0)
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    repeated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     unmatched: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
 

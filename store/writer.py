@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -19,7 +18,9 @@ from onemind.store.bulk import BulkInsert, allocate_ids
 from onemind.store.classify import Classifier
 from onemind.store.linking import person_of
 from onemind.store.models import Classification, Completion, QuarantinedRecord, RawRecord, Voiding
+from onemind.store.repeats import Repeats, fingerprint, first_of_each
 from onemind.store.roster import apply_roster
+from onemind.store.screening import kept, screen
 from onemind.store.upsert import chunks, upsert
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class BatchStats:
     updated: int = 0
     voided: int = 0
     quarantined: int = 0
+    repeated: int = 0
 
     def add(self, other: BatchStats) -> None:
         for f in fields(self):
@@ -60,6 +62,16 @@ class Stored:
     raw_id: int
     changed: bool
     new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Existing:
+    """A record's raw row as stored before the batch, and the run that last wrote it."""
+
+    raw_id: int
+    digest: str
+    run_id: int | None
+    location: str
 
 
 class RecordWriter:
@@ -83,20 +95,52 @@ class RecordWriter:
         self.classifier: Classifier | None = None
 
     def write(self, records: Sequence[Record]) -> BatchStats:
+        """Store a batch. A record the store cannot keep, or a repeat of one this run gave
+        before with other values, is quarantined; an identical repeat is counted."""
         stats = BatchStats(fetched=len(records))
+        today = self.now.date()
+        records = [screen(r, today) for r in records]
         rejected = [r for r in records if isinstance(r, Rejected)]
         roster = self._known_agencies([r for r in records if isinstance(r, RosterEntry)], rejected)
         completions = [r for r in records if isinstance(r, CompletionRecord)]
         voids = [r for r in records if isinstance(r, VoidRecord)]
         for kind, group in (("roster", roster), ("completion", completions), ("void", voids)):
-            stored = self._store_raw(kind, group)
+            latest, repeats = first_of_each(group)
+            existing = self._existing(list(latest))
+            self._drop_written_this_run(latest, existing, repeats)
+            stats.repeated += repeats.identical
+            rejected.extend(repeats.conflicting)
+            stored = self._store_raw(kind, latest, existing)
             stats.new += sum(s.new for s in stored.values())
             stats.updated += sum(s.changed and not s.new for s in stored.values())
             if kind == "void":
                 stats.voided += sum(s.new for s in stored.values())
-            self._apply(kind, group, stored)
+            self._apply(kind, list(latest.values()), stored)
         stats.quarantined = self.quarantine(rejected)
         return stats
+
+    def _drop_written_this_run(
+        self, latest: dict[str, Any], existing: dict[str, Existing], repeats: Repeats
+    ) -> None:
+        """Take out of `latest` (and `existing`) the records an earlier batch of this run wrote."""
+        earlier = {k: e for k, e in existing.items() if e.run_id == self.run_id}
+        if not earlier:
+            return
+        differing = [e.raw_id for k, e in earlier.items() if e.digest != fingerprint(latest[k])]
+        payloads = self._payloads(differing)
+        for key, stored in earlier.items():
+            del existing[key]
+            record = latest.pop(key)
+            repeats.add(record, stored.digest, stored.location, payloads.get(stored.raw_id, {}))
+
+    def _payloads(self, raw_ids: list[int]) -> dict[int, dict[str, Any]]:
+        found: dict[int, dict[str, Any]] = {}
+        for part in chunks(raw_ids):
+            rows = self.session.execute(
+                select(RawRecord.id, RawRecord.payload).where(RawRecord.id.in_(part))
+            )
+            found.update({raw_id: payload for raw_id, payload in rows})
+        return found
 
     def _known_agencies(
         self, entries: list[RosterEntry], rejected: list[Rejected]
@@ -141,42 +185,34 @@ class RecordWriter:
                 keys=["source_id", "target_external_id"],
             )
 
-    def _store_raw(self, kind: str, records: Sequence[Any]) -> dict[str, Stored]:
+    def _store_raw(
+        self, kind: str, latest: dict[str, Any], existing: dict[str, Existing]
+    ) -> dict[str, Stored]:
         """Upsert raw rows keyed on (source, external id); report which are new or changed."""
-        latest = {r.external_id: r for r in records}
         if not latest:
             return {}
-        hashes = {key: _fingerprint(r) for key, r in latest.items()}
-        existing = self._existing(list(latest))
-        unchanged = [
-            existing[k][0] for k in latest if k in existing and existing[k][1] == hashes[k]
-        ]
+        hashes = {key: fingerprint(r) for key, r in latest.items()}
+        result = {k: Stored(e.raw_id, e.digest != hashes[k], False) for k, e in existing.items()}
+        unchanged = [s.raw_id for s in result.values() if not s.changed]
         for ids in chunks(unchanged):
             self.session.execute(
                 update(RawRecord)
                 .where(RawRecord.id.in_(ids))
                 .values(last_seen=self.now, last_run_id=self.run_id)
             )
-        result = {
-            k: Stored(existing[k][0], False, False)
-            for k in latest
-            if k in existing and existing[k][1] == hashes[k]
-        }
-        changed = [k for k in latest if k in existing and existing[k][1] != hashes[k]]
-        for key in changed:
+        for key in (k for k, s in result.items() if s.changed):
             record = latest[key]
             self.session.execute(
                 update(RawRecord)
-                .where(RawRecord.id == existing[key][0])
+                .where(RawRecord.id == result[key].raw_id)
                 .values(
                     payload=record.payload,
                     payload_hash=hashes[key],
-                    location=record.location,
+                    location=record.location[:500],
                     last_seen=self.now,
                     last_run_id=self.run_id,
                 )
             )
-            result[key] = Stored(existing[key][0], True, False)
         new = sorted(k for k in latest if k not in existing)
         if new:
             # Key order keeps the unique index's inserts close together.
@@ -206,15 +242,19 @@ class RecordWriter:
             for raw_id, r in zip(ids, records, strict=True)
         }
 
-    def _existing(self, keys: list[str]) -> dict[str, tuple[int, str]]:
-        found: dict[str, tuple[int, str]] = {}
+    def _existing(self, keys: list[str]) -> dict[str, Existing]:
+        found: dict[str, Existing] = {}
         for part in chunks(keys):
             rows = self.session.execute(
-                select(RawRecord.external_id, RawRecord.id, RawRecord.payload_hash).where(
-                    RawRecord.source_id == self.source_id, RawRecord.external_id.in_(part)
-                )
+                select(
+                    RawRecord.external_id,
+                    RawRecord.id,
+                    RawRecord.payload_hash,
+                    RawRecord.last_run_id,
+                    RawRecord.location,
+                ).where(RawRecord.source_id == self.source_id, RawRecord.external_id.in_(part))
             )
-            found.update({key: (raw_id, digest) for key, raw_id, digest in rows})
+            found.update({key: Existing(*rest) for key, *rest in rows})
         return found
 
     def _write_completions(
@@ -288,7 +328,10 @@ class RecordWriter:
         ]
 
     def quarantine(self, rejected: list[Rejected]) -> int:
-        """Keep each rejected record with its reason; the same problem is kept once."""
+        """Keep each rejected record with its reason; the same problem is kept once.
+
+        What is kept is made storable: NULs shown as U+FFFD, very long text cut.
+        """
         upsert(
             self.session,
             QuarantinedRecord.__table__,
@@ -296,9 +339,9 @@ class RecordWriter:
                 {
                     "source_id": self.source_id,
                     "run_id": self.run_id,
-                    "location": r.location[:500],
-                    "reason": r.reason,
-                    "payload": r.payload,
+                    "location": kept(r.location)[:500],
+                    "reason": kept(r.reason),
+                    "payload": kept(r.payload),
                     "created_at": self.now,
                 }
                 for r in rejected
@@ -308,21 +351,6 @@ class RecordWriter:
         for r in rejected:
             log.info("quarantined %s: %s", r.location, r.reason)
         return len(rejected)
-
-
-def _fingerprint(record: Any) -> str:
-    """What the record says, as a digest: equal digests mean nothing to update.
-
-    `repr` of the fields is deterministic for the same parsed input and several times cheaper
-    than canonical JSON; a source that reorders keys only causes a harmless rewrite.
-    """
-    values = tuple(getattr(record, name) for name in _fields_of(type(record)))
-    return hashlib.sha256(repr(values).encode()).hexdigest()
-
-
-@cache
-def _fields_of(kind: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(kind) if f.name != "location")
 
 
 @dataclass(frozen=True)

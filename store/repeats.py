@@ -1,0 +1,68 @@
+"""Records a run has already given (the same source id): stored once, or quarantined if they differ.
+
+Vendor exports of overlapping periods repeat rows. A repeat that says the same as the earlier
+record is the same record: it is written once and counted. A repeat that says something else
+(other hours, say) is quarantined with its line and the earlier one's, and the first stands,
+so a file loads the same whatever its batch boundaries, and rereading it changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, fields
+from functools import cache
+from typing import Any
+
+from onemind.domain.records import Rejected
+
+
+@dataclass
+class Repeats:
+    """What a batch repeated: how many records matched an earlier one, and those that did not."""
+
+    identical: int = 0
+    conflicting: list[Rejected] = field(default_factory=list)
+
+    def add(self, record: Any, digest: str, location: str, payload: dict[str, Any]) -> None:
+        """Count `record`, a repeat of the one at `location` with this digest and payload."""
+        if fingerprint(record) == digest or record.payload == payload:
+            self.identical += 1
+        else:
+            self.conflicting.append(conflict(record, location, payload))
+
+
+def first_of_each(records: list[Any]) -> tuple[dict[str, Any], Repeats]:
+    """The first record of each source id, in order, and what the others repeated."""
+    first: dict[str, Any] = {}
+    repeats = Repeats()
+    for record in records:
+        earlier = first.setdefault(record.external_id, record)
+        if earlier is not record:
+            repeats.add(record, fingerprint(earlier), earlier.location, earlier.payload)
+    return first, repeats
+
+
+def conflict(record: Any, location: str, payload: dict[str, Any]) -> Rejected:
+    """`record` repeats the one at `location` with another payload: name the keys that differ."""
+    ours = record.payload
+    differing = sorted(k for k in ours.keys() | payload.keys() if ours.get(k) != payload.get(k))
+    return Rejected(
+        record.location,
+        f"repeats {location} with other {', '.join(differing)}; the first is kept",
+        ours,
+    )
+
+
+def fingerprint(record: Any) -> str:
+    """What the record says, as a digest: equal digests mean nothing to update.
+
+    `repr` of the fields is deterministic for the same parsed input and several times cheaper
+    than canonical JSON; a source that reorders keys only causes a harmless rewrite.
+    """
+    values = tuple(getattr(record, name) for name in _fields_of(type(record)))
+    return hashlib.sha256(repr(values).encode()).hexdigest()
+
+
+@cache
+def _fields_of(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind) if f.name != "location")

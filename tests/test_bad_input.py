@@ -1,0 +1,401 @@
+"""Bad input on both backends: a bad record is quarantined, the rest loads, the cursor advances."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from responses.registries import OrderedRegistry
+from snapshot import dump
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.config import Settings, parse_settings
+from onemind.store.models import Completion, Person, QuarantinedRecord, RawRecord, Source
+from onemind.sync import loading, runner
+from onemind.sync.runner import SourceResult, SyncRunner
+
+AS_OF = date(2026, 11, 26)
+ROSTER = (
+    "agency,employee_id,first_name,last_name,email,sworn,position,selected,hired_on,separated_on\n"
+    "a-pd,1,Ann,Lee,ann@a.example,true,Officer,,2020-01-01,\n"
+    "a-pd,2,Bob,Ray,bob@a.example,true,Officer,,2020-01-01,\n"
+)
+HEADER = "employee_id,email,course_id,course_title,provider,hours,completed_on,expires_on\n"
+CIT = "CIT-40,Crisis Intervention Team (CIT) Basic 40-Hour"
+CIT_WITH_NUL = "CIT-40,Crisis Intervention Team (CIT) Ba\x00sic 40-Hour"
+MHFA = "MHFA-PS,Mental Health First Aid for Public Safety"
+COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
+
+
+def settings_for(tmp_path: Path, completions: str, statements: list[Any] | None = None) -> Settings:
+    """A roster of two people, a completions file, and optionally an xAPI statements file."""
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    (tmp_path / "completions.csv").write_text(completions)
+    sources: list[dict[str, Any]] = [
+        {"name": "roster", "kind": "csv", "role": "roster", "path": "roster.csv"},
+        {"name": "completions", "kind": "csv", "role": "completions", "path": "completions.csv"},
+    ]
+    if statements is not None:
+        (tmp_path / "statements.json").write_text(json.dumps(statements))
+        sources.append({"name": "lrs", "kind": "xapi-file", "path": "statements.json"})
+    raw = {"agencies": [{"id": "a-pd", "name": "A", "pledged_on": date(2025, 1, 1)}]}
+    return parse_settings({**raw, "sources": sources}, tmp_path / "onemind.toml")
+
+
+def sync(settings: Settings, sessions: sessionmaker[Session], now: datetime) -> dict[str, Any]:
+    outcome = SyncRunner(settings, sessions, lambda: now).run(as_of=AS_OF)
+    return {r.source: r for r in outcome.results}
+
+
+def quarantined(session: Session, source: str) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(QuarantinedRecord.location, QuarantinedRecord.reason)
+        .join(Source, Source.id == QuarantinedRecord.source_id)
+        .where(Source.name == source)
+        .order_by(QuarantinedRecord.location)
+    )
+    return [(location, reason) for location, reason in rows]
+
+
+def stored(session: Session, source: str) -> list[tuple[str, float | None, str | None]]:
+    rows = session.execute(
+        select(Completion.course_key, Completion.hours, Completion.provider)
+        .join(Source, Source.id == Completion.source_id)
+        .where(Source.name == source)
+        .order_by(Completion.course_key, Completion.completed_on)
+    )
+    return [(key, hours, provider) for key, hours, provider in rows]
+
+
+def cursor_of(session: Session, source: str) -> dict[str, Any] | None:
+    return session.scalar(select(Source.cursor).where(Source.name == source))
+
+
+def ok(result: SourceResult) -> SourceResult:
+    assert result.error is None, result.error
+    return result
+
+
+def second_run(tmp_path: Path, sessions: sessionmaker[Session], now: datetime, rows: str) -> Any:
+    """The completions source's counts when `rows` follow a run that stored one CIT record."""
+    settings = settings_for(tmp_path, f"{HEADER}1,,{CIT},,40,2024-01-01,\n")
+    ok(sync(settings, sessions, now)["completions"])
+    (tmp_path / "completions.csv").write_text(HEADER + rows)
+    return ok(sync(settings, sessions, now)["completions"]).stats
+
+
+# --- NUL characters -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        (f"1,,{CIT_WITH_NUL},,40,2024-01-01,", "course_title"),
+        (f"1\x00,,{CIT},,40,2024-01-01,", "employee_id"),
+        (f"1,,{CIT},Acad\x00emy,40,2024-01-01,", "provider"),
+    ],
+)
+def test_a_nul_in_a_csv_cell_quarantines_that_row_only(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime, row: str, field: str
+) -> None:
+    settings = settings_for(tmp_path, f"{HEADER}{row}\n2,,{MHFA},,8,2025-01-01,\n")
+    results = sync(settings, sessions, now)
+    stats = ok(results["completions"]).stats
+    assert (stats.new, stats.quarantined) == (1, 1)
+    with sessions() as session:
+        assert stored(session, "completions") == [("MHFA-PS", 8.0, None)]
+        [(location, reason)] = quarantined(session, "completions")
+        assert location == "completions.csv:2"
+        assert reason.startswith(f"{field}: contains a NUL character")
+        assert cursor_of(session, "completions") is not None
+
+
+def test_a_nul_in_a_roster_cell_quarantines_that_person_only(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    settings = settings_for(tmp_path, HEADER)
+    (tmp_path / "roster.csv").write_text(ROSTER.replace("Bob,", "B\x00ob,"))
+    stats = ok(sync(settings, sessions, now)["roster"]).stats
+    assert (stats.new, stats.quarantined) == (1, 1)
+    with sessions() as session:
+        assert session.scalars(select(Person.first_name)).all() == ["Ann"]
+        [(location, reason)] = quarantined(session, "roster")
+        assert (location, reason.split(":")[0]) == ("roster.csv:3", "first_name")
+
+
+def statement(sid: str, **changes: Any) -> dict[str, Any]:
+    base = {
+        "id": sid,
+        "actor": {"mbox": "mailto:ann@a.example", "name": "Ann Lee"},
+        "verb": {"id": COMPLETED},
+        "object": {"id": "https://lms.example/cit", "definition": {"name": {"en": "CIT 40-hour"}}},
+        "timestamp": "2025-05-05T12:00:00Z",
+    }
+    return base | changes
+
+
+GOOD_ID = "0b5e8f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+BAD_ID = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"actor": {"mbox": "mailto:bob@a.example", "name": "Bob\x00"}}, "actor.name"),
+        (
+            {"object": {"id": "https://lms.example/c\x00it"}},
+            "object.id",
+        ),
+        ({"result": {"response": "ok\x00", "success": True}}, "result.response"),
+        ({"context": {"extensions": {"https://x.example/\x00": 1}}}, "context.extensions.https"),
+    ],
+)
+def test_a_nul_in_a_statement_quarantines_that_statement_only(
+    tmp_path: Path,
+    sessions: sessionmaker[Session],
+    now: datetime,
+    changes: dict[str, Any],
+    path: str,
+) -> None:
+    statements = [statement(BAD_ID, **changes), statement(GOOD_ID)]
+    results = sync(settings_for(tmp_path, HEADER, statements), sessions, now)
+    stats = ok(results["lrs"]).stats
+    assert (stats.new, stats.quarantined) == (1, 1)
+    with sessions() as session:
+        assert stored(session, "lrs") == [("https://lms.example/cit", None, None)]
+        [(location, reason)] = quarantined(session, "lrs")
+        assert location == f"statement {BAD_ID}"
+        assert reason.startswith(path) and "contains a NUL character" in reason
+        payload = session.scalars(select(QuarantinedRecord.payload)).one()
+        assert "\x00" not in json.dumps(payload, ensure_ascii=False)
+        assert cursor_of(session, "lrs") is not None
+
+
+def test_a_statement_id_with_a_nul_is_quarantined_where_it_is_named(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    statements = [statement("bad\x00id"), statement(GOOD_ID)]
+    results = sync(settings_for(tmp_path, HEADER, statements), sessions, now)
+    assert (ok(results["lrs"]).stats.new, results["lrs"].stats.quarantined) == (1, 1)
+    with sessions() as session:
+        [(location, reason)] = quarantined(session, "lrs")
+    assert "\x00" not in location and "is not a UUID" in reason
+
+
+def test_a_changed_record_with_a_nul_keeps_the_stored_version(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    """The update path screens as the insert path does."""
+    stats = second_run(tmp_path, sessions, now, f"1,,{CIT},Ac\x00ad,40,2024-01-01,\n")
+    assert (stats.updated, stats.quarantined) == (0, 1)
+    with sessions() as session:
+        assert stored(session, "completions") == [("CIT-40", 40.0, None)]
+
+
+# --- Repeated records -----------------------------------------------------------------------
+
+
+def test_an_identical_repeat_is_loaded_once_and_counted(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    rows = f"1,,{CIT},,40,2024-01-01,\n1,,{CIT},,40,2024-01-01,\n2,,{MHFA},,8,2025-01-01,\n"
+    results = sync(settings_for(tmp_path, HEADER + rows), sessions, now)
+    stats = ok(results["completions"]).stats
+    assert (stats.fetched, stats.new, stats.repeated, stats.quarantined) == (3, 2, 1, 0)
+    with sessions() as session:
+        assert stored(session, "completions") == [("CIT-40", 40.0, None), ("MHFA-PS", 8.0, None)]
+        location = session.scalars(
+            select(RawRecord.location).where(RawRecord.external_id.like("%CIT-40%"))
+        ).one()
+    assert location == "completions.csv:2"
+
+
+def repeats(filler: int) -> str:
+    """A completion, `filler` other rows, the same completion with other hours and provider."""
+    others = "".join(f"2,,C{n},Course {n},,1,2024-01-01,\n" for n in range(filler))
+    return (
+        f"{HEADER}1,,{CIT},Academy,40,2024-01-01,\n{others}"
+        f"1,,{CIT},State Academy,32,2024-01-01,\n2,,{MHFA},,8,2025-01-01,\n"
+    )
+
+
+@pytest.mark.parametrize("batch", [5000, 3, 2])
+def test_a_differing_repeat_is_quarantined_within_and_across_batches_and_transactions(
+    tmp_path: Path,
+    sessions: sessionmaker[Session],
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+    batch: int,
+) -> None:
+    """Batches of 3 put the repeat in the next batch; batches of 2 in the next transaction."""
+    monkeypatch.setattr(runner, "BATCH_SIZE", batch)
+    monkeypatch.setattr(loading, "COMMIT_RECORDS", 2 if batch == 2 else loading.COMMIT_RECORDS)
+    results = sync(settings_for(tmp_path, repeats(3)), sessions, now)
+    stats = ok(results["completions"]).stats
+    assert (stats.fetched, stats.new, stats.updated) == (6, 5, 0)
+    assert (stats.repeated, stats.quarantined) == (0, 1)
+    with sessions() as session:
+        cit = [row for row in stored(session, "completions") if row[0] == "CIT-40"]
+        assert cit == [("CIT-40", 40.0, "Academy")]
+        assert quarantined(session, "completions") == [
+            (
+                "completions.csv:6",
+                "repeats completions.csv:2 with other hours, provider; the first is kept",
+            )
+        ]
+
+
+@pytest.mark.parametrize("batch", [5000, 2])
+def test_an_identical_repeat_in_a_later_transaction_is_counted(
+    tmp_path: Path,
+    sessions: sessionmaker[Session],
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+    batch: int,
+) -> None:
+    monkeypatch.setattr(runner, "BATCH_SIZE", batch)
+    monkeypatch.setattr(loading, "COMMIT_RECORDS", batch)
+    text = repeats(3).replace("State Academy,32", "Academy,40")
+    stats = ok(sync(settings_for(tmp_path, text), sessions, now)["completions"]).stats
+    assert (stats.fetched, stats.new, stats.repeated, stats.quarantined) == (6, 5, 1, 0)
+
+
+@pytest.mark.parametrize("batch", [5000, 2])
+def test_a_full_rerun_of_a_file_with_repeats_changes_nothing(
+    tmp_path: Path,
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+    batch: int,
+) -> None:
+    monkeypatch.setattr(runner, "BATCH_SIZE", batch)
+    text = repeats(3) + f"2,,{MHFA},,8,2025-01-01,\n"
+    settings = settings_for(tmp_path, text)
+    ok(sync(settings, sessions, now)["completions"])
+    before = dump(engine)
+    outcome = SyncRunner(settings, sessions, lambda: now).run(as_of=AS_OF, full=True)
+    stats = {r.source: r.stats for r in outcome.results}["completions"]
+    assert (stats.new, stats.updated, stats.repeated, stats.quarantined) == (0, 0, 1, 1)
+    assert dump(engine) == before
+
+
+def test_a_repeat_of_a_record_stored_by_an_earlier_run_is_an_update_then_a_repeat(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    """The update path: the first row of the new file updates the stored record."""
+    rows = f"1,,{CIT},,32,2024-01-01,\n1,,{CIT},,32,2024-01-01,\n1,,{CIT},,16,2024-01-01,\n"
+    stats = second_run(tmp_path, sessions, now, rows)
+    assert (stats.updated, stats.repeated, stats.quarantined) == (1, 1, 1)
+    with sessions() as session:
+        assert stored(session, "completions") == [("CIT-40", 32.0, None)]
+
+
+def test_a_roster_repeating_a_person_with_other_values_keeps_the_first(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    settings = settings_for(tmp_path, HEADER)
+    (tmp_path / "roster.csv").write_text(
+        ROSTER + "a-pd,2,Bob,Ray,bob@a.example,false,Dispatcher,,2020-01-01,\n"
+    )
+    stats = ok(sync(settings, sessions, now)["roster"]).stats
+    assert (stats.new, stats.quarantined) == (2, 1)
+    with sessions() as session:
+        [(location, reason)] = quarantined(session, "roster")
+    assert (location, reason) == (
+        "roster.csv:4",
+        "repeats roster.csv:3 with other position, sworn; the first is kept",
+    )
+
+
+# --- Impossible dates -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("completed", "expires", "reason"),
+    [
+        ("2099-01-01", "", "completed_on: 2099-01-01 is outside 1950-01-01 to 2026-11-27"),
+        ("9999-12-31", "", "completed_on: 9999-12-31 is outside 1950-01-01 to 2026-11-27"),
+        ("0001-01-01", "", "completed_on: 0001-01-01 is outside 1950-01-01 to 2026-11-27"),
+        ("1949-12-31", "", "completed_on: 1949-12-31 is outside 1950-01-01 to 2026-11-27"),
+        ("2026-11-28", "", "completed_on: 2026-11-28 is outside 1950-01-01 to 2026-11-27"),
+        ("2024-01-01", "2023-12-31", "expires_on: 2023-12-31 is before completed_on 2024-01-01"),
+    ],
+)
+def test_impossible_completion_dates_are_quarantined(
+    tmp_path: Path,
+    sessions: sessionmaker[Session],
+    now: datetime,
+    completed: str,
+    expires: str,
+    reason: str,
+) -> None:
+    rows = f"1,,{CIT},,40,{completed},{expires}\n2,,{MHFA},,8,2025-01-01,\n"
+    stats = ok(sync(settings_for(tmp_path, HEADER + rows), sessions, now)["completions"]).stats
+    assert (stats.new, stats.quarantined) == (1, 1)
+    with sessions() as session:
+        [(location, stated)] = quarantined(session, "completions")
+    assert location == "completions.csv:2" and stated.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("completed", "expires"),
+    [
+        ("1950-01-01", ""),
+        ("2026-11-27", ""),
+        ("2024-01-01", "2024-01-01"),
+        ("2024-01-01", "9999-12-31"),
+    ],
+)
+def test_possible_completion_dates_at_the_edges_load(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime, completed: str, expires: str
+) -> None:
+    rows = f"1,,{CIT},,40,{completed},{expires}\n"
+    stats = ok(sync(settings_for(tmp_path, HEADER + rows), sessions, now)["completions"]).stats
+    assert (stats.new, stats.quarantined) == (1, 0)
+
+
+def test_a_statement_dated_in_the_far_future_is_quarantined(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    statements = [statement(BAD_ID, timestamp="2099-01-01T00:00:00Z"), statement(GOOD_ID)]
+    results = sync(settings_for(tmp_path, HEADER, statements), sessions, now)
+    assert (ok(results["lrs"]).stats.new, results["lrs"].stats.quarantined) == (1, 1)
+    with sessions() as session:
+        [(location, reason)] = quarantined(session, "lrs")
+    assert location == f"statement {BAD_ID}" and reason.startswith("completed_on: 2099-01-01")
+
+
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
+def test_a_nul_in_a_statement_from_an_lrs_is_quarantined_and_the_cursor_moves_past_it(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    page = [
+        statement(BAD_ID, stored="2026-01-01T00:00:00Z", actor={"mbox": "mailto:a\x00@a.example"}),
+        statement(GOOD_ID, stored="2026-01-02T00:00:00Z"),
+    ]
+    responses.get("https://lrs.example/xAPI/statements", json={"statements": page, "more": ""})
+    raw = {
+        "agencies": [{"id": "a-pd", "name": "A"}],
+        "sources": [
+            {
+                "name": "lrs",
+                "kind": "xapi",
+                "endpoint": "https://lrs.example/xAPI/",
+                "username": "sync",
+                "password": "env:LRS_PASSWORD",
+            }
+        ],
+    }
+    settings = parse_settings(raw, tmp_path / "onemind.toml", environ={"LRS_PASSWORD": "pw"})
+    stats = ok(sync(settings, sessions, now)["lrs"]).stats
+    assert (stats.new, stats.quarantined) == (1, 1)
+    with sessions() as session:
+        [(location, reason)] = quarantined(session, "lrs")
+        assert (location, reason.split(":")[0]) == (f"statement {BAD_ID}", "actor.mbox")
+        assert (cursor_of(session, "lrs") or {})["stored"] == "2026-01-02T00:00:00Z"
