@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 from onemind.config.model import COMPLETION_COLUMNS, ROSTER_COLUMNS, TabularSourceConfig
 from onemind.connectors.base import Connector
@@ -24,6 +26,14 @@ from onemind.domain.records import Checkpoint, CompletionRecord, PullItem, Rejec
 from onemind.errors import ConfigurationError, SourceError
 
 log = logging.getLogger(__name__)
+
+FIELD_LIMIT = 1 << 22
+"""Longest CSV field read, in characters (Python's default is 131,072). A row with a longer
+field is quarantined; fields the source maps are held to their column's length anyway.
+The limit is process-wide: the csv module has no per-reader setting."""
+UNREADABLE_XLSX = (BadZipFile, zlib.error, SyntaxError, KeyError, ValueError, EOFError)
+"""What openpyxl raises for a file that is not (or no longer) a workbook: not a zip (a CSV
+renamed .xlsx, a truncated file), a damaged member, malformed XML."""
 
 REQUIRED = {
     "roster": ("employee_id", "first_name", "last_name", "sworn", "hired_on"),
@@ -47,6 +57,8 @@ class TabularConnector(Connector):
         header = next(self._rows(), None)
         if header is None:
             raise SourceError(f"source {self.name!r}: {self.path} is empty")
+        if isinstance(header[1], csv.Error):
+            raise SourceError(f"source {self.name!r}: {self.path}: unreadable header: {header[1]}")
         self._header_map(header[1])
         self._count_only(header[1])
 
@@ -68,13 +80,16 @@ class TabularConnector(Connector):
         parse = self._roster_entry if self.config.role == "roster" else self._completion
         skipped = 0
         for line, cells in rows:
+            location = f"{self.path.name}:{line}"
+            if isinstance(cells, csv.Error):
+                yield Rejected(location, f"unreadable row: {cells}")
+                continue
             values = {f: _cell(cells[i]) if i < len(cells) else "" for f, i in positions.items()}
             if not any(text(v) for v in values.values()) and not any(text(c) for c in cells):
                 continue
             if not counts(cells):
                 skipped += 1
                 continue
-            location = f"{self.path.name}:{line}"
             try:
                 yield parse(values, location)
             except ValueError as exc:
@@ -102,6 +117,7 @@ class TabularConnector(Connector):
 
     def _header_map(self, header: list[Any]) -> dict[str, int]:
         names = [text(h).strip() for h in header]
+        self._check_header(names)
         lookup = {n.lower(): i for i, n in enumerate(names)}
         positions = {f: lookup[c.lower()] for f, c in self.columns.items() if c.lower() in lookup}
         missing = [self.columns[f] for f in REQUIRED[self.config.role] if f not in positions]
@@ -116,14 +132,49 @@ class TabularConnector(Connector):
             )
         return positions
 
-    def _rows(self) -> Iterator[tuple[int, list[Any]]]:
+    def _check_header(self, names: list[str]) -> None:
+        """Refuse a header that holds NULs (UTF-16 read as UTF-8) or repeats a column this
+        source reads (which of the two is meant would be a guess).
+
+        Raises:
+            ConfigurationError: naming the file, and the column repeated.
+        """
+        if any("\x00" in n for n in names):
+            raise ConfigurationError(
+                f"source {self.name!r}: the header of {self.path.name} holds NUL characters; "
+                'is the file UTF-16? (set encoding = "utf-16" on the source)'
+            )
+        read = {c.lower() for c in self.columns.values()}
+        if self.config.count_only is not None:
+            read.add(self.config.count_only.column.lower())
+        seen: set[str] = set()
+        for name in names:
+            if name.lower() in read and name.lower() in seen:
+                raise ConfigurationError(
+                    f"source {self.name!r}: {self.path.name} has the column {name!r} "
+                    "more than once; rename or remove one"
+                )
+            seen.add(name.lower())
+
+    def _rows(self) -> Iterator[tuple[int, list[Any] | csv.Error]]:
+        """The file's rows with their line numbers; a row the CSV reader cannot read is its
+        error, and the rows after it are read on.
+
+        Raises:
+            SourceError: the file cannot be read at all (missing, wrong encoding, not XLSX).
+        """
         try:
             if self.config.kind == "xlsx":
                 yield from _xlsx_rows(self.path, self.config.sheet)
             else:
                 yield from _csv_rows(self.path, self.config.encoding, self.config.delimiter)
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"source {self.name!r}: cannot read {self.path}: {exc}") from exc
+        except UNREADABLE_XLSX as exc:
+            raise SourceError(
+                f"source {self.name!r}: cannot read {self.path}: not a readable XLSX workbook "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
 
     def _date(self, value: object, field: str) -> date:
         try:
@@ -226,22 +277,35 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, list[Any]]]:
+def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, Any]]:
+    """Each row, or the csv.Error that stopped it (the reader goes on at the next line)."""
+    csv.field_size_limit(FIELD_LIMIT)
     with path.open(newline="", encoding=encoding) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
-        for cells in reader:
+        while True:
+            try:
+                cells: list[Any] | csv.Error = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                cells = exc
             yield reader.line_num, cells
 
 
 def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
+    """Each row of the sheet. A file that is no workbook raises one of UNREADABLE_XLSX."""
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
     try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except InvalidFileException as exc:
+        raise ConfigurationError(f"{path.name}: {exc}") from exc
+    try:
+        if sheet is not None and sheet not in workbook.sheetnames:
+            raise ConfigurationError(f"{path.name}: no sheet named {sheet!r}")
         worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
         for number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
             yield number, list(cells)
-    except KeyError as exc:
-        raise ConfigurationError(f"{path.name}: no sheet named {sheet!r}") from exc
     finally:
         workbook.close()

@@ -15,6 +15,8 @@ from onemind.connectors.xapi_statements import read_statement, statement_rules
 from onemind.domain.records import Checkpoint, PullItem, Rejected
 from onemind.errors import ConfigurationError, SourceError
 
+TOO_DEEP = "JSON nested too deeply to read"
+
 
 class XapiFileConnector(Connector):
     """Reads the whole export when it changes; checkpoints at the end."""
@@ -55,6 +57,8 @@ class XapiFileConnector(Connector):
                 data = json.load(handle)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise SourceError(f"source {self.name!r}: cannot read {self.path}: {exc}") from exc
+        except RecursionError as exc:
+            raise SourceError(f"source {self.name!r}: cannot read {self.path}: {TOO_DEEP}") from exc
         statements = data.get("statements", []) if isinstance(data, dict) else data
         if not isinstance(statements, list):
             raise SourceError(f"source {self.name!r}: {self.path} holds no list of statements")
@@ -67,3 +71,5 @@ def _json_line(line: str) -> Any:
         return json.loads(line)
     except json.JSONDecodeError as exc:
         return f"invalid JSON: {exc}"
+    except RecursionError:
+        return f"invalid JSON: {TOO_DEEP}"

@@ -197,6 +197,41 @@ def test_a_changed_record_with_a_nul_keeps_the_stored_version(
         assert stored(session, "completions") == [("CIT-40", 40.0, None)]
 
 
+def test_a_utf16_file_fails_its_source_with_a_clear_line_on_both_backends(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    settings = settings_for(tmp_path, HEADER)
+    (tmp_path / "completions.csv").write_bytes(HEADER.encode("utf-16-le"))
+    results = sync(settings, sessions, now)
+    assert results["roster"].ok
+    assert "holds NUL characters; is the file UTF-16?" in (results["completions"].error or "")
+
+
+def test_a_field_longer_than_its_column_quarantines_that_row_only(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    """Over Python's default CSV field limit: read, then held to the column's length."""
+    huge = "x" * 131_073
+    rows = (
+        f"1,,CIT-40,{huge},,40,2024-01-01,,\n"
+        f"1,,CRIT,Crisis Response and Intervention Training,,40,2024-01-01,,{huge}\n"
+        f"2,,{MHFA},,8,2025-01-01,,\n"
+    )
+    settings = settings_for(tmp_path, HEADER.replace("\n", ",notes\n") + rows)
+    stats = ok(sync(settings, sessions, now)["completions"]).stats
+    assert (stats.new, stats.quarantined) == (2, 1)
+    with sessions() as session:
+        assert [key for key, _, _ in stored(session, "completions")] == ["CRIT", "MHFA-PS"]
+        assert quarantined(session, "completions") == [
+            (
+                "completions.csv:2",
+                "course_title: 131073 characters, more than the 500 the store keeps",
+            )
+        ]
+        payload = session.scalars(select(QuarantinedRecord.payload)).one()
+    assert len(payload["course_title"]) < 1100
+
+
 # --- Repeated records -----------------------------------------------------------------------
 
 
