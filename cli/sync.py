@@ -248,7 +248,7 @@ def _runs_table(rows: list[RunRow]) -> Table:
     table = Table(title="Sync runs (times UTC)", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("run", "source", "started", "took", "status"):
         table.add_column(column, no_wrap=True)
-    for column in ("fetched", "new", "upd.", "void.", "quar.", "unm."):
+    for column in ("fetched", "new", "upd.", "void.", "quar.", "rep.", "unm."):
         table.add_column(column, justify="right", no_wrap=True)
     colours = {"succeeded": "green", "failed": "red", "abandoned": "red", "skipped": "yellow"}
     for r in rows:
@@ -261,7 +261,7 @@ def _runs_table(rows: list[RunRow]) -> Table:
             f"[{colours.get(r.status, 'cyan')}]{r.status}[/]",
             *(str(v) for v in r.counts.values()),
         )
-    table.caption = "upd. updated, void. voided, quar. quarantined, unm. unmatched"
+    table.caption = "upd. updated, void. voided, quar. quarantined, rep. repeated, unm. unmatched"
     return table
 
 

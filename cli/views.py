@@ -81,7 +81,7 @@ def coverage_lines(reports: Iterable[CoverageReport]) -> list[str]:
 
 def sync_table(outcome: SyncOutcome) -> Table:
     table = Table(title="Sync")
-    for column in ("source", "fetched", "new", "updated", "quarantined", "result"):
+    for column in ("source", "fetched", "new", "updated", "quarantined", "repeated", "result"):
         table.add_column(column)
     for r in outcome.results:
         s = r.stats
@@ -90,9 +90,8 @@ def sync_table(outcome: SyncOutcome) -> Table:
             result = f"[yellow]skipped: {safe(r.skipped)}[/]"
         elif r.stopped:
             result = "[yellow]stopped on request[/]"
-        table.add_row(
-            safe(r.source), str(s.fetched), str(s.new), str(s.updated), str(s.quarantined), result
-        )
+        counts = (s.fetched, s.new, s.updated, s.quarantined, s.repeated)
+        table.add_row(safe(r.source), *map(str, counts), result)
     table.caption = f"{outcome.unmatched} completion(s) not yet matched to a roster person"
     return table
 

@@ -16,7 +16,7 @@ from onemind.store.models import Source, SyncRun
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
 SKIPPED, STOPPED, ABANDONED = "skipped", "stopped", "abandoned"
 
-COUNTS = ("fetched", "new", "updated", "voided", "quarantined", "unmatched")
+COUNTS = ("fetched", "new", "updated", "voided", "quarantined", "repeated", "unmatched")
 STREAK_WINDOW = 200
 
 

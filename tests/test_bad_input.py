@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config import Settings, parse_settings
+from onemind.store.history import recent_runs
 from onemind.store.models import Completion, Person, QuarantinedRecord, RawRecord, Source
 from onemind.sync import loading, runner
 from onemind.sync.runner import SourceResult, SyncRunner
@@ -247,7 +248,9 @@ def test_an_identical_repeat_is_loaded_once_and_counted(
         location = session.scalars(
             select(RawRecord.location).where(RawRecord.external_id.like("%CIT-40%"))
         ).one()
+        [run] = recent_runs(session, source="completions")
     assert location == "completions.csv:2"
+    assert run.to_json()["repeated"] == 1
 
 
 def repeats(filler: int) -> str:
