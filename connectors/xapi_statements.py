@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from onemind.config.model import StatementOptions
+from onemind.connectors.fields import parse_hours
 from onemind.domain.records import CompletionRecord, Rejected, VoidRecord
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -179,9 +180,9 @@ def _hours(statement: Mapping[str, Any], extension: str | None) -> float | None:
         extensions = (statement.get(part) or {}).get("extensions") or {}
         if extension in extensions:
             try:
-                return float(extensions[extension])
-            except (TypeError, ValueError):
-                raise ValueError(f"{part}.extensions[{extension}]: not a number of hours") from None
+                return parse_hours(extensions[extension])
+            except ValueError as exc:
+                raise ValueError(f"{part}.extensions[{extension}]: {exc}") from None
     return None
 
 

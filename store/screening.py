@@ -1,15 +1,19 @@
 """What the store can keep of a record, decided before anything is written, alike on every backend.
 
-PostgreSQL refuses a NUL character in any text and a string longer than its column; SQLite
-keeps both. A record that would fail on one backend is quarantined on both, with the field
-that stopped it, so one bad record never fails the batch (and the source) it came in.
+PostgreSQL refuses a NUL character in any text, a string longer than its column, and NaN or
+infinity in JSON; SQLite keeps them all. A record that would fail on one backend is quarantined
+on both, with the field that stopped it, so one bad record never fails the batch (and the
+source) it came in. Dates no completion can have are quarantined here too, against the run's
+clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
+from math import isfinite
 from operator import attrgetter
 from typing import Any
 
@@ -22,6 +26,8 @@ FUTURE_MARGIN = timedelta(days=1)
 """A completion may be dated this far past the run's day (time zones ahead of UTC)."""
 MAX_DEPTH = 64
 """Deeper payloads are refused: no source sends them, and walking them could exhaust the stack."""
+HOLDS_NUL = "contains a NUL character, which the store cannot keep"
+NOT_FINITE = "is not a number the store can keep"
 KEPT_TEXT = 1000
 """Longest text of a quarantined payload kept as is; longer text is cut."""
 
@@ -30,9 +36,9 @@ def screen(record: Record, today: date) -> Record:
     """The record, or a Rejected naming the field the store cannot keep and why."""
     if isinstance(record, Rejected):
         return record
-    reason = _unstorable_text(record)
+    reason = _payload_reason(record.payload) or _text_reason(record)
     if reason is None and isinstance(record, CompletionRecord):
-        reason = completion_dates_problem(record.completed_on, record.expires_on, today)
+        reason = _completion_reason(record, today)
     if reason is None:
         return record
     return Rejected(record.location, reason, record.payload)
@@ -53,51 +59,40 @@ def completion_dates_problem(
     return None
 
 
-def _unstorable_text(record: CompletionRecord | RosterEntry | VoidRecord) -> str | None:
-    values = _texts(type(record))(record)
-    if NUL in "".join(filter(None, values)) or _payload_problem(record.payload):
-        return _nul_or_depth_reason(record)
-    for (name, limit), value in zip(_limits(type(record)), values, strict=True):
-        if value is not None and len(value) > limit:
+def _completion_reason(record: CompletionRecord, today: date) -> str | None:
+    if record.hours is not None and not isfinite(record.hours):
+        return f"hours: {record.hours} {NOT_FINITE}"
+    return completion_dates_problem(record.completed_on, record.expires_on, today)
+
+
+def _text_reason(record: CompletionRecord | RosterEntry | VoidRecord) -> str | None:
+    shape = _shape(type(record))
+    for name, value, limit in zip(shape.names, shape.values(record), shape.limits, strict=True):
+        if value is None:
+            continue
+        if NUL in value:
+            return f"{name}: {HOLDS_NUL}"
+        if len(value) > limit:
             return f"{name}: {len(value)} characters, more than the {limit} the store keeps"
     return None
 
 
-def _payload_problem(payload: dict[str, Any]) -> bool:
-    """Whether the payload holds a NUL or is nested too deeply (a flat row of text is quick)."""
+def _payload_reason(payload: dict[str, Any]) -> str | None:
+    """Where the payload holds what JSON in the store cannot: a NUL, a NaN or infinity, or
+    nesting past MAX_DEPTH. A flat row of text, the common case, is checked at once."""
     try:
-        return NUL in "".join(payload) or NUL in "".join(payload.values())
+        if NUL not in "".join(payload) and NUL not in "".join(payload.values()):
+            return None
     except TypeError:
         pass
-    pending: list[tuple[Any, int]] = [(payload, 0)]
-    while pending:
-        value, depth = pending.pop()
-        if type(value) is str:
-            if NUL in value:
-                return True
-        elif isinstance(value, dict | list) and depth >= MAX_DEPTH:
-            return True
-        elif isinstance(value, dict):
-            if NUL in "".join(map(str, value)):
-                return True
-            pending.extend((inner, depth + 1) for inner in value.values())
-        elif isinstance(value, list):
-            pending.extend((inner, depth + 1) for inner in value)
-    return False
-
-
-def _nul_or_depth_reason(record: CompletionRecord | RosterEntry | VoidRecord) -> str:
-    """Names the first field holding a NUL, or the payload nested too deeply."""
-    nul = "contains a NUL character, which the store cannot keep"
-    for path, value, depth in _walk(record.payload):
+    for path, value, depth in _walk(payload):
+        if NUL in path or (type(value) is str and NUL in value):
+            return f"{path}: {HOLDS_NUL}"
+        if type(value) is float and not isfinite(value):
+            return f"{path}: {value} {NOT_FINITE}"
         if depth >= MAX_DEPTH and isinstance(value, dict | list):
             return f"{path}: nested more than {MAX_DEPTH} levels deep"
-        if NUL in path or (type(value) is str and NUL in value):
-            return f"{path}: {nul}"
-    values = _texts(type(record))(record)
-    columns = _columns(type(record))
-    field = next(name for (name, _), v in zip(columns, values, strict=True) if v and NUL in v)
-    return f"{field}: {nul}"
+    return None
 
 
 def _walk(payload: dict[str, Any]) -> Iterator[tuple[str, Any, int]]:
@@ -120,53 +115,44 @@ def _walk(payload: dict[str, Any]) -> Iterator[tuple[str, Any, int]]:
             pending.append((joined, inner, depth + 1))
 
 
+@dataclass(frozen=True)
+class TextFields:
+    """A record type's text fields, a getter of their values, and the longest each may be."""
+
+    names: tuple[str, ...]
+    limits: tuple[int, ...]
+    values: Callable[[Any], tuple[str | None, ...]]
+
+
 @cache
-def _columns(kind: type) -> tuple[tuple[str, Any], ...]:
-    """The record's text fields and the column each is stored in."""
-    shared = {"external_id": RawRecord.external_id}
+def _shape(kind: type) -> TextFields:
+    """The text fields of `kind`, held to their columns' lengths (a position's key, which is
+    two characters longer than the position, to its own)."""
+    columns = {"external_id": RawRecord.external_id}
     if kind is CompletionRecord:
-        own = {
-            name: getattr(Completion, name)
-            for name in ("employee_id", "email", "mbox_sha1sum", "account", "course_key")
-        }
-        own |= {
-            "agency": Completion.agency_hint,
-            "course_title": Completion.course_title,
-            "provider": Completion.provider,
-            "activity_type": Completion.activity_type,
-        }
+        columns |= {n: getattr(Completion, n) for n in ("employee_id", "email", "mbox_sha1sum")}
+        columns |= {n: getattr(Completion, n) for n in ("account", "course_key", "course_title")}
+        columns |= {n: getattr(Completion, n) for n in ("provider", "activity_type")}
+        columns["agency"] = Completion.agency_hint
     elif kind is RosterEntry:
-        own = {
-            "agency": Employment.agency_id,
-            "employee_id": Employment.employee_id,
-            "first_name": Person.first_name,
-            "last_name": Person.last_name,
-            "email": Person.email,
-            "position": Employment.position,
-        }
+        columns |= {n: getattr(Employment, n) for n in ("employee_id", "position")}
+        columns |= {n: getattr(Person, n) for n in ("first_name", "last_name", "email")}
+        columns["agency"] = Employment.agency_id
     else:
-        own = {"target_external_id": Voiding.target_external_id}
-    return tuple((shared | own).items())
-
-
-@cache
-def _limits(kind: type) -> tuple[tuple[str, int], ...]:
-    """Each text field's longest storable value (a position's key is two characters longer)."""
+        columns["target_external_id"] = Voiding.target_external_id
     margin = {"position": 2}
-    return tuple(
-        (name, column.type.length - margin.get(name, 0)) for name, column in _columns(kind)
+    return TextFields(
+        names=tuple(columns),
+        limits=tuple(c.type.length - margin.get(n, 0) for n, c in columns.items()),
+        values=attrgetter(*columns),
     )
-
-
-@cache
-def _texts(kind: type) -> Any:
-    """A getter of the record's text fields, in the order of `_limits`."""
-    return attrgetter(*(name for name, _ in _columns(kind)))
 
 
 def kept(value: Any, depth: int = 0) -> Any:
     """A quarantined value as the store can keep it: NULs shown as U+FFFD, long text cut,
-    nesting past MAX_DEPTH dropped."""
+    NaN and infinities as text, nesting past MAX_DEPTH dropped."""
+    if isinstance(value, float) and not isfinite(value):
+        return str(value)
     if isinstance(value, str):
         text = value.replace(NUL, "\ufffd")
         return text if len(text) <= KEPT_TEXT else text[:KEPT_TEXT] + "…"

@@ -15,6 +15,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config import Settings, parse_settings
+from onemind.connectors.xapi_statements import StatementRules, read_statement
+from onemind.domain.records import Rejected
 from onemind.store.history import recent_runs
 from onemind.store.models import Completion, Person, QuarantinedRecord, RawRecord, Source
 from onemind.sync import loading, runner
@@ -175,6 +177,30 @@ def test_a_nul_in_a_statement_quarantines_that_statement_only(
         payload = session.scalars(select(QuarantinedRecord.payload)).one()
         assert "\x00" not in json.dumps(payload, ensure_ascii=False)
         assert cursor_of(session, "lrs") is not None
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_a_statement_holding_nan_or_infinity_is_quarantined(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime, number: float
+) -> None:
+    """Python reads NaN and Infinity in JSON; PostgreSQL's JSON refuses them."""
+    bad = statement(BAD_ID, result={"score": {"raw": number}, "success": True})
+    results = sync(settings_for(tmp_path, HEADER, [bad, statement(GOOD_ID)]), sessions, now)
+    assert (ok(results["lrs"]).stats.new, results["lrs"].stats.quarantined) == (1, 1)
+    with sessions() as session:
+        [(_, reason)] = quarantined(session, "lrs")
+        payload = session.scalars(select(QuarantinedRecord.payload)).one()
+    assert reason == f"result.score.raw: {number} is not a number the store can keep"
+    assert payload["result"]["score"]["raw"] == str(number)
+
+
+@pytest.mark.parametrize("hours", ["NaN", "Infinity", "-1", 1e9])
+def test_hours_a_statement_cannot_have_reject_it(hours: Any) -> None:
+    extension = "https://onemind.example/xapi/hours"
+    data = statement(GOOD_ID, result={"extensions": {extension: hours}})
+    rejected = read_statement(data, StatementRules(hours_extension=extension))
+    assert isinstance(rejected, Rejected)
+    assert rejected.reason.startswith(f"result.extensions[{extension}]: ")
 
 
 def test_a_statement_id_with_a_nul_is_quarantined_where_it_is_named(
