@@ -155,6 +155,8 @@ class XapiSourceConfig(StatementOptions):
     version: Literal["1.0.3", "2.0.0"] = "1.0.3"
     page_size: Annotated[int, Field(ge=1, le=5000)] = 500
     overlap_minutes: Annotated[float, Field(ge=0, le=60 * 24 * 31)] = 5
+    # which statement field the LRS compares `since`/`until` with; "auto": found at a sync
+    since_field: Literal["stored", "timestamp", "auto"] = "auto"
     connect_timeout: Annotated[float, Field(gt=0)] = 10
     read_timeout: Annotated[float, Field(gt=0)] = 60
     max_retries: Annotated[int, Field(ge=0, le=10)] = 5
