@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from onemind.domain.records import CredentialNotice, PullItem, VoidRecord
@@ -50,3 +51,8 @@ class Reconciles(abc.ABC):
     @abc.abstractmethod
     def gone(self, external_ids: Iterable[str]) -> Iterator[VoidRecord]:
         """A retraction for each of these records that the system no longer returns."""
+
+    def full_pass_every(self, cursor: dict[str, Any] | None) -> timedelta | None:
+        """How often to read the system whole when the source does not say (None: never),
+        given the cursor saved for it."""
+        return None
