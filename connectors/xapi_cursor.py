@@ -42,9 +42,10 @@ class Window:
 @dataclass(frozen=True)
 class XapiCursor:
     """Where an LRS pull resumes. `key`: the statement field the LRS filters `since` on (None
-    while unknown: read as `stored`); `through`: every statement up to this key value was read;
-    `consistent_through`: the LRS's header when that read began; `window`: a newest-first walk
-    under way. Version 1 (`stored`, `consistent_through`) is read as `through` on `stored`."""
+    while unknown: marks are then the earlier of `stored` and `timestamp`); `through`: every
+    statement up to this mark was read; `consistent_through`: the LRS's header when that read
+    began; `window`: a newest-first walk under way. Version 1 (`stored`, `consistent_through`)
+    reads as `through`, key unknown."""
 
     key: str | None = None
     through: str | None = None
@@ -119,7 +120,7 @@ class Span:
     rising: bool = False
 
     @classmethod
-    def of(cls, statements: list[Any], key: str) -> Span | None:
+    def of(cls, statements: list[Any], key: str | None) -> Span | None:
         """The page's span; None when no statement on it has a readable `key`."""
         marks = _marks(statements, key)
         if not marks:
@@ -143,16 +144,26 @@ class Span:
         return Span(low[0], high[0], low[1], high[1])
 
 
-def _marks(statements: list[Any], key: str) -> list[tuple[datetime, str]]:
+def _marks(statements: list[Any], key: str | None) -> list[tuple[datetime, str]]:
+    """Each statement's `key` value; while the key is unknown, the earlier of `stored` and
+    `timestamp`, so that a mark is safe whichever of the two the LRS filters on."""
     found = []
     for statement in statements:
-        value = statement.get(key) if isinstance(statement, Mapping) else None
-        if isinstance(value, str):
-            try:
-                found.append((parse_instant(value, key), value))
-            except ValueError:
-                continue
+        values = [_mark(statement, field) for field in ((key,) if key else KEYS)]
+        known = [v for v in values if v is not None]
+        if known:
+            found.append(min(known))
     return found
+
+
+def _mark(statement: Any, field: str) -> tuple[datetime, str] | None:
+    value = statement.get(field) if isinstance(statement, Mapping) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_instant(value, field), value
+    except ValueError:
+        return None
 
 
 class PageWalk:
@@ -172,7 +183,7 @@ class PageWalk:
 
     def page(self, statements: list[Any]) -> XapiCursor | None:
         """Take in the next page; the cursor that now covers every page before it, if any."""
-        span = Span.of(statements, self.field)
+        span = Span.of(statements, self.key)
         if span is None:
             return None
         earlier, self.last = self.last, span
@@ -200,10 +211,6 @@ class PageWalk:
         top = self.window.top if self.window else None
         through = _latest(self.saved.through, top, self.read.high_text if self.read else None)
         return XapiCursor(self.key, through, self.consistent_through)
-
-    @property
-    def field(self) -> str:
-        return self.key or "stored"
 
     def _after(self, earlier: Span, span: Span) -> XapiCursor | None:
         """The checkpoint for the pages up to `earlier`, now that `span` follows it."""
