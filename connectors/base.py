@@ -32,6 +32,11 @@ class Connector(abc.ABC):
         """Total units of work for a progress bar (bytes, records), if known."""
         return None
 
+    def full_pass_every(self, cursor: dict[str, Any] | None) -> timedelta | None:
+        """How often the runner should read the system whole when the source's `full_every` is
+        not set, given the cursor saved for it (None: never)."""
+        return None
+
 
 class Pushes(abc.ABC):
     """A connector whose system accepts credentials pushed back to it. Both calls are idempotent."""
@@ -51,8 +56,3 @@ class Reconciles(abc.ABC):
     @abc.abstractmethod
     def gone(self, external_ids: Iterable[str]) -> Iterator[VoidRecord]:
         """A retraction for each of these records that the system no longer returns."""
-
-    def full_pass_every(self, cursor: dict[str, Any] | None) -> timedelta | None:
-        """How often to read the system whole when the source does not say (None: never),
-        given the cursor saved for it."""
-        return None

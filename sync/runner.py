@@ -180,7 +180,7 @@ class SyncRunner:
         """Whether this run reads the source whole (and records it): asked for, a first read,
         or the source's `full_every` (else its connector's default) has passed since the last."""
         every = config.full_every
-        if every is None and isinstance(connector, Reconciles):
+        if every is None:
             every = connector.full_pass_every(started.cursor)
         with transaction(self.sessions) as session:
             last = runs.last_full_pass(session, started.source_id)

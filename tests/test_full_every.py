@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from test_xapi_ralph import CIT, MHFA, settings, statement
 
 from onemind.config import Settings
+from onemind.config.model import SourceConfig
+from onemind.connectors.base import Connector
+from onemind.connectors.registry import build_connector
+from onemind.domain.records import Checkpoint, PullItem
 from onemind.store.models import Source, SyncRun
 from onemind.sync.runner import SyncOutcome, SyncRunner
 
@@ -106,3 +111,39 @@ def test_full_every_as_configured_or_the_connectors_default(
     for days in (0, 1, 9):
         sync(config, sessions, start + timedelta(days=days))
     assert [mode for mode, _ in lrs_runs(sessions)] == modes
+
+
+class Periodic(Connector):
+    """A source whose connector asks for a full pass every week (as Moodle's report route)."""
+
+    name = "lrs"
+
+    def __init__(self, cursors: list[Any]) -> None:
+        self.cursors = cursors
+
+    def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
+        self.cursors.append(cursor)
+        yield Checkpoint({"version": 1, "read": True})
+
+    def check(self) -> None:
+        return None
+
+    def full_pass_every(self, cursor: dict[str, Any] | None) -> timedelta | None:
+        return timedelta(days=7)
+
+
+def test_any_connector_may_ask_for_full_passes(
+    tmp_path: Path, lrs: LrsServer, sessions: sessionmaker[Session]
+) -> None:
+    config = settings(tmp_path, lrs)
+    cursors: list[Any] = []
+    start = datetime.now(UTC)
+
+    def factory(source: SourceConfig) -> Connector:
+        return Periodic(cursors) if source.name == "lrs" else build_connector(source)
+
+    for days in (0, 1, 8):
+        now = start + timedelta(days=days)
+        SyncRunner(config, sessions, lambda now=now: now, connector_factory=factory).run()
+    assert cursors == [None, {"version": 1, "read": True}, None]
+    assert [mode for mode, _ in lrs_runs(sessions)] == ["full", "incremental", "full"]
