@@ -2,25 +2,51 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from onemind.config.base import SLUG, UTC_ZONE, Cron, Strict, Zone
 from onemind.config.names import did_you_mean
 from onemind.config.presets import BUILT_IN, apply_preset
 from onemind.config.secrets import Secret
 
+PERIOD_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+def as_period(value: Any) -> Any:
+    """'7d', '12h' or '90m' as a timedelta; 'never' and timedeltas pass through.
+
+    Raises:
+        ValueError: anything else.
+    """
+    if isinstance(value, timedelta) or value == "never":
+        return value
+    found = re.fullmatch(r"\s*([1-9][0-9]{0,5})\s*([dhm])\s*", str(value))
+    if found is None:
+        raise ValueError(f"{value!r} is not a period such as '7d', '12h' or '90m' (or 'never')")
+    return timedelta(**{PERIOD_UNITS[found[2]]: int(found[1])})
+
+
+Period = Annotated[timedelta | Literal["never"], BeforeValidator(as_period)]
+
 
 class SourceBase(Strict):
-    """What every source has. `connector` names the class that serves the kind (module:Class)."""
+    """What every source has. `connector` names the class that serves the kind (module:Class).
+
+    `full_every`: read the source whole (and retract what it no longer holds) when its last
+    successful full pass is older than this; unset, the connector's default (see `XapiConnector`).
+    """
 
     connector: ClassVar[str]
     name: Annotated[str, Field(pattern=SLUG)]
     schedule: Cron = "0 2 * * *"
     agency: Annotated[str, Field(pattern=SLUG)] | None = None
+    full_every: Period | None = None
 
     def clear_credentials_url(self) -> str | None:
         """The `http://` URL this source would send its credentials to unencrypted, if any."""
@@ -155,6 +181,8 @@ class XapiSourceConfig(StatementOptions):
     version: Literal["1.0.3", "2.0.0"] = "1.0.3"
     page_size: Annotated[int, Field(ge=1, le=5000)] = 500
     overlap_minutes: Annotated[float, Field(ge=0, le=60 * 24 * 31)] = 5
+    # which statement field the LRS compares `since`/`until` with; "auto": found at a sync
+    since_field: Literal["stored", "timestamp", "auto"] = "auto"
     connect_timeout: Annotated[float, Field(gt=0)] = 10
     read_timeout: Annotated[float, Field(gt=0)] = 60
     max_retries: Annotated[int, Field(ge=0, le=10)] = 5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from onemind.domain.records import CredentialNotice, PullItem, VoidRecord
@@ -29,6 +30,11 @@ class Connector(abc.ABC):
 
     def size_hint(self) -> int | None:
         """Total units of work for a progress bar (bytes, records), if known."""
+        return None
+
+    def full_pass_every(self, cursor: dict[str, Any] | None) -> timedelta | None:
+        """How often the runner should read the system whole when the source's `full_every` is
+        not set, given the cursor saved for it (None: never)."""
         return None
 
 

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 SECRET_PARAMS = frozenset({"wstoken", "token", "access_token", "password", "key"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# no answer, or one cut short: the connection failed, timed out or closed in mid-body
+CUT_SHORT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
 @dataclass(frozen=True)
@@ -175,11 +177,27 @@ class HttpClient:
             TransientError: still failing after every retry.
             SourceError: any other refusal, or the URL or a redirect leads off the origin.
         """
+        return self._send(method, url, accept, kwargs, parse=False)[0]
+
+    def request_json(
+        self, method: str, url: str, accept: Collection[int] = (), **kwargs: Any
+    ) -> tuple[requests.Response, Any]:
+        """`request`, and the response's JSON body. A 2xx answer whose body is not JSON (cut
+        short, or a proxy's HTML page sent with 200) is a transient fault, retried the same way.
+
+        Raises:
+            ConfigurationError, TransientError, SourceError: as `request`.
+        """
+        return self._send(method, url, accept, kwargs, parse=True)
+
+    def _send(
+        self, method: str, url: str, accept: Collection[int], kwargs: dict[str, Any], parse: bool
+    ) -> tuple[requests.Response, Any]:
         for attempt in range(self.backoff.retries + 1):
             self._pace()
             try:
                 response = self._exchange(method, url, kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except CUT_SHORT as exc:
                 error = TransientError(
                     f"source {self.source!r}: {method} {mask_url(url)} failed: {type(exc).__name__}"
                 )
@@ -188,9 +206,12 @@ class HttpClient:
                 if self.pacer is not None:
                     self.pacer.observe(response)
                 if response.ok or response.status_code in accept:
-                    return response
-                error = self._refusal(method, url, response)
-                cause = error
+                    try:
+                        return response, (response.json() if parse else None)
+                    except ValueError as exc:
+                        error, cause = self._not_json(method, url, response), exc
+                else:
+                    error = cause = self._refusal(method, url, response)
             if attempt == self.backoff.retries:
                 raise error from cause
             wait = self.backoff.delay(attempt, error.retry_after)
@@ -238,6 +259,12 @@ class HttpClient:
             wait = retry_after_seconds(response.headers.get("Retry-After"))
             return TransientError(f"{where} answered {status}", retry_after=wait)
         raise SourceError(f"{where} answered {status}: {response.text[:200]}")
+
+    def _not_json(self, method: str, url: str, response: requests.Response) -> TransientError:
+        return TransientError(
+            f"source {self.source!r}: {method} {mask_url(url)} answered {response.status_code} "
+            f"with a body that is not JSON: {response.text[:120]!r}"
+        )
 
 
 def _rate_limited(response: requests.Response) -> bool:

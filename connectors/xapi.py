@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urljoin
 
 import requests
@@ -30,9 +30,9 @@ from tincan import (
 
 from onemind.config.model import XapiSourceConfig
 from onemind.connectors.base import Connector, Pushes, Reconciles
-from onemind.connectors.cursors import instant, versioned
 from onemind.connectors.http import HttpClient
 from onemind.connectors.paging import MoreLinkPaginator
+from onemind.connectors.xapi_cursor import PageWalk, XapiCursor
 from onemind.connectors.xapi_statements import (
     VOIDED,
     parse_instant,
@@ -40,7 +40,7 @@ from onemind.connectors.xapi_statements import (
     statement_rules,
 )
 from onemind.domain.records import Checkpoint, CredentialNotice, PullItem, VoidRecord
-from onemind.errors import ConfigurationError, SourceError
+from onemind.errors import ConfigurationError, OneMindError, SourceError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,9 @@ CREDENTIAL_TYPE = "https://w3id.org/xapi/tla/activity-types/credential"
 CREDENTIAL_EXTENSION = "https://onemind.example/xapi/extensions/credential"
 NAMESPACE = uuid.UUID("5b0f2d6e-7c61-4c4e-9f3e-0a8e1d6c2b57")
 CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
+FULL_EVERY = timedelta(days=7)
+PROBE_GAP = timedelta(seconds=2)
+IDENTIFIERS = ("mbox", "mbox_sha1sum", "openid", "account")
 
 
 class XapiConnector(Connector, Pushes, Reconciles):
@@ -73,26 +76,91 @@ class XapiConnector(Connector, Pushes, Reconciles):
 
     def check(self) -> None:
         """One statement read: reachability and credentials (not every LRS has /about)."""
-        response = self.http.request("GET", self.statements_url, params={"limit": 1})
-        self._json(response, "statements")
+        self.http.request_json("GET", self.statements_url, params={"limit": 1})
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
-        """Statements stored since the cursor (less the overlap), checkpointing each page."""
-        params: dict[str, Any] = {"limit": self.config.page_size, "ascending": "true"}
-        since = self.since(cursor)
-        if since is not None:
-            params["since"] = since.isoformat().replace("+00:00", "Z")
-        progress = _Progress(XapiCursor.from_json(self.name, cursor) or XapiCursor())
+        """Statements since the cursor (less the overlap), or the rest of the window it was
+        walking; checkpointed as the pages' order allows (see `connectors.xapi_cursor`). When
+        a page cannot be read, the pages read before it are checkpointed if their order is known.
+        """
+        saved = XapiCursor.from_json(self.name, cursor) or XapiCursor()
+        params = self._query(saved)
+        walk = PageWalk(saved, self._key(saved), params.get("since"))
+        try:
+            yield from self._walk(walk, params)
+        except OneMindError:
+            reached = walk.cut_short()
+            if reached is not None:
+                yield Checkpoint(reached.to_json())
+            raise
+
+    def _walk(self, walk: PageWalk, params: dict[str, Any]) -> Iterator[PullItem]:
         for number, page, last in self._pages(params):
-            if number == 1:
-                progress.consistent_through = page.consistent_through
-            for statement in page.statements:
-                progress.saw(statement)
-                record = read_statement(statement, self.rules)
-                if record is not None:
-                    yield record
-            if progress.ordered or last:
-                yield Checkpoint(progress.cursor().to_json())
+            if number == 1 and walk.window is None:
+                walk.consistent_through = page.consistent_through
+                if walk.key is None and self.config.since_field == "auto":
+                    walk.key = self._probe(page.statements)
+            checkpoint = walk.page(page.statements)
+            if checkpoint is not None:
+                yield Checkpoint(checkpoint.to_json())
+            yield from self._records(page.statements)
+            if last:
+                yield Checkpoint(walk.end().to_json())
+
+    def _query(self, saved: XapiCursor) -> dict[str, Any]:
+        """The first page's query: the rest of the window under way, else what came since."""
+        params: dict[str, Any] = {"limit": self.config.page_size, "ascending": "true"}
+        if saved.window is not None:
+            params["until"] = saved.window.down_to
+            since = saved.window.since
+        else:
+            start = saved.since(timedelta(minutes=self.config.overlap_minutes))
+            since = start.isoformat().replace("+00:00", "Z") if start else None
+        if since is not None:
+            params["since"] = since
+        return params
+
+    def _key(self, saved: XapiCursor) -> str | None:
+        """The field the LRS filters `since` on: as configured, else as found before."""
+        declared = self.config.since_field
+        return saved.key if declared == "auto" else declared
+
+    def _records(self, statements: list[Any]) -> Iterator[PullItem]:
+        for statement in statements:
+            record = read_statement(statement, self.rules)
+            if record is not None:
+                yield record
+
+    def full_pass_every(self, cursor: dict[str, Any] | None) -> timedelta | None:
+        """An LRS that filters `since` on `timestamp` never lists a statement stored late with
+        an old timestamp again: read it whole every FULL_EVERY unless configured otherwise."""
+        saved = XapiCursor.from_json(self.name, cursor) or XapiCursor()
+        return FULL_EVERY if self._key(saved) == "timestamp" else None
+
+    def _probe(self, statements: list[Any]) -> str | None:
+        """Which field the LRS compares `since` with, asked with a statement of this page
+        whose timestamp is well before its `stored`: `since` between the two lists it only
+        if the LRS compares `stored`. None when no statement fits or the answer is unclear."""
+        probe = next(filter(None, map(_probe_query, statements)), None)
+        if probe is None:
+            return None
+        statement_id, params = probe
+        try:
+            body = self.http.request_json("GET", self.statements_url, params=params)[1]
+        except (SourceError, TransientError) as exc:
+            log.warning("source %r: could not tell how the LRS filters `since`: %s", self.name, exc)
+            return None
+        listed = body.get("statements") if isinstance(body, dict) else None
+        if not isinstance(listed, list):
+            return None
+        if any(isinstance(s, dict) and s.get("id") == statement_id for s in listed):
+            key = "stored"
+        elif body.get("more"):
+            return None
+        else:
+            key = "timestamp"
+        log.info("source %r: the LRS compares `since` with each statement's %s", self.name, key)
+        return key
 
     def _pages(self, params: dict[str, Any]) -> Iterator[tuple[int, _Page, bool]]:
         """Pages in order, the next one fetched while the caller works on the current one."""
@@ -120,8 +188,7 @@ class XapiConnector(Connector, Pushes, Reconciles):
                 number += 1
 
     def _page(self, url: str, params: dict[str, Any] | None, number: int) -> _Page:
-        response = self.http.request("GET", url, params=params)
-        body = self._json(response, f"statements page {number}")
+        response, body = self.http.request_json("GET", url, params=params)
         statements = body.get("statements") if isinstance(body, dict) else None
         if not isinstance(statements, list):
             raise SourceError(
@@ -130,7 +197,8 @@ class XapiConnector(Connector, Pushes, Reconciles):
         return _Page(statements, body.get("more"), response.headers.get(CONSISTENT_THROUGH))
 
     def since(self, cursor: dict[str, Any] | None) -> datetime | None:
-        """Where a pull from this saved cursor resumes (see `XapiCursor.since`).
+        """Where a pull from this saved cursor starts when it is not finishing a window (see
+        `XapiCursor.since`).
 
         Raises:
             ConfigurationError: the cursor cannot be read.
@@ -138,14 +206,6 @@ class XapiConnector(Connector, Pushes, Reconciles):
         resume = XapiCursor.from_json(self.name, cursor)
         overlap = timedelta(minutes=self.config.overlap_minutes)
         return None if resume is None else resume.since(overlap)
-
-    def _json(self, response: requests.Response, what: str) -> Any:
-        try:
-            return response.json()
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise SourceError(
-                f"source {self.name!r}: {what} is not valid JSON: {response.text[:120]!r}"
-            ) from exc
 
     def gone(self, external_ids: Iterable[str]) -> Iterator[VoidRecord]:
         """Statements the LRS no longer returns (404, or an empty result) are retracted."""
@@ -224,45 +284,6 @@ class XapiConnector(Connector, Pushes, Reconciles):
 
 
 @dataclass(frozen=True)
-class XapiCursor:
-    """Where an LRS pull resumes: the newest `stored` seen (as the LRS wrote it), and the LRS's
-    consistent-through time when the pull that saw it began."""
-
-    stored: str | None = None
-    consistent_through: str | None = None
-    VERSION: ClassVar[int] = 1
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": self.VERSION,
-            "stored": self.stored,
-            "consistent_through": self.consistent_through,
-        }
-
-    @classmethod
-    def from_json(cls, source: str, raw: Any) -> XapiCursor | None:
-        """The cursor saved for `source`, if any.
-
-        Raises:
-            ConfigurationError: it cannot be read (another version, or a field of a wrong type).
-        """
-        body = versioned(source, raw, cls.VERSION)
-        if body is None:
-            return None
-        return cls(instant(source, body, "stored"), instant(source, body, "consistent_through"))
-
-    def since(self, overlap: timedelta) -> datetime | None:
-        """The older of the last `stored` seen and the consistent-through time at that read, less
-        the overlap window for LRSs that filter or order otherwise; None to read from the start."""
-        if not self.stored:
-            return None
-        marks = [parse_instant(self.stored, "cursor.stored")]
-        if self.consistent_through:
-            marks.append(parse_instant(self.consistent_through, "cursor.consistent_through"))
-        return min(marks) - overlap
-
-
-@dataclass(frozen=True)
 class _Page:
     statements: list[Any]
     more: Any
@@ -278,32 +299,20 @@ def _empty_result(response: requests.Response) -> bool:
     return isinstance(body, dict) and body.get("statements") == [] and "id" not in body
 
 
-class _Progress:
-    """The newest `stored` seen, and whether pages have come oldest-first so far."""
-
-    def __init__(self, resume: XapiCursor) -> None:
-        previous = resume.stored
-        self.stored: datetime | None = (
-            parse_instant(previous, "cursor.stored") if previous else None
-        )
-        self.text: str | None = previous
-        self.consistent_through: str | None = None
-        self.ordered = True
-        self._last: datetime | None = None
-
-    def saw(self, statement: Any) -> None:
-        value = statement.get("stored") if isinstance(statement, dict) else None
-        if not isinstance(value, str):
-            return
-        try:
-            stored = parse_instant(value, "stored")
-        except ValueError:
-            return
-        if self._last is not None and stored < self._last:
-            self.ordered = False
-        self._last = stored
-        if self.stored is None or stored > self.stored:
-            self.stored, self.text = stored, value
-
-    def cursor(self) -> XapiCursor:
-        return XapiCursor(self.text, self.consistent_through)
+def _probe_query(statement: Any) -> tuple[str, dict[str, str]] | None:
+    """A query that lists `statement` only if the LRS filters `since` on `stored`: its own
+    actor, verb and activity, `since` halfway between its timestamp and its `stored`."""
+    if not isinstance(statement, dict):
+        return None
+    try:
+        done = parse_instant(str(statement["timestamp"]), "timestamp")
+        stored = parse_instant(str(statement["stored"]), "stored")
+        agent = {k: v for k, v in statement["actor"].items() if k in IDENTIFIERS}
+        verb, activity = statement["verb"]["id"], statement["object"]["id"]
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None
+    if stored - done < PROBE_GAP or len(agent) != 1 or not isinstance(activity, str):
+        return None
+    since = (done + (stored - done) / 2).isoformat().replace("+00:00", "Z")
+    params = {"since": since, "agent": json.dumps(agent), "verb": verb, "activity": activity}
+    return str(statement.get("id")), params

@@ -160,9 +160,9 @@ class SyncRunner:
                 result.skipped = started.held.describe()
                 log.warning("skipped: %s", result.skipped)
                 return result
-            log.info("sync started%s", " (full)" if full else "")
             try:
                 connector = self.connector_factory(config)
+                full = self._full_pass(connector, config, started, full)
                 self._pull(connector, config, run_id, None if full else started.cursor, result)
                 if full and isinstance(connector, Reconciles) and not result.stopped:
                     self._reconcile(connector, config, run_id, result)
@@ -173,6 +173,25 @@ class SyncRunner:
                 result.error = f"unexpected {type(exc).__name__}: {exc}"
             self._end(started, result)
         return result
+
+    def _full_pass(
+        self, connector: Connector, config: SourceConfig, started: runs.Started, asked: bool
+    ) -> bool:
+        """Whether this run reads the source whole (and records it): asked for, a first read,
+        or the source's `full_every` (else its connector's default) has passed since the last."""
+        every = config.full_every
+        if every is None:
+            every = connector.full_pass_every(started.cursor)
+        with transaction(self.sessions) as session:
+            last = runs.last_full_pass(session, started.source_id)
+            due = isinstance(every, timedelta) and (last is None or last <= self.now() - every)
+            full = asked or started.cursor is None or due
+            if full:
+                runs.mark_full(session, started.run_id)
+        log.info("sync started%s", " (full)" if full else "")
+        if due and not asked:
+            log.info("reading the source whole: its last full pass began %s", last)
+        return full
 
     def _pull(
         self,

@@ -22,6 +22,7 @@ from onemind.sync.lock import Held
 
 log = logging.getLogger(__name__)
 
+FULL = "full"  # a run's mode when it read its source whole
 ABANDONED_NOTE = (
     "abandoned: its process ended without finishing (killed?); "
     "what it committed is kept and the next run resumed from the last committed cursor"
@@ -72,6 +73,25 @@ def abandon_leftovers(session: Session, source_id: int, now: datetime) -> None:
     )
     if result.rowcount:
         log.warning("marked %d earlier run(s) of this source abandoned", result.rowcount)
+
+
+def mark_full(session: Session, run_id: int) -> None:
+    """This run reads its source whole: its history says so."""
+    session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == run_id)
+        .values(mode=FULL)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def last_full_pass(session: Session, source_id: int) -> datetime | None:
+    """When the source's last successful full pass began; if it never had one, when its
+    first run began (its first read was whole, or the history is older than run modes)."""
+    runs = select(SyncRun.started_at).where(SyncRun.source_id == source_id)
+    full = runs.where(SyncRun.mode == FULL, SyncRun.status == SUCCEEDED)
+    latest = session.scalar(full.order_by(SyncRun.started_at.desc()).limit(1))
+    return latest or session.scalar(runs.order_by(SyncRun.started_at).limit(1))
 
 
 def record_counts(session: Session, run_id: int, stats: BatchStats) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from onemind.store.db import make_engine, session_factory, upgrade
 from onemind.store.models import Base
 
-pytest_plugins = ["lrs_server"]
+pytest_plugins = ["lrs_server", "fault_figures"]
 
 PG_SERVER = os.environ.get(
     "ONEMIND_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Column, Engine, Integer, select
 
 from onemind.store.models import Base
 
@@ -35,9 +35,11 @@ FIRST_WRITTEN = {
 
 
 def dump(
-    engine: Engine, also_ignore: Mapping[str, set[str]] | None = None
+    engine: Engine, also_ignore: Mapping[str, set[str]] | None = None, keys: bool = True
 ) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table's rows, less the columns that record when a run happened (and `also_ignore`)."""
+    """Every table's rows, less the columns that record when a run happened (and `also_ignore`).
+    Without `keys`, less the surrogate keys and the columns referring to them too, rows sorted:
+    to compare stores whose sequences were advanced differently (PostgreSQL after a rollback)."""
     out = {}
     with engine.connect() as connection:
         for table in Base.metadata.sorted_tables:
@@ -45,10 +47,21 @@ def dump(
             if skip is None:
                 continue
             skip = skip | (also_ignore or {}).get(table.name, set())
-            columns = [c for c in table.columns if c.name not in skip]
+            columns = [c for c in table.columns if c.name not in skip and (keys or _natural(c))]
             rows = connection.execute(select(*columns).order_by(*table.primary_key.columns))
             out[table.name] = [
                 tuple(json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row)
                 for row in rows
             ]
+            if not keys:
+                out[table.name].sort(key=repr)
     return out
+
+
+def _natural(column: Column[Any]) -> bool:
+    """Not a surrogate key, nor a reference to one."""
+    return not _surrogate(column) and not any(_surrogate(f.column) for f in column.foreign_keys)
+
+
+def _surrogate(column: Column[Any]) -> bool:
+    return column.primary_key and isinstance(column.type, Integer)

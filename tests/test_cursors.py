@@ -11,25 +11,45 @@ from onemind.connectors.canvas import CanvasCursor
 from onemind.connectors.cursors import FileCursor
 from onemind.connectors.moodle_report import MoodleReportCursor, MoodleStatusCursor
 from onemind.connectors.xapi import XapiCursor
+from onemind.connectors.xapi_cursor import Window
 from onemind.errors import ConfigurationError
 
 # Each shape exactly as the connectors saved it before cursors were typed.
 SAVED: list[tuple[Any, dict[str, Any], Any]] = [
     (
         XapiCursor,
-        {"version": 1, "stored": "2026-01-03T00:00:00Z", "consistent_through": None},
-        XapiCursor("2026-01-03T00:00:00Z"),
+        {
+            "version": 2,
+            "key": "timestamp",
+            "through": "2026-01-03T00:00:00.123456+00:00",
+            "consistent_through": "2026-01-05T00:00:00Z",
+            "window": None,
+        },
+        XapiCursor("timestamp", "2026-01-03T00:00:00.123456+00:00", "2026-01-05T00:00:00Z"),
     ),
     (
         XapiCursor,
         {
-            "version": 1,
-            "stored": "2026-01-03T00:00:00.123456+00:00",
-            "consistent_through": "2026-01-05T00:00:00Z",
+            "version": 2,
+            "key": None,
+            "through": "2026-01-01T00:00:00Z",
+            "consistent_through": None,
+            "window": {
+                "since": "2026-01-01T00:00:00Z",
+                "top": "2026-01-09T00:00:00Z",
+                "down_to": "2026-01-04T00:00:00Z",
+            },
         },
-        XapiCursor("2026-01-03T00:00:00.123456+00:00", "2026-01-05T00:00:00Z"),
+        XapiCursor(
+            through="2026-01-01T00:00:00Z",
+            window=Window("2026-01-01T00:00:00Z", "2026-01-09T00:00:00Z", "2026-01-04T00:00:00Z"),
+        ),
     ),
-    (XapiCursor, {"version": 1, "stored": None, "consistent_through": None}, XapiCursor()),
+    (
+        XapiCursor,
+        {"version": 2, "key": None, "through": None, "consistent_through": None, "window": None},
+        XapiCursor(),
+    ),
     (
         MoodleStatusCursor,
         {"version": 1, "route": "status", "done": [12, 15]},
@@ -55,6 +75,25 @@ SAVED: list[tuple[Any, dict[str, Any], Any]] = [
     (FileCursor, {"version": 1, "sha256": "ab" * 32}, FileCursor("ab" * 32)),
 ]
 KINDS = [XapiCursor, MoodleStatusCursor, MoodleReportCursor, CanvasCursor, FileCursor]
+# The LRS cursor as version 1 saved it, and as version 2 reads it.
+XAPI_VERSION_1: list[tuple[dict[str, Any], XapiCursor]] = [
+    (
+        {"version": 1, "stored": "2026-01-03T00:00:00Z", "consistent_through": None},
+        XapiCursor(through="2026-01-03T00:00:00Z"),
+    ),
+    (
+        {
+            "version": 1,
+            "stored": "2026-01-03T00:00:00.123456+00:00",
+            "consistent_through": "2026-01-05T00:00:00Z",
+        },
+        XapiCursor(
+            through="2026-01-03T00:00:00.123456+00:00", consistent_through="2026-01-05T00:00:00Z"
+        ),
+    ),
+    ({"version": 1, "stored": None, "consistent_through": None}, XapiCursor()),
+    ({"stored": "2026-01-03T00:00:00Z"}, XapiCursor(through="2026-01-03T00:00:00Z")),
+]
 
 
 @pytest.mark.parametrize(("kind", "saved", "typed"), SAVED)
@@ -64,6 +103,14 @@ def test_a_cursor_saved_today_reads_as_its_type_and_writes_back_the_same_json(
     assert kind.from_json("s", saved) == typed
     assert typed.to_json() == saved
     assert list(typed.to_json()) == list(saved)  # the same keys in the same order
+
+
+@pytest.mark.parametrize(("saved", "typed"), XAPI_VERSION_1)
+def test_an_lrs_cursor_of_version_1_is_read_as_version_2(
+    saved: dict[str, Any], typed: XapiCursor
+) -> None:
+    assert XapiCursor.from_json("s", saved) == typed
+    assert typed.to_json()["version"] == 2
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -77,12 +124,13 @@ def test_a_cursor_from_a_later_release_is_refused_naming_the_source_and_the_way_
     kind: Any,
 ) -> None:
     saved = kind().to_json() if kind is not FileCursor else {"version": 1, "sha256": None}
+    later = kind.VERSION + 1
     with pytest.raises(ConfigurationError) as caught:
-        kind.from_json("state-lrs", saved | {"version": 2})
+        kind.from_json("state-lrs", saved | {"version": later})
     assert str(caught.value) == (
-        "source 'state-lrs': its saved cursor has version 2, saved by a later release (it reads "
-        "version 1); run `onemind sync --full state-lrs` to read the source whole and save a new "
-        "cursor"
+        f"source 'state-lrs': its saved cursor has version {later}, saved by a later release (it "
+        f"reads version {kind.VERSION}); run `onemind sync --full state-lrs` to read the source "
+        "whole and save a new cursor"
     )
 
 
@@ -120,9 +168,6 @@ def test_a_cursor_of_the_wrong_shape_is_refused_saying_what_is_wrong(
 
 
 def test_a_cursor_saved_without_a_version_reads_as_the_first() -> None:
-    assert XapiCursor.from_json("s", {"stored": "2026-01-03T00:00:00Z"}) == XapiCursor(
-        "2026-01-03T00:00:00Z"
-    )
     assert CanvasCursor.from_json("s", {"done": [101]}) == CanvasCursor(("101",))
 
 
@@ -134,9 +179,9 @@ def test_a_moodle_cursor_of_the_other_route_starts_that_route_over() -> None:
 
 
 def test_an_lrs_resumes_from_the_older_mark_less_the_overlap() -> None:
-    cursor = XapiCursor("2026-01-03T00:00:00Z", "2026-01-02T12:00:00+00:00")
+    cursor = XapiCursor(None, "2026-01-03T00:00:00Z", "2026-01-02T12:00:00+00:00")
     assert cursor.since(timedelta(hours=2)) == datetime(2026, 1, 2, 10, 0, tzinfo=UTC)
-    assert XapiCursor("2026-01-03T00:00:00Z").since(timedelta(0)) == datetime(
+    assert XapiCursor(through="2026-01-03T00:00:00Z").since(timedelta(0)) == datetime(
         2026, 1, 3, tzinfo=UTC
     )
     assert XapiCursor().since(timedelta(hours=1)) is None

@@ -60,7 +60,7 @@ def page(statements: list[dict[str, Any]], more: str = "") -> dict[str, Any]:
 
 
 @responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
-def test_pages_follow_relative_and_absolute_more_and_checkpoint_each_page() -> None:
+def test_pages_follow_relative_and_absolute_more_and_checkpoint_once_the_order_shows() -> None:
     responses.get(
         STATEMENTS,
         json=page(
@@ -81,11 +81,10 @@ def test_pages_follow_relative_and_absolute_more_and_checkpoint_each_page() -> N
     records = [i for i in items if isinstance(i, CompletionRecord)]
     checkpoints = [i.cursor for i in items if isinstance(i, Checkpoint)]
     assert [r.email for r in records] == ["p1@a.example", "p2@a.example", "p3@a.example"]
-    assert [c["stored"] for c in checkpoints] == [
-        "2026-01-02T00:00:00Z",
-        "2026-01-03T00:00:00Z",
-        "2026-01-03T00:00:00Z",
-    ]
+    # page 1 is checkpointed once page 2 shows the pages come oldest first; the empty page 3
+    # shows nothing, and the end covers everything
+    assert [c["through"] for c in checkpoints] == ["2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"]
+    assert [type(i).__name__ for i in items].index("Checkpoint") == 2
     assert checkpoints[-1]["consistent_through"] == "2026-01-05T00:00:00Z"
     first = responses.calls[0].request
     assert first.headers["X-Experience-API-Version"] == "1.0.3"
@@ -108,8 +107,16 @@ def test_since_is_sent_in_the_exact_format_and_a_quiet_rerun_costs_one_request()
         "stored": "2026-01-03T00:00:00Z",
         "consistent_through": "2026-01-05T00:00:00Z",
     }
-    assert list(lrs.pull(cursor)) == [
-        Checkpoint({"version": 1, "stored": cursor["stored"], "consistent_through": None})
+    assert list(lrs.pull(cursor)) == [  # a version 1 cursor is read, a version 2 one saved
+        Checkpoint(
+            {
+                "version": 2,
+                "key": None,
+                "through": cursor["stored"],
+                "consistent_through": None,
+                "window": None,
+            }
+        )
     ]
     assert len(responses.calls) == 1
 
@@ -156,17 +163,27 @@ def test_401_is_a_configuration_error_naming_the_source_without_the_password() -
 
 
 @responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
-def test_malformed_page_stops_the_source_after_the_committed_pages() -> None:
+def test_a_page_cut_short_or_an_html_page_with_200_is_retried_as_transient() -> None:
     responses.get(
         STATEMENTS, json=page([completed(1, "2026-01-01T00:00:00Z")], "/xAPI/statements?more=2")
     )
-    responses.get(STATEMENTS + "?more=2", body="<html>gateway</html>")
-    lrs, _ = connector()
-    items = lrs.pull(None)
-    assert isinstance(next(items), CompletionRecord)
-    assert isinstance(next(items), Checkpoint)
-    with pytest.raises(SourceError, match="statements page 2 is not valid JSON"):
-        next(items)
+    responses.get(STATEMENTS + "?more=2", body="<html>gateway</html>", status=200)
+    responses.get(STATEMENTS + "?more=2", body='{"statements": [{"id": "', status=200)
+    responses.get(STATEMENTS + "?more=2", json=page([completed(2, "2026-01-02T00:00:00Z")]))
+    lrs, slept = connector()
+    records = [i for i in lrs.pull(None) if isinstance(i, CompletionRecord)]
+    assert [r.email for r in records] == ["p1@a.example", "p2@a.example"]
+    assert len(slept) == 2
+
+
+@responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
+def test_a_page_that_stays_malformed_fails_as_transient_after_the_retries() -> None:
+    for _ in range(3):
+        responses.get(STATEMENTS, body="<html>gateway</html>", status=200)
+    lrs, slept = connector()
+    with pytest.raises(TransientError, match="answered 200 with a body that is not JSON"):
+        list(lrs.pull(None))
+    assert len(slept) == 2
 
 
 @responses.activate(registry=OrderedRegistry)
@@ -177,21 +194,6 @@ def test_a_more_link_seen_before_is_refused() -> None:
     with pytest.raises(SourceError, match="same 'more' link twice"):
         list(lrs.pull(None))
     assert len(responses.calls) == 2
-
-
-@responses.activate(registry=OrderedRegistry)
-def test_newest_first_pages_checkpoint_only_at_the_end() -> None:
-    responses.get(
-        STATEMENTS,
-        json=page(
-            [completed(2, "2026-01-02T00:00:00Z"), completed(1, "2026-01-01T00:00:00Z")],
-            "/xAPI/statements?more=2",
-        ),
-    )
-    responses.get(STATEMENTS + "?more=2", json=page([completed(0, "2025-12-31T00:00:00Z")]))
-    lrs, _ = connector()
-    items = list(lrs.pull(None))
-    assert [type(i).__name__ for i in items] == ["CompletionRecord"] * 3 + ["Checkpoint"]
 
 
 @responses.activate(assert_all_requests_are_fired=True)

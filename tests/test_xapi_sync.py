@@ -81,13 +81,14 @@ def test_timeout_mid_run_keeps_the_cursor_and_the_rerun_loses_and_doubles_nothin
     runner = SyncRunner(settings(tmp_path), sessions, lambda: now, connector_factory=factory)
     first = runner.run(as_of=date(2026, 11, 26))
     assert not first.ok and "ConnectionError" in (first.results[0].error or "")
-    assert stored_cursor(sessions)["stored"] == "2026-01-02T00:00:00Z"
+    # the page read is kept; the next may hold more statements stored at its newest instant
+    assert stored_cursor(sessions)["through"] == "2026-01-01T00:00:00Z"
 
     responses.get(STATEMENTS, json={"statements": [statement(2), statement(3)], "more": ""})
     second = runner.run(as_of=date(2026, 11, 26))
     assert second.ok
-    assert "since=2026-01-01T23%3A00%3A00Z" in (responses.calls[-1].request.url or "")
+    assert "since=2025-12-31T23%3A00%3A00Z" in (responses.calls[-1].request.url or "")
     assert (second.results[0].stats.new, second.results[0].stats.fetched) == (1, 2)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Completion)) == 3
-    assert stored_cursor(sessions)["stored"] == "2026-01-03T00:00:00Z"
+    assert stored_cursor(sessions)["through"] == "2026-01-03T00:00:00Z"

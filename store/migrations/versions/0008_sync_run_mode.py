@@ -1,0 +1,26 @@
+"""sync runs say whether they read their source whole
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-27 15:20:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("sync_run", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("mode", sa.String(length=12), server_default="incremental", nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sync_run", schema=None) as batch_op:
+        batch_op.drop_column("mode")
