@@ -453,6 +453,7 @@ def test_a_nul_in_a_statement_from_an_lrs_is_quarantined_and_the_cursor_moves_pa
                 "endpoint": "https://lrs.example/xAPI/",
                 "username": "sync",
                 "password": "env:LRS_PASSWORD",
+                "since_field": "stored",
             }
         ],
     }
@@ -462,4 +463,4 @@ def test_a_nul_in_a_statement_from_an_lrs_is_quarantined_and_the_cursor_moves_pa
     with sessions() as session:
         [(location, reason)] = quarantined(session, "lrs")
         assert (location, reason.split(":")[0]) == (f"statement {BAD_ID}", "actor.mbox")
-        assert (cursor_of(session, "lrs") or {})["stored"] == "2026-01-02T00:00:00Z"
+        assert (cursor_of(session, "lrs") or {})["through"] == "2026-01-02T00:00:00Z"
