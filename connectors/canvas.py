@@ -165,7 +165,7 @@ class CanvasConnector(Connector, Pushes):
             raise ConfigurationError(
                 f"source {self.name!r}: Canvas has no course {ref} (or the token cannot see it)"
             )
-        return dict(self._json(response, f"course {ref}"))
+        return self._object(self._json(response, f"course {ref}"), f"GET courses/{ref}")
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         """Course after course; the cursor records the courses done in this pass."""
@@ -276,7 +276,7 @@ class CanvasConnector(Connector, Pushes):
             items = self._json(response, url)
             if not isinstance(items, list):
                 raise SourceError(f"source {self.name!r}: {url} did not answer a list")
-            yield from items
+            yield from (self._object(item, f"GET {url}") for item in items)
             pages.advance(response)
             query = None
 
@@ -292,6 +292,24 @@ class CanvasConnector(Connector, Pushes):
 
     def _json(self, response: requests.Response, what: str) -> Any:
         return read_json(self.name, response, what)
+
+    def _object(self, item: Any, what: str) -> dict[str, Any]:
+        """A Canvas object, which always carries its `id`.
+
+        Raises:
+            ConfigurationError: the answer is not shaped like Canvas's (is base_url right?).
+        """
+        if isinstance(item, dict) and isinstance(item.get("id"), int | str):
+            return item
+        shape = (
+            f"an object without 'id' (keys: {', '.join(sorted(map(str, item))[:8])})"
+            if (isinstance(item, dict))
+            else f"a {type(item).__name__}"
+        )
+        raise ConfigurationError(
+            f"source {self.name!r}: {what} answered {shape} where Canvas gives an object with "
+            "an 'id'; is base_url the Canvas instance?"
+        )
 
 
 def _number(value: str | None, default: float | None) -> float | None:

@@ -282,3 +282,25 @@ def test_the_first_page_asks_for_students_with_their_email() -> None:
         "include[]": ["email"],
         "per_page": ["2"],
     }
+
+
+@pytest.mark.parametrize(
+    ("course_body", "students", "says"),
+    [
+        ({"name": "CIT"}, None, "GET courses/101 answered an object without 'id' (keys: name)"),
+        ([1, 2], None, "GET courses/101 answered a list"),
+        ({"id": 101, "name": "CIT"}, [{"name": "Ann"}], "answered an object without 'id'"),
+        ({"id": 101, "name": "CIT"}, ["Ann"], "answered a str"),
+    ],
+)
+@responses.activate
+def test_an_answer_not_shaped_like_canvas_is_one_clear_error(
+    course_body: Any, students: Any, says: str
+) -> None:
+    responses.get(f"{API}/courses/101", json=course_body)
+    if students is not None:
+        responses.get(f"{API}/courses/101/users", json=students)
+    canvas, _ = connector()
+    with pytest.raises(ConfigurationError) as caught:
+        list(canvas.pull(None))
+    assert says in str(caught.value) and "is base_url the Canvas instance?" in str(caught.value)
