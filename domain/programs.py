@@ -80,7 +80,8 @@ def gaps(program: Program, counts: Counts) -> tuple[int, int]:
 
 
 def projected_completion(program: Program, now: Counts, before: Counts, as_of: date) -> date | None:
-    """When training would be done at the net rate of the last 90 days; None if never."""
+    """When training would be done at the net rate of the last 90 days; None if never
+    (no net progress, or so slow that the day falls beyond the calendar's last one)."""
     days = 0
     for gap_now, gap_before in zip(gaps(program, now), gaps(program, before), strict=True):
         if gap_now == 0:
@@ -89,6 +90,8 @@ def projected_completion(program: Program, now: Counts, before: Counts, as_of: d
         if progress <= 0:
             return None
         days = max(days, -(-gap_now * RATE_WINDOW_DAYS // progress))
+    if days > (date.max - as_of).days:
+        return None
     return as_of + timedelta(days=days)
 
 
