@@ -78,6 +78,8 @@ def figures(report: CoverageReport) -> dict[str, Any]:
         "all_trained": report.all_trained,
         "status": report.status,
         "deadline": report.deadline,
+        "projected_completion": report.projected_completion,
+        "crisis_needed": report.crisis_needed,
     }
 
 
@@ -212,7 +214,17 @@ def pledged(
 
 
 OLD_CIT = Rec("cit", date(2020, 5, 1))
+OLD_MHFA = Rec("mhfa", date(2025, 1, 1))
 RECENT = date(2026, 10, 1)  # within the 90 days before D
+THREE_RECENT = (Rec("cit", RECENT), Rec("mhfa", RECENT), Rec("mhfa", RECENT))
+
+
+def newcomer_untrained(b: StoreBuilder) -> None:
+    """Three officers, one CIT-trained in the last 90 days, and one hired 30 days before D."""
+    b.agency(A, pledged_on=date(2025, 1, 15))
+    give(b, b.officers(A, 3)[0], Rec("cit", RECENT))
+    b.person(A, hired_on=D - timedelta(days=30))
+
 
 CASES = [
     # 20 %: crisis_trained * 5 >= sworn_total
@@ -220,20 +232,20 @@ CASES = [
         pytest.param(
             crisis_share(n, k),
             A,
-            {"sworn_total": n, "sworn_crisis": k, "crisis_20": want},
+            {"sworn_total": n, "sworn_crisis": k, "crisis_20": want, "crisis_needed": needed},
             id=f"20pct-{k}-of-{n}-{want}",
         )
-        for n, k, want in [
-            (4, 0, False),
-            (4, 1, True),
-            (5, 1, True),
-            (6, 1, False),
-            (6, 2, True),
-            (7, 1, False),
-            (7, 2, True),
-            (10, 2, True),
-            (11, 2, False),
-            (11, 3, True),
+        for n, k, want, needed in [
+            (4, 0, False, 1),
+            (4, 1, True, 1),
+            (5, 1, True, 1),
+            (6, 1, False, 2),
+            (6, 2, True, 2),
+            (7, 1, False, 2),
+            (7, 2, True, 2),
+            (10, 2, True, 2),
+            (11, 2, False, 3),
+            (11, 3, True, 3),
         ]
     ),
     # validity: MHFA lasts 3 years unless the record says otherwise; CIT does not expire
@@ -489,6 +501,7 @@ CASES = [
                 "status": "no-sworn-officers",
                 "crisis_20": None,
                 "all_trained": None,
+                "crisis_needed": 0,
             },
             id=name,
         )
@@ -528,7 +541,7 @@ CASES = [
     pytest.param(
         pledged(date(2025, 1, 15), trained=(OLD_CIT,)),
         A,
-        {"status": "complete", "deadline": date(2028, 1, 15)},
+        {"status": "complete", "deadline": date(2028, 1, 15), "projected_completion": D},
         id="status-complete",
     ),
     pytest.param(
@@ -558,32 +571,123 @@ CASES = [
     pytest.param(
         pledged(date(2025, 1, 15), officers=5, trained=(OLD_CIT,)),
         A,
-        {"status": "at-risk", "sworn_trained": 1},
+        {"status": "at-risk", "sworn_trained": 1, "projected_completion": None},
         id="status-at-risk-no-progress-in-90-days",
     ),
     pytest.param(
-        # deadline 2027-01-15 (50 days); 7 left after 1 trained in 90 days: ~630 days to go
+        # deadline 2027-01-15 (50 days); 7 left after 1 trained in 90 days: 630 days to go
         pledged(date(2024, 1, 15), officers=10, trained=(OLD_CIT, OLD_CIT, Rec("mhfa", RECENT))),
         A,
-        {"status": "at-risk", "sworn_trained": 3, "crisis_20": True},
+        {
+            "status": "at-risk",
+            "sworn_trained": 3,
+            "crisis_20": True,
+            "projected_completion": date(2028, 8, 17),
+        },
         id="status-at-risk-too-slow-for-deadline",
     ),
     pytest.param(
-        # 3 trained in the last 90 days, 2 left: about 60 days, deadline 2028-01-15
-        pledged(
-            date(2025, 1, 15),
-            officers=5,
-            trained=(Rec("cit", RECENT), Rec("mhfa", RECENT), Rec("mhfa", RECENT)),
-        ),
+        # 3 trained in the last 90 days, 2 left: 60 days, deadline 2028-01-15
+        pledged(date(2025, 1, 15), officers=5, trained=THREE_RECENT),
         A,
-        {"status": "on-track", "sworn_trained": 3, "crisis_20": True},
+        {
+            "status": "on-track",
+            "sworn_trained": 3,
+            "crisis_20": True,
+            "projected_completion": date(2027, 1, 25),
+        },
         id="status-on-track",
     ),
     pytest.param(
         pledged(date(2025, 1, 15), trained=(OLD_CIT,), attestations=False),
         A,
-        {"status": "on-track", "all_trained": True, "partnership": False},
+        {
+            "status": "on-track",
+            "all_trained": True,
+            "partnership": False,
+            "projected_completion": D,
+        },
         id="status-on-track-trained-attestations-pending",
+    ),
+    # on-track while the projection (D + 60 = 2027-01-25) is on or before the deadline
+    *(
+        pytest.param(
+            pledged(pledged_on, months=12, officers=5, trained=THREE_RECENT),
+            A,
+            {"deadline": due, "projected_completion": date(2027, 1, 25), "status": want},
+            id=f"status-projected-{name}",
+        )
+        for name, pledged_on, due, want in [
+            ("a-day-after-deadline", date(2026, 1, 24), date(2027, 1, 24), "at-risk"),
+            ("on-deadline", date(2026, 1, 25), date(2027, 1, 25), "on-track"),
+            ("a-day-before-deadline", date(2026, 1, 26), date(2027, 1, 26), "on-track"),
+            ("after-deadline-passed", date(2025, 11, 25), date(2026, 11, 25), "overdue"),
+        ]
+    ),
+    # projected completion: the same people now and 90 days before D, at the net rate
+    pytest.param(
+        # CIT on D - 89 is in the window: 1 of 2 trained in 90 days, 1 left
+        pledged(date(2025, 1, 15), officers=2, trained=(Rec("cit", date(2026, 8, 29)),)),
+        A,
+        {"projected_completion": date(2027, 2, 24), "status": "on-track"},
+        id="projected-window-starts-after-D-minus-90",
+    ),
+    pytest.param(
+        pledged(date(2025, 1, 15), officers=2, trained=(Rec("cit", date(2026, 8, 28)),)),
+        A,
+        {"projected_completion": None, "status": "at-risk"},
+        id="projected-completed-on-D-minus-90-is-not-progress",
+    ),
+    pytest.param(
+        # new CIT, but an MHFA expired on 2026-10-01 inside the window: net 0
+        pledged(
+            date(2025, 1, 15),
+            officers=3,
+            trained=(Rec("cit", RECENT), Rec("mhfa", date(2023, 10, 1))),
+        ),
+        A,
+        {"sworn_trained": 1, "projected_completion": None, "status": "at-risk"},
+        id="projected-expiry-in-window-cancels-new-credential",
+    ),
+    pytest.param(
+        # 4 officers today; 90 days ago none of them trained, now 1: 3 left at 1 per 90 days
+        newcomer_untrained,
+        A,
+        {"sworn_total": 4, "projected_completion": date(2027, 8, 23)},
+        id="projected-counts-todays-people-including-new-hire",
+    ),
+    pytest.param(
+        # all-trained: 1 left, 4 done → 23 days; crisis: 1 of 2 left, 1 done → 90 days
+        pledged(
+            date(2025, 1, 15),
+            officers=10,
+            trained=(Rec("cit", RECENT), *[OLD_MHFA] * 5, *[Rec("mhfa", RECENT)] * 3),
+        ),
+        A,
+        {"sworn_trained": 9, "crisis_needed": 2, "projected_completion": date(2027, 2, 24)},
+        id="projected-crisis-gap-decides",
+    ),
+    pytest.param(
+        # all-trained: 4 left, 2 done → 180 days; crisis: 1 left, 1 done → 90 days
+        pledged(
+            date(2025, 1, 15),
+            officers=10,
+            trained=(Rec("cit", RECENT), Rec("mhfa", RECENT), *[OLD_MHFA] * 4),
+        ),
+        A,
+        {"sworn_trained": 6, "crisis_needed": 2, "projected_completion": date(2027, 5, 25)},
+        id="projected-all-trained-gap-decides",
+    ),
+    pytest.param(
+        # 1 left after 7 trained in 90 days: 90 / 7 = 12.9 → 13 days
+        pledged(
+            date(2025, 1, 15),
+            officers=8,
+            trained=(*[Rec("cit", RECENT)] * 2, *[Rec("mhfa", RECENT)] * 5),
+        ),
+        A,
+        {"sworn_trained": 7, "crisis_needed": 2, "projected_completion": date(2026, 12, 9)},
+        id="projected-rounds-days-up",
     ),
 ]
 
