@@ -289,7 +289,7 @@ def jobs(draw: st.DrawFn, as_of: date, agency: int) -> Job:
 
 
 @st.composite
-def people(draw: st.DrawFn, as_of: date, agencies: int, diligent: bool) -> Someone:
+def people(draw: st.DrawFn, as_of: date, agencies: int, effort: str) -> Someone:
     first = draw(jobs(as_of, draw(st.integers(0, agencies - 1))))
     held = [first]
     # now and then a lateral hire (or, if the first job goes on, a second job elsewhere)
@@ -301,9 +301,12 @@ def people(draw: st.DrawFn, as_of: date, agencies: int, diligent: bool) -> Someo
             second = replace(second, hired_on=hired, separated_on=None)
         held.append(second)
     records = [draw(trainings(as_of)) for _ in range(draw(st.integers(0, 4)))]
-    if diligent:  # an agency that trains everyone: a credential that surely counts
-        category = draw(st.sampled_from(["cit", "crit", "mhfa-equivalent"]))
+    category = draw(st.sampled_from(["cit", "crit", "mhfa-equivalent"]))
+    if effort == "diligent":  # an agency that trains everyone: a credential that surely counts
         records.append(Training(category, as_of - timedelta(days=200), None, False))
+    elif effort == "drive" and draw(st.booleans()):  # about half trained in the rate window
+        completed = draw(near(as_of - timedelta(days=90), 1, 90))
+        records.append(Training(category, completed, None, False))
     return Someone(tuple(held), tuple(records))
 
 
@@ -327,13 +330,15 @@ def worlds(draw: st.DrawFn) -> World:
         )
     )
     count = draw(st.integers(1, 3))
-    diligent = draw(st.sampled_from([False, False, True]))
+    effort = draw(st.sampled_from(["none", "none", "diligent", "drive"]))
     world = World(
         as_of=as_of,
         departments=tuple(draw(departments(as_of)) for _ in range(count)),
-        people=tuple(draw(people(as_of, count, diligent)) for _ in range(draw(st.integers(0, 12)))),
+        people=tuple(draw(people(as_of, count, effort)) for _ in range(draw(st.integers(0, 12)))),
         orphans=draw(st.integers(0, 2)),
     )
+    squad = draw(st.one_of(st.none(), st.none(), st.tuples(st.integers(1, 8), st.integers(0, 3))))
+    world = world if squad is None else trained_lately(world, *squad)
     skew = draw(st.sampled_from([None, -1, 0, 1]))
     world = world if skew is None else near_the_share(world, skew)
     skew = draw(st.sampled_from([None, -1, 0, 1]))
@@ -348,11 +353,22 @@ def near_the_share(world: World, skew: int) -> World:
     extra_plain = 5 * (crisis + extra_crisis) - skew - total - extra_crisis
     if extra_plain < 0 or extra_crisis + extra_plain > 20:
         return world
-    hired = world.as_of - timedelta(days=1000)
-    job = (Job(0, True, "Patrol Officer", False, hired, None),)
-    cit = (Training("cit", world.as_of - timedelta(days=300), None, False),)
-    squad = [Someone(job, cit)] * extra_crisis + [Someone(job, ())] * extra_plain
-    return replace(world, people=world.people + tuple(squad))
+    squad = officers(world, extra_crisis, world.as_of - timedelta(days=300))
+    return replace(world, people=world.people + squad + officers(world, extra_plain, None))
+
+
+def trained_lately(world: World, trained: int, left: int) -> World:
+    """Add to agency 0 officers CIT-trained 30 days ago and untrained ones: progress in the
+    rate window, so that the projection is a date more often than never."""
+    squad = officers(world, trained, world.as_of - timedelta(days=30))
+    return replace(world, people=world.people + squad + officers(world, left, None))
+
+
+def officers(world: World, count: int, cit_on: date | None) -> tuple[Someone, ...]:
+    """`count` long-serving officers of agency 0, holding a CIT from `cit_on` or nothing."""
+    job = (Job(0, True, "Patrol Officer", False, world.as_of - timedelta(days=1000), None),)
+    cit = () if cit_on is None else (Training("cit", cit_on, None, False),)
+    return (Someone(job, cit),) * count
 
 
 def deadline_near_projection(world: World, skew: int) -> World:

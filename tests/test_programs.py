@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_coverage_property import fewest_crisis_officers, projection
 
 from onemind.domain.programs import (
     PROGRAMS,
@@ -117,6 +120,45 @@ def test_projected_completion_2016_wording_waits_for_the_crisis_share() -> None:
     assert projected_completion(ORIGINAL, Counts(10, 1, 10), Counts(10, 0, 10), D) == date(
         2027, 2, 24
     )
+
+
+@st.composite
+def now_and_before(draw: st.DrawFn) -> tuple[Counts, Counts]:
+    """The same people counted today and 90 days ago: mostly a few more trained today."""
+    sworn, staff = draw(st.integers(0, 40)), draw(st.integers(0, 8))
+
+    def held(total: int) -> tuple[int, int]:
+        today = draw(st.integers(0, total))
+        earlier = min(total, max(0, today - draw(st.integers(-2, 8))))
+        return today, earlier
+
+    (crisis, crisis_then), (trained, trained_then) = held(sworn), held(sworn)
+    staff_trained, staff_then = held(staff)
+    return (
+        Counts(sworn, crisis, trained, staff, staff_trained),
+        Counts(sworn, crisis_then, trained_then, staff, staff_then),
+    )
+
+
+def spec_names(counts: Counts) -> dict[str, int]:
+    return {
+        "sworn_total": counts.sworn_total,
+        "sworn_crisis": counts.sworn_crisis,
+        "sworn_trained": counts.sworn_trained,
+        "nonsworn_selected_total": counts.nonsworn_total,
+        "nonsworn_trained": counts.nonsworn_trained,
+    }
+
+
+@settings(max_examples=400)
+@given(pair=now_and_before(), program=st.sampled_from([CURRENT, ORIGINAL]))
+def test_rules_equal_the_day_by_day_reference(
+    pair: tuple[Counts, Counts], program: Program
+) -> None:
+    now, before = pair
+    assert crisis_needed(program, now.sworn_total) == fewest_crisis_officers(now.sworn_total)
+    expected = projection(spec_names(now), spec_names(before), D)
+    assert projected_completion(program, now, before, D) == expected
 
 
 DUE = date(2027, 6, 30)
