@@ -48,6 +48,7 @@ def test_the_holdout_shares_no_title_with_the_evaluation_set() -> None:
         ("Youth Mental Health First Aid", 8, "mhfa-equivalent", True),
         ("CIT for Telecommunicators", 16, "dispatch-crisis", True),
         ("CIT Refresher", 4, NOT_QUALIFYING, False),
+        ("CRIT Facilitator Training", 24, NOT_QUALIFYING, False),
         (
             "Crisis Intervention Training (State 40-Hour Curriculum)",
             None,
