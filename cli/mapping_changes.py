@@ -197,7 +197,10 @@ def approve(
             ]
         else:
             chosen = _decisions(session, course, key, title, category)
-        return changes.decide(session, chosen, reason, author(), ctx.now(), day)
+        report = changes.decide(session, chosen, reason, author(), ctx.now(), day)
+        if not chosen:
+            report.unchanged.append(f"no queue title's best suggestion scores {min_score} or more")
+        return report
 
     return change
 

@@ -246,11 +246,12 @@ def decide(
         else:
             change = {"category": decision.category}
             plans.append(edit_plan(session, found.id, change, reason, author, now, action))
+    if not plans:
+        rejecting = bool(decisions) and decisions[0].category is None
+        action = "mapping.reject" if rejecting else "mapping.approve"
+        return ChangeReport(action, kept[0] if kept else 0, 0, unchanged=unchanged)
     report = apply(session, plans, author, now, as_of)
     report.unchanged = unchanged
-    if not plans and decisions:
-        report.action = "mapping.approve" if decisions[0].category else "mapping.reject"
-        report.rule_id = kept[0]
     return report
 
 
@@ -278,7 +279,8 @@ def _approval(session: Session, decision: Decision) -> MappingRule | None:
 def apply(
     session: Session, plans: list[Plan], author: str, now: datetime, as_of: date
 ) -> ChangeReport:
-    """Make the planned changes, reclassify once what any of them touches, and measure it."""
+    """Make the planned changes (at least one), reclassify once what any of them touches, and
+    measure it."""
     facts = course_facts(session)
     affected = [
         c
@@ -295,8 +297,8 @@ def apply(
     after_counts = coverage.head_counts(session, as_of, agencies)
     after_people = effects.flags(session, people, as_of)
     report = ChangeReport(
-        plans[0].action if plans else "mapping.none",
-        rows[0][1].id if rows else 0,
+        plans[0].action,
+        rows[0][1].id,
         len({(c.source_id, c.course_key) for c in affected}),
         rule_ids=[row.id for _, row in rows],
     )

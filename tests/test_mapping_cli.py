@@ -127,6 +127,10 @@ def test_bulk_approval_is_one_transaction_and_one_recomputation(
     assert len(after) == before + 2
     assert [c for _, c in added] == ["crit", "dispatch-crisis"]
     assert out.startswith(f"mapping.approve rule #{added[0][0]}, #{added[1][0]}: 2 course(s)")
+    none = onemind("mapping", "approve", "--all-suggested", "--min-score", "1", "--reason", "r")
+    assert none[1] == (
+        "mapping.approve: nothing changed (no queue title's best suggestion scores 1.0 or more)\n"
+    )
 
 
 def test_min_hours_says_how_many_matching_courses_it_left_out(onemind: Run) -> None:
