@@ -1,7 +1,10 @@
 """Top-1 precision and recall of the mapping suggester on the labelled title sets.
 
 Run: python bench/suggest_eval.py [--set eval|holdout] [--verbose]
-The eval set was used while writing the suggester; the holdout set never was.
+The eval set was used while writing the suggester. The holdout set was written afterwards, from
+titles none of which equal an eval title; it has taught the suggester one word since (a
+'facilitator' course is an instructor course): before that its scores were top-1 precision 0.969,
+recall 0.946, high-confidence precision 0.989 with one near miss offered with high confidence.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -24,39 +25,63 @@ def certificates() -> None:
 @certificates.command(
     name="list",
     epilog=examples(
-        "onemind certificates list --status revoked", "onemind certificates list --json"
+        "onemind certificates list --agency springfield-pd --tier crisis",
+        "onemind certificates list --person jane.doe@springfield.gov --json",
+        "onemind certificates list --state revoked",
     ),
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the credentials as a JSON array.")
-@click.option("--status", type=click.Choice(["active", "revoked"]), help="Only these.")
+@click.option("--state", "--status", type=click.Choice(["active", "revoked"]), help="Only these.")
+@click.option("--agency", metavar="ID", help="Only this agency's and its people's credentials.")
+@click.option("--person", metavar="EMAIL_OR_EMPLOYEE_ID", help="Only this person's credentials.")
+@click.option("--tier", type=click.Choice(["crisis", "mh"]), help="Only credentials of this tier.")
 @click.pass_obj
-def list_credentials(ctx: Context, as_json: bool, status: str | None) -> None:
-    """Every credential with its state and push-back state."""
+def list_credentials(
+    ctx: Context,
+    as_json: bool,
+    state: str | None,
+    agency: str | None,
+    person: str | None,
+    tier: str | None,
+) -> None:
+    """The credentials, by issue date then holder, with their holder's name and agencies (which
+    the credentials themselves never carry), state and push-back state."""
+    from onemind.certificates.listing import NOT_CONFIGURED, Filters, summaries
+
+    if ctx.settings().certificates is None:
+        click.echo(f"note: {NOT_CONFIGURED}", err=True)
+    with ctx.sessions()() as session:
+        rows = summaries(session, Filters(state, agency, person, tier))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif rows:
+        _credential_table(rows)
+    else:
+        click.echo("no credentials" + (" match" if state or agency or person or tier else ""))
+
+
+def _credential_table(rows: list[dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from onemind.certificates.listing import summaries
     from onemind.cli.views import safe
 
-    with ctx.sessions()() as session:
-        rows = summaries(session, status)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
     table = Table(title="Credentials")
-    for column in ("id", "kind", "holder", "tier/category", "valid", "status", "pushed"):
+    for column in ("issued", "holder", "agency", "tier/category", "valid", "status", "pushed"):
         table.add_column(column)
+    table.add_column("id", overflow="fold")
     for row in rows:
         valid = f"{row['valid_from']} → {row['valid_until'] or '…'}"
         pushed = ", ".join(f"{p['source']}:{p['action']}:{p['status']}" for p in row["pushes"])
         table.add_row(
-            row["id"],
-            row["kind"],
-            safe(str(row["holder"])),
+            row["issued_at"][:10],
+            safe(row["name"]),
+            safe(", ".join(row["agencies"])),
             f"{row['tier'] or ''} {row['category'] or ''}",
             valid,
             row["status"],
             safe(pushed) or "—",
+            row["id"],
         )
     Console().print(table)
 
@@ -145,7 +170,7 @@ def verify(file: Path, jwks_file: Path | None, revocations: Path | None) -> None
         raise ConfigurationError(f"no JWKS: give --jwks (looked for {keys_path})")
     revoked_path = revocations or file.parent / REVOCATIONS_FILE
     listing = json.loads(revoked_path.read_text()) if revoked_path.exists() else None
-    verdict = verify_token(file.read_text(), json.loads(keys_path.read_text()), listing)
+    verdict = verify_token(_token(file), json.loads(keys_path.read_text()), listing)
     for check in verdict.checks:
         click.echo(f"ok: {plain(check)}")
     for failure in verdict.failures:
@@ -153,3 +178,23 @@ def verify(file: Path, jwks_file: Path | None, revocations: Path | None) -> None
     if not verdict.ok:
         raise SystemExit(1)
     click.echo(f"valid: {verdict.credential_id}")
+
+
+def _token(file: Path) -> str:
+    """The compact JWS in FILE; a credential's decoded `.json` is pointed to its `.jwt`.
+
+    Raises:
+        ConfigurationError: FILE holds the decoded JSON, which carries no signature.
+    """
+    text = file.read_text(encoding="utf-8")
+    if not text.lstrip().startswith("{"):
+        return text
+    signed = file.with_suffix(".jwt")
+    where = (
+        f"verify {signed} beside it"
+        if signed.exists()
+        else "verify the .jwt file `onemind certificates export` wrote with it"
+    )
+    raise ConfigurationError(
+        f"{file.name} is a credential's decoded JSON, which carries no signature: {where}"
+    )

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 @click.group(
     epilog=examples(
         "onemind mapping queue",
-        'onemind mapping approve 12 --category cit --reason "40-hour CIT course"',
+        'onemind mapping approve --key academy:CIT-40 --category cit --reason "40-hour CIT"',
         "onemind mapping explain jane.doe@springfield.gov",
     )
 )
@@ -70,37 +70,48 @@ def list_rules(ctx: Context, as_json: bool, show_all: bool) -> None:
     Console().print(table)
 
 
-@mapping.command(epilog=examples("onemind mapping queue --limit 20"))
+KEYS_SHOWN = 3
+
+
+@mapping.command(
+    epilog=examples("onemind mapping queue --limit 20", "onemind mapping queue --json")
+)
 @click.option(
-    "--limit", type=int, default=50, show_default=True, help="Show at most this many courses."
+    "--limit", type=int, default=50, show_default=True, help="Show at most this many titles."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the queue as a JSON array.")
 @click.pass_obj
 def queue(ctx: Context, limit: int, as_json: bool) -> None:
-    """Courses no rule decides, those affecting most people first, with suggestions."""
+    """Courses no rule decides, one row per title (case, spacing and punctuation aside), those
+    affecting most people first, with their SOURCE:KEY and a suggestion. Decide a row with
+    `onemind mapping approve --title TITLE` (or `--key SOURCE:KEY`)."""
     from rich.console import Console
     from rich.table import Table
 
     from onemind.cli.views import safe
-    from onemind.mapping.catalogue import review_queue
+    from onemind.mapping.catalogue import review_groups
 
     with ctx.transaction() as session:
-        items = review_queue(session, limit)
+        groups = review_groups(session, limit)
     if as_json:
-        click.echo(json.dumps([i.to_json() for i in items], indent=2))
+        click.echo(json.dumps([g.to_json() for g in groups], indent=2))
         return
     table = Table(title="Review queue")
-    for column in ("course", "source", "title", "people", "agencies", "suggestion"):
+    for column in ("title", "courses", "keys", "completions", "people", "agencies", "suggestion"):
         table.add_column(column)
-    for item in items:
-        best = item.suggestions[0] if item.suggestions else None
+    for group in groups:
+        best = group.suggestions[0] if group.suggestions else None
         hint = f"{best.category} ({best.confidence:.2f})" if best else "—"
+        keys = ", ".join(group.keys[:KEYS_SHOWN])
+        if len(group.keys) > KEYS_SHOWN:
+            keys += f" +{len(group.keys) - KEYS_SHOWN} more"
         table.add_row(
-            str(item.course_id),
-            safe(item.source),
-            safe(item.title),
-            str(item.people),
-            str(item.agencies),
+            safe(group.title),
+            str(len(group.courses)),
+            safe(keys),
+            str(group.completions),
+            str(group.people),
+            str(group.agencies),
             hint,
         )
     Console().print(table)
@@ -180,7 +191,8 @@ def export_command(ctx: Context, fmt: str, out: Path | None) -> None:
 @as_of_option("Date the effect is measured at (default today).")
 @click.pass_obj
 def import_command(ctx: Context, file: Path, dry_run: bool, as_of: date | None) -> None:
-    """Add the rules of a CSV or YAML file; disagreements are reported, never overwritten."""
+    """Add the rules of a CSV or YAML file; disagreements are reported, never overwritten, and
+    a rule that cannot be stored stops the import, named by its row or rule and line."""
     from onemind.mapping import exchange
 
     rules = exchange.load(file)
@@ -191,9 +203,9 @@ def import_command(ctx: Context, file: Path, dry_run: bool, as_of: date | None) 
     prefix = "dry run: would add" if dry_run else "added"
     click.echo(
         f"{prefix} {len(report.added)} rule(s); {report.unchanged} already present; "
-        f"{len(report.conflicts)} conflict(s); {len(report.invalid)} invalid"
+        f"{len(report.conflicts)} conflict(s), kept as stored"
     )
-    for line in report.conflicts + report.invalid:
+    for line in report.conflicts:
         click.echo(f"  {plain(line)}")
 
 

@@ -11,21 +11,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from onemind.config.names import did_you_mean
 from onemind.domain.programs import Counts
-from onemind.domain.rules import COURSE_KEY, DECIDING_FIELDS, MATCHES, CourseFacts, Rule
+from onemind.domain.rules import COURSE_KEY, DECIDING_FIELDS, MATCHES, Rule
 from onemind.errors import ConfigurationError
+from onemind.mapping import effects
+from onemind.mapping.effects import Excluded, PersonChange
 from onemind.store import coverage
 from onemind.store.audit import audit
 from onemind.store.classify import classify_pending, course_facts, rule_of, unclassify
-from onemind.store.models import (
-    Category,
-    Completion,
-    Course,
-    Employment,
-    MappingRule,
-    Person,
-    Source,
-)
+from onemind.store.models import Category, Course, MappingRule, Source
 
 APPROVAL_PRIORITY = 1000
 
@@ -50,14 +45,6 @@ class RuleSpec:
     effective_until: date | None = None
 
 
-@dataclass(frozen=True)
-class PersonChange:
-    person_id: int
-    name: str
-    before: str
-    after: str
-
-
 @dataclass
 class ChangeReport:
     """What a change did (or, in a dry run, would do) to the figures."""
@@ -71,13 +58,19 @@ class ChangeReport:
     certificates_issued: list[str] = field(default_factory=list)
     certificates_revoked: list[str] = field(default_factory=list)
     touched_people: list[int] = field(default_factory=list)
+    rule_ids: list[int] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    excluded: Excluded = field(default_factory=Excluded)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action,
             "rule": self.rule_id,
+            "rules": self.rule_ids,
             "dry_run": self.dry_run,
             "reclassified_courses": self.reclassified_courses,
+            "excluded_courses": asdict(self.excluded),
+            "unchanged": self.unchanged,
             "agencies": {
                 a: {"before": asdict(b), "after": asdict(c)} for a, (b, c) in self.agencies.items()
             },
@@ -89,10 +82,36 @@ class ChangeReport:
         }
 
 
+@dataclass(frozen=True)
+class Plan:
+    """One rule change not made yet: the rule before and after, and how to make it."""
+
+    old: Rule | None
+    new: Rule | None
+    mutate: Callable[[], MappingRule]
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Staff decide a course, or every course of a title: a category, or None (does not count)."""
+
+    subject: str
+    match: str
+    pattern: str
+    source: str | None
+    category: str | None
+
+
 def add_rule(
     session: Session, spec: RuleSpec, now: datetime, as_of: date, action: str = "mapping.add"
 ) -> ChangeReport:
     """Store a new rule and apply it."""
+    return apply(session, [add_plan(session, spec, now, action)], spec.author, now, as_of)
+
+
+def add_plan(session: Session, spec: RuleSpec, now: datetime, action: str) -> Plan:
     row = _row(session, spec, now)
 
     def mutate() -> MappingRule:
@@ -100,7 +119,7 @@ def add_rule(
         session.flush()
         return row
 
-    return _apply(session, None, rule_of(row), mutate, spec.author, action, spec.reason, now, as_of)
+    return Plan(None, rule_of(row), mutate, action, spec.reason)
 
 
 def retire_rule(
@@ -108,14 +127,14 @@ def retire_rule(
 ) -> ChangeReport:
     """Stop a rule from deciding anything; what it decided is decided again."""
     row = _active(session, rule_id)
-    old = rule_of(row)
 
     def mutate() -> MappingRule:
         row.active = False
         row.updated_at = now
         return row
 
-    return _apply(session, old, None, mutate, author, "mapping.retire", reason, now, as_of)
+    plan = Plan(rule_of(row), None, mutate, "mapping.retire", reason)
+    return apply(session, [plan], author, now, as_of)
 
 
 def edit_rule(
@@ -128,8 +147,20 @@ def edit_rule(
     as_of: date,
 ) -> ChangeReport:
     """Change a rule in place as a new version; completions it or its old self decided move."""
+    plan = edit_plan(session, rule_id, changes, reason, author, now, "mapping.edit")
+    return apply(session, [plan], author, now, as_of)
+
+
+def edit_plan(
+    session: Session,
+    rule_id: int,
+    changes: dict[str, Any],
+    reason: str,
+    author: str,
+    now: datetime,
+    action: str,
+) -> Plan:
     row = _active(session, rule_id)
-    old = rule_of(row)
     current = RuleSpec(
         category=row.category_id,
         reason=reason,
@@ -137,8 +168,7 @@ def edit_rule(
         source=_source_name(session, row.source_id),
         **{f: getattr(row, f) for f in DECIDING_FIELDS},
     )
-    spec = replace(current, **changes)
-    updated = _row(session, spec, now)
+    updated = _row(session, replace(current, **changes), now)
 
     def mutate() -> MappingRule:
         for column in (*DECIDING_FIELDS, "source_id", "category_id"):
@@ -147,9 +177,7 @@ def edit_rule(
         row.reason, row.author, row.updated_at = reason, author, now
         return row
 
-    return _apply(
-        session, old, rule_of(updated), mutate, author, "mapping.edit", reason, now, as_of
-    )
+    return Plan(rule_of(row), rule_of(updated), mutate, action, reason)
 
 
 def _source_name(session: Session, source_id: int | None) -> str | None:
@@ -166,128 +194,137 @@ def approve(
     as_of: date,
 ) -> ChangeReport:
     """Staff decide one catalogue course: an exact-key rule for its source, above patterns."""
+    decision = course_decision(session, course_id, category)
+    return decide(session, [decision], reason, author, now, as_of)
+
+
+def course_decision(session: Session, course_id: int, category: str | None) -> Decision:
+    """A decision on the course with this catalogue id.
+
+    Raises:
+        InvalidRuleError: there is no such course.
+    """
     course = session.get(Course, course_id)
     if course is None:
         raise InvalidRuleError(f"no course #{course_id} in the catalogue")
-    source = session.get_one(Source, course.source_id)
-    spec = RuleSpec(
-        COURSE_KEY,
-        course.course_key,
-        category,
-        reason,
-        author,
-        source.name,
-        priority=APPROVAL_PRIORITY,
-    )
-    action = "mapping.approve" if category else "mapping.reject"
-    return add_rule(session, spec, now, as_of, action)
+    source = session.get_one(Source, course.source_id).name
+    subject = f"course #{course_id} ({source}:{course.course_key})"
+    return Decision(subject, COURSE_KEY, course.course_key, source, category)
 
 
-def _apply(
+def decide(
     session: Session,
-    old: Rule | None,
-    new: Rule | None,
-    mutate: Callable[[], MappingRule],
-    author: str,
-    action: str,
+    decisions: list[Decision],
     reason: str,
+    author: str,
     now: datetime,
     as_of: date,
 ) -> ChangeReport:
+    """Apply staff decisions as approval rules, together; a decision already in force is left
+    as it is and said so, and a changed mind edits the approval rather than adding a rival."""
+    plans: list[Plan] = []
+    unchanged: list[str] = []
+    kept: list[int] = []
+    for decision in decisions:
+        action = "mapping.approve" if decision.category else "mapping.reject"
+        found = _approval(session, decision)
+        if found is None:
+            spec = RuleSpec(
+                decision.match,
+                decision.pattern,
+                decision.category,
+                reason,
+                author,
+                decision.source,
+                priority=APPROVAL_PRIORITY,
+            )
+            plans.append(add_plan(session, spec, now, action))
+        elif found.category_id == decision.category:
+            said = decision.category or "not-qualifying"
+            unchanged.append(f"{decision.subject}: rule #{found.id} already says {said}")
+            kept.append(found.id)
+        else:
+            change = {"category": decision.category}
+            plans.append(edit_plan(session, found.id, change, reason, author, now, action))
+    if not plans:
+        rejecting = bool(decisions) and decisions[0].category is None
+        action = "mapping.reject" if rejecting else "mapping.approve"
+        return ChangeReport(action, kept[0] if kept else 0, 0, unchanged=unchanged)
+    report = apply(session, plans, author, now, as_of)
+    report.unchanged = unchanged
+    return report
+
+
+def _approval(session: Session, decision: Decision) -> MappingRule | None:
+    """The active approval rule that already decides what `decision` is about."""
+    source_id = None
+    if decision.source is not None:
+        source_id = session.scalar(select(Source.id).where(Source.name == decision.source))
+    return session.scalar(
+        select(MappingRule)
+        .where(
+            MappingRule.active.is_(True),
+            MappingRule.match == decision.match,
+            MappingRule.pattern == decision.pattern,
+            MappingRule.priority == APPROVAL_PRIORITY,
+            MappingRule.source_id.is_(None)
+            if source_id is None
+            else MappingRule.source_id == source_id,
+        )
+        .order_by(MappingRule.id)
+        .limit(1)
+    )
+
+
+def apply(
+    session: Session, plans: list[Plan], author: str, now: datetime, as_of: date
+) -> ChangeReport:
+    """Make the planned changes (at least one), reclassify once what any of them touches, and
+    measure it."""
+    facts = course_facts(session)
     affected = [
         c
-        for c in course_facts(session)
-        if (old is not None and old.matches(c)) or (new is not None and new.matches(c))
+        for c in facts
+        if any((p.old and p.old.matches(c)) or (p.new and p.new.matches(c)) for p in plans)
     ]
-    people = _people(session, affected)
-    agencies = _agencies(session, people)
+    people = effects.people(session, affected)
+    agencies = effects.agencies(session, people)
     before_counts = coverage.head_counts(session, as_of, agencies)
-    before_people = _flags(session, people, as_of)
-    row = mutate()
+    before_people = effects.flags(session, people, as_of)
+    rows = [(plan, plan.mutate()) for plan in plans]
     unclassify(session, affected)
     classify_pending(session, now)
     after_counts = coverage.head_counts(session, as_of, agencies)
-    after_people = _flags(session, people, as_of)
-    report = ChangeReport(action, row.id, len({(c.source_id, c.course_key) for c in affected}))
+    after_people = effects.flags(session, people, as_of)
+    report = ChangeReport(
+        plans[0].action,
+        rows[0][1].id,
+        len({(c.source_id, c.course_key) for c in affected}),
+        rule_ids=[row.id for _, row in rows],
+    )
     for agency in agencies:
         pair = (before_counts.get(agency, Counts()), after_counts.get(agency, Counts()))
         if pair[0] != pair[1]:
             report.agencies[agency] = pair
-    report.people = _person_changes(session, before_people, after_people)
+    report.people = effects.person_changes(session, before_people, after_people)
     report.touched_people = people
-    details = {
-        "reason": reason,
-        "rule": _describe(row),
-        "reclassified_courses": report.reclassified_courses,
-        "agencies_changed": sorted(report.agencies),
-    }
-    audit(session, now, author, action, f"rule #{row.id}", details)
+    for plan, row in rows:
+        if plan.new is not None:
+            report.excluded += effects.excluded(session, plan.new, facts)
+        details = {
+            "reason": plan.reason,
+            "rule": _describe(row),
+            "reclassified_courses": report.reclassified_courses,
+            "agencies_changed": sorted(report.agencies),
+        }
+        audit(session, now, author, plan.action, f"rule #{row.id}", details)
     return report
 
 
-def _people(session: Session, courses: list[CourseFacts]) -> list[int]:
-    found: set[int] = set()
-    for source_id, key in {(c.source_id, c.course_key) for c in courses}:
-        found.update(
-            session.scalars(
-                select(Completion.person_id)
-                .where(
-                    Completion.source_id == source_id,
-                    Completion.course_key == key,
-                    Completion.person_id.is_not(None),
-                )
-                .distinct()
-            )
-        )
-    return sorted(found)
-
-
-def _agencies(session: Session, people: list[int]) -> list[str]:
-    found: set[str] = set()
-    for start in range(0, len(people), 900):
-        found.update(
-            session.scalars(
-                select(Employment.agency_id)
-                .where(Employment.person_id.in_(people[start : start + 900]))
-                .distinct()
-            )
-        )
-    return sorted(found)
-
-
-def _flags(session: Session, people: list[int], as_of: date) -> dict[int, str]:
-    """Per person, the tiers they hold at `as_of` in words ('crisis+mh', 'mh', 'none')."""
-    cred = coverage.credentials(as_of).subquery()
-    flags: dict[int, str] = dict.fromkeys(people, "none")
-    for start in range(0, len(people), 900):
-        rows = session.execute(
-            select(cred).where(cred.c.person_id.in_(people[start : start + 900]))
-        )
-        for row in rows:
-            tiers = [t for t, held in (("crisis", row.crisis_n), ("mh", row.mh_n)) if held]
-            flags[row.person_id] = "+".join(tiers) or "none"
-    return flags
-
-
-def _person_changes(
-    session: Session, before: dict[int, str], after: dict[int, str]
-) -> list[PersonChange]:
-    changed = [p for p in before if before[p] != after.get(p, "none")]
-    names = (
-        {
-            p.id: f"{p.first_name} {p.last_name}"
-            for p in session.scalars(select(Person).where(Person.id.in_(changed)))
-        }
-        if changed
-        else {}
-    )
-    return [PersonChange(p, names.get(p, "?"), before[p], after.get(p, "none")) for p in changed]
-
-
 def _row(session: Session, spec: RuleSpec, now: datetime) -> MappingRule:
-    problems = _problems(session, spec)
-    if problems:
-        raise InvalidRuleError("; ".join(problems))
+    found = problems(session, spec)
+    if found:
+        raise InvalidRuleError("; ".join(found))
     source_id = None
     if spec.source is not None:
         source_id = session.scalar(select(Source.id).where(Source.name == spec.source))
@@ -303,28 +340,34 @@ def _row(session: Session, spec: RuleSpec, now: datetime) -> MappingRule:
     )
 
 
-def _problems(session: Session, spec: RuleSpec) -> list[str]:
-    problems = []
+def problems(session: Session, spec: RuleSpec) -> list[str]:
+    """Everything that keeps `spec` from being stored, each in words for staff."""
+    found = []
     if spec.match not in MATCHES:
-        problems.append(f"match must be one of {', '.join(MATCHES)}, not {spec.match!r}")
+        found.append(
+            f"match must be one of {', '.join(MATCHES)}, not {spec.match!r}"
+            + did_you_mean(spec.match, MATCHES)
+        )
     if spec.match in ("title", "provider"):
         try:
             re.compile(spec.pattern)
         except re.error as exc:
-            problems.append(f"pattern {spec.pattern!r} is not a valid regular expression: {exc}")
+            found.append(f"pattern '{spec.pattern}' is not a valid regular expression: {exc}")
     if spec.category is not None and session.get(Category, spec.category) is None:
-        known = ", ".join(session.scalars(select(Category.id).order_by(Category.id)))
-        problems.append(f"unknown category {spec.category!r} (known: {known})")
-    if (
-        spec.source is not None
-        and session.scalar(select(Source.id).where(Source.name == spec.source)) is None
-    ):
-        problems.append(f"unknown source {spec.source!r}")
+        known = list(session.scalars(select(Category.id).order_by(Category.id)))
+        found.append(
+            f"unknown category {spec.category!r}{did_you_mean(spec.category, known)}; "
+            f"known: {', '.join(known)}"
+        )
+    if spec.source is not None:
+        sources = list(session.scalars(select(Source.name)))
+        if spec.source not in sources:
+            found.append(f"unknown source {spec.source!r}{did_you_mean(spec.source, sources)}")
     if spec.effective_from and spec.effective_until and spec.effective_from >= spec.effective_until:
-        problems.append("effective_from must be before effective_until")
+        found.append("effective_from must be before effective_until")
     if not spec.reason.strip():
-        problems.append("a reason is required")
-    return problems
+        found.append("a reason is required")
+    return found
 
 
 def _active(session: Session, rule_id: int) -> MappingRule:

@@ -75,9 +75,9 @@ PHRASES = {
     "telecommunicator": "dispatch-crisis",
 }
 NEAR_MISS = _rx(
-    r"refresh|\bupdate\b|in-?service|recert|instructor|train[- ]the[- ]trainer|coordinator|"
-    r"meeting|\bintro(duction)?\b|overview|orientation|awareness|negotiat|hostage|\bicat\b|"
-    r"de-?escalat|verbal judo|\bcism\b|critical|citizen|citrix|\bcpr\b|tactical|pregnan|"
+    r"refresh|\bupdate\b|in-?service|recert|instructor|facilitator|train[- ]the[- ]trainer|"
+    r"coordinator|meeting|\bintro(duction)?\b|overview|orientation|awareness|negotiat|hostage|"
+    r"\bicat\b|de-?escalat|verbal judo|\bcism\b|critical|citizen|citrix|\bcpr\b|tactical|pregnan|"
     r"\bqpr\b|suicide|autism|wellness|peer support|advanced|basics\b"
 )
 HOURS_NEEDED = {

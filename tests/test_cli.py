@@ -68,6 +68,69 @@ def test_demo_writes_the_coverage_json_the_coverage_command_prints(demo: Path) -
         assert report["as_of"] == AS_OF
 
 
+# The demo's figures at AS_OF, worked out from demo/data without the coverage code (a throwaway
+# script that reads the three files with csv/json and the spec's rules):
+# - people are their roster email; a record names them by employee id (any agency's: training
+#   follows the person, e.g. keisha.green moved Shelbyville → Springfield) or by email;
+# - completions.csv: 2 of its 718 rows count for nobody (hours "eight", completed_on 2026-13-45)
+#   and one names no one; statements.json: 153 statements plus one without a verb, of which only
+#   `completed`/`passed` count, not 5 `completed` with success false, not the 3 voided ones
+#   (SPD-0029's CIT, Emily Adams' and Ana Sullivan's CRIT), not `attempted`/`experienced`;
+# - the built-in title rules decide: refreshers and "Crisis Negotiation" never count, CIT and CRIT
+#   (40 h) are crisis tier, MHFA (7.5-8 h) mh tier for 3 years unless expires_on says otherwise,
+#   "CIT for Telecommunicators" (16 h) mh tier for non-sworn staff only;
+# - population: hired on/before AS_OF and not separated before it; non-sworn staff count when
+#   selected is true, or when it is blank and they are dispatchers, telecommunicators or call
+#   takers (Shelbyville's blank Telecommunicators and Call Taker count, its Evidence Technician
+#   does not); Shelbyville's one-mind-2016 program counts only MHFA as "trained";
+# - status: due = pledged_on + deadline_months; not complete (each misses a requirement below),
+#   so overdue past the due date, else the gaps now vs 90 days before (2026-08-28) project when
+#   training ends: (untrained people, crisis officers short of ceil(20 % of sworn)).
+#
+# agency          sworn crisis trained | non-sworn trained | gaps now / 90 d ago | due, status
+# springfield-pd    140     38     133 |        12      11 | (8,0) / (28,0)  | 2027-03-01, on-track
+#                                                                  (training ends 2027-01-01)
+# shelbyville-pd     90     15      41 |         8       5 | (52,3) / (55,3) | 2026-09-01, overdue
+# ogdenville-so      60     13      48 |         6       5 | (13,0) / (26,2) | 2028-06-01, on-track
+#                                                                  (training ends 2027-02-24)
+# north-haverbrook   25      1       2 |         3       1 | (25,4) / (25,4) | 2027-07-15, at-risk
+#                                                                  (no progress: never ends)
+BY_HAND = {
+    "springfield-pd": (140, 38, 133, 12, 11, "on-track", "2027-03-01"),
+    "shelbyville-pd": (90, 15, 41, 8, 5, "overdue", "2026-09-01"),
+    "ogdenville-so": (60, 13, 48, 6, 5, "on-track", "2028-06-01"),
+    "north-haverbrook-pd": (25, 1, 2, 3, 1, "at-risk", "2027-07-15"),
+}
+REQUIREMENTS_BY_HAND = {
+    "springfield-pd": {"partnership": True, "policy": True, "crisis_20": True},
+    "shelbyville-pd": {"partnership": True, "policy": False, "crisis_20": False},
+    "ogdenville-so": {"partnership": False, "policy": True, "crisis_20": True},
+    "north-haverbrook-pd": {"partnership": False, "policy": False, "crisis_20": False},
+}
+
+
+def test_demo_figures_match_the_ones_worked_out_by_hand(demo: Path) -> None:
+    reports = json.loads((demo / "coverage.json").read_text())
+    figures = {
+        r["agency"]: (
+            r["sworn_total"],
+            r["sworn_crisis"],
+            r["sworn_trained"],
+            r["nonsworn_selected_total"],
+            r["nonsworn_trained"],
+            r["status"],
+            r["deadline"],
+        )
+        for r in reports
+    }
+    assert figures == BY_HAND
+    for report in reports:
+        assert report["requirements"] == {
+            **REQUIREMENTS_BY_HAND[report["agency"]],
+            "all_trained": False,
+        }
+
+
 def test_demo_rerun_gives_the_same_figures(demo: Path) -> None:
     before = (demo / "coverage.json").read_text()
     result = onemind("demo", "--dir", str(demo), "--as-of", AS_OF, cwd=demo)

@@ -36,9 +36,10 @@ COMPLETIONS = """employee_id,email,course_id,course_title,provider,hours,complet
 """
 
 
-def settings(tmp_path: Path) -> Settings:
-    (tmp_path / "roster.csv").write_text(ROSTER)
-    (tmp_path / "completions.csv").write_text(COMPLETIONS)
+def settings(tmp_path: Path, roster: str = ROSTER, completions: str = COMPLETIONS) -> Settings:
+    """Two agencies, a roster and an academy's completions file."""
+    (tmp_path / "roster.csv").write_text(roster)
+    (tmp_path / "completions.csv").write_text(completions)
     raw = {
         "agencies": [{"id": "a-pd", "name": "A"}, {"id": "b-pd", "name": "B"}],
         "sources": [
@@ -180,12 +181,7 @@ def test_export_import_round_trip_and_conflicts(
     loaded = exchange.load(path)
     with synced.begin() as session:
         again = exchange.import_rules(session, loaded, path.name, "other", now, AS_OF)
-    assert (again.added, again.unchanged, again.conflicts, again.invalid) == (
-        [],
-        len(exported),
-        [],
-        [],
-    )
+    assert (again.added, again.unchanged, again.conflicts) == ([], len(exported), [])
     if fmt == "csv":
         rows = list(csv.DictReader(path.open()))
         rows[0]["category"] = "cit"
@@ -198,9 +194,11 @@ def test_export_import_round_trip_and_conflicts(
                 session, exchange.load(path), "x.csv", "other", now, AS_OF
             )
             kept = exchange.export_rules(session)[0]["category"]
-        assert (
-            len(clash.conflicts) == 1 and "here it yields crisis-equivalent" in clash.conflicts[0]
+        [conflict] = clash.conflicts
+        assert conflict.startswith(
+            "row 1 of rules.csv (line 2), course_key 'SCIA-40': stored rule #"
         )
+        assert "yields crisis-equivalent at priority 1000, the file says cit" in conflict
         assert kept == "crisis-equivalent"
 
 
@@ -218,14 +216,14 @@ def test_import_into_an_empty_store_reproduces_the_rules(
     }
     with synced.begin() as session:
         report = exchange.import_rules(
-            session, [new_rule, {"match": "title"}], "shared.yaml", "staff", now, AS_OF
+            session, [exchange.FileRule("rule 1", new_rule)], "shared.yaml", "staff", now, AS_OF
         )
         count = session.scalar(
             select(func.count())
             .select_from(Classification)
             .where(Classification.category_id == "crisis-equivalent")
         )
-    assert len(report.added) == 1 and report.invalid == ["rule 2: 'pattern'"]
+    assert len(report.added) == 1
     assert count == 3
 
 
