@@ -194,6 +194,10 @@ class TabularConnector(Connector):
         except ValueError as exc:
             raise ValueError(f"{self.columns[field]}: {exc}") from None
 
+    def _selected(self, value: object) -> bool | None:
+        """The roster's `selected` flag; blank leaves the decision to the person's position."""
+        return self._bool(value, "selected") if text(value) else None
+
     def _required(self, values: dict[str, Any], field: str) -> str:
         value = text(values.get(field))
         if not value:
@@ -220,7 +224,7 @@ class TabularConnector(Connector):
             email=text(values.get("email")) or None,
             sworn=self._bool(values.get("sworn"), "sworn"),
             position=text(values.get("position")),
-            selected=self._bool(values.get("selected"), "selected", default=False),
+            selected=self._selected(values.get("selected")),
             hired_on=hired_on,
             separated_on=separated_on,
             payload=_payload(values),

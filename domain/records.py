@@ -20,7 +20,7 @@ class RosterEntry:
     email: str | None
     sworn: bool
     position: str
-    selected: bool
+    selected: bool | None  # None: blank, decided by the position
     hired_on: date
     separated_on: date | None
     payload: dict[str, Any] = field(default_factory=dict)

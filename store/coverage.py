@@ -76,7 +76,7 @@ class CoverageReport:
 
 
 def population(program: Program, as_of: date, agencies: Select[Any]) -> Select[Any]:
-    """People active at `as_of` who count: sworn, or non-sworn and selected or in scope."""
+    """People active at `as_of` who count: sworn, or non-sworn and selected (SPEC §3)."""
     return select(
         Employment.agency_id,
         Employment.person_id,
@@ -86,8 +86,14 @@ def population(program: Program, as_of: date, agencies: Select[Any]) -> Select[A
         Employment.agency_id.in_(agencies),
         Employment.hired_on <= as_of,
         or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
-        or_(Employment.sworn, Employment.selected, _in_scope(program)),
+        or_(Employment.sworn, _selected(_in_scope(program))),
     )
+
+
+def _selected(in_scope: Any) -> Any:
+    """Non-sworn staff who count: `selected` true, or blank and their position in scope;
+    an explicit false excludes them whatever their position."""
+    return or_(Employment.selected.is_(True), and_(Employment.selected.is_(None), in_scope))
 
 
 def _in_scope(program: Program) -> Any:
@@ -155,7 +161,7 @@ def everyone_counted(as_of: date, agencies: Select[Any]) -> Select[Any]:
             Employment.agency_id.in_(agencies),
             Employment.hired_on <= as_of,
             or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
-            or_(Employment.sworn, Employment.selected, in_scope),
+            or_(Employment.sworn, _selected(in_scope)),
         )
         .group_by(Employment.agency_id, Agency.program, Employment.person_id)
     )

@@ -270,4 +270,6 @@ def _absence(employment: Employment, as_of: date) -> str:
         return f"not counted: hired {employment.hired_on.isoformat()}"
     if employment.separated_on is not None and employment.separated_on < as_of:
         return f"not counted: separated {employment.separated_on.isoformat()}"
+    if employment.selected is False:
+        return f"not counted: non-sworn {employment.position!r}, selected = false"
     return f"not counted: non-sworn {employment.position!r}, not selected"

@@ -149,7 +149,7 @@ class Employment(Base):
     sworn: Mapped[bool] = mapped_column(Boolean)
     position: Mapped[str] = mapped_column(String(200), default="")
     position_key: Mapped[str] = mapped_column(String(200), default="")
-    selected: Mapped[bool] = mapped_column(Boolean, default=False)
+    selected: Mapped[bool | None] = mapped_column(Boolean)  # NULL: decided by position
     hired_on: Mapped[date] = mapped_column(Date)
     separated_on: Mapped[date | None] = mapped_column(Date)
     raw_record_id: Mapped[int | None] = mapped_column(ForeignKey("raw_record.id"))

@@ -130,7 +130,7 @@ class StoreBuilder:
         *,
         sworn: bool = True,
         position: str | None = None,
-        selected: bool = False,
+        selected: bool | None = None,
         hired_on: date = LONG_AGO,
         separated_on: date | None = None,
         name: str | None = None,
@@ -163,7 +163,7 @@ class StoreBuilder:
         *,
         sworn: bool = True,
         position: str | None = None,
-        selected: bool = False,
+        selected: bool | None = None,
         hired_on: date = LONG_AGO,
         separated_on: date | None = None,
     ) -> Employment:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.store.coverage import CoverageReport, compute, save_snapshots
 from onemind.store.db import make_engine, session_factory, transaction, upgrade
-from onemind.store.explain import explain_agency
+from onemind.store.explain import explain_agency, explain_person
 from onemind.store.models import CoverageSnapshot, Person
 
 D = date(2026, 11, 26)
@@ -26,6 +26,7 @@ A, B = "a-pd", "b-pd"
 CURRENT, ORIGINAL = "one-mind", "one-mind-2016"
 
 Build = Callable[[StoreBuilder], None]
+FLAGS = {True: "selected", False: "deselected", None: "blank"}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -118,7 +119,9 @@ def officer_with(*records: Rec, program: str = CURRENT, colleagues: int = 1) -> 
     return build
 
 
-def nonsworn(position: str, *records: Rec, selected: bool = False, program: str = CURRENT) -> Build:
+def nonsworn(
+    position: str, *records: Rec, selected: bool | None = None, program: str = CURRENT
+) -> Build:
     """One untrained officer and one non-sworn staff member holding `records`."""
 
     def build(b: StoreBuilder) -> None:
@@ -381,16 +384,21 @@ CASES = [
             nonsworn(position, Rec("mhfa", date(2025, 1, 1)), selected=flag),
             A,
             {"nonsworn_selected_total": n, "nonsworn_trained": n},
-            id=f"nonsworn-{position.lower().replace(' ', '-')}-{'flagged' if flag else 'unflagged'}",
+            id=f"nonsworn-{position.lower().replace(' ', '-')}-{FLAGS[flag]}",
         )
         for position, flag, n in [
-            ("Dispatcher", False, 1),
-            ("Call Taker", False, 1),
-            ("Senior Telecommunicator", False, 1),
-            ("911 Dispatcher II", False, 1),
+            ("Dispatcher", None, 1),
+            ("Call Taker", None, 1),
+            ("Senior Telecommunicator", None, 1),
+            ("911 Dispatcher II", None, 1),
             ("Records Clerk", True, 1),
+            ("Records Clerk", None, 0),
+            ("Crime Analyst", None, 0),
+            # SPEC §3: an explicit `selected = false` excludes even an in-scope position
+            ("Dispatcher", False, 0),
+            ("Senior Telecommunicator", False, 0),
             ("Records Clerk", False, 0),
-            ("Crime Analyst", False, 0),
+            ("Dispatcher", True, 1),
         ]
     ),
     pytest.param(
@@ -829,6 +837,11 @@ def explained_world(b: StoreBuilder) -> None:
         Rec("mhfa", date(2025, 1, 1)),
     )
     give(b, b.person(A, name="Jo Left", separated_on=date(2026, 1, 1)), OLD_CIT)
+    give(
+        b,
+        b.person(A, name="Kit Deselected", sworn=False, position="Dispatcher", selected=False),
+        Rec("mhfa", date(2025, 1, 1)),
+    )
 
 
 def test_explain_says_why_each_person_counts_or_not(
@@ -889,6 +902,17 @@ def test_explain_says_why_each_person_counts_or_not(
         c.nonsworn_total,
         c.nonsworn_trained,
     ) == (explained)
+
+
+def test_explain_says_an_explicit_false_excludes_a_dispatcher(
+    sessions: sessionmaker[Session], now: datetime
+) -> None:
+    build_store(sessions, now, explained_world)
+    with sessions() as session:
+        kit = session.scalars(select(Person).where(Person.first_name == "Kit")).one()
+        [employment] = explain_person(session, kit, D)
+    assert not employment.in_population
+    assert employment.person.role == "not counted: non-sworn 'Dispatcher', selected = false"
 
 
 def test_save_snapshots_keeps_one_row_per_agency_and_date(

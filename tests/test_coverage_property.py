@@ -59,7 +59,7 @@ class Job:
     agency: int
     sworn: bool
     position: str
-    selected: bool
+    selected: bool | None  # None: blank on the roster
     hired_on: date
     separated_on: date | None
 
@@ -155,7 +155,7 @@ def tally(world: World, index: int, day: date) -> dict[str, int]:
                     crisis.add(pid)
                 if tiers & trained_tiers:
                     sworn_trained.add(pid)
-            elif job.selected or POSITIONS[job.position]:
+            elif job.selected or (job.selected is None and POSITIONS[job.position]):
                 staff.add(pid)
                 if tiers & trained_tiers:
                     staff_trained.add(pid)
@@ -282,7 +282,7 @@ def jobs(draw: st.DrawFn, as_of: date, agency: int) -> Job:
         agency=agency,
         sworn=draw(st.sampled_from([True, True, False])),
         position=draw(st.sampled_from(list(POSITIONS))),
-        selected=draw(st.sampled_from([False, False, True])),
+        selected=draw(st.sampled_from([None, None, False, True])),
         hired_on=hired,
         separated_on=separated,
     )

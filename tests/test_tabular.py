@@ -48,6 +48,19 @@ def test_roster_rows_parse_and_bad_rows_are_rejected_with_line_and_field(tmp_pat
     assert isinstance(items[-1], Checkpoint)
 
 
+@pytest.mark.parametrize(
+    ("cell", "selected"),
+    [("", None), ("  ", None), ("false", False), ("no", False), ("0", False), ("yes", True)],
+)
+def test_a_blank_selected_is_told_apart_from_an_explicit_false(
+    tmp_path: Path, cell: str, selected: bool | None
+) -> None:
+    text = ROSTER.splitlines()[0] + f"\na-pd,8,Bo,Ray,,false,Dispatcher,{cell},2021-03-04,\n"
+    [entry, _] = list(connector(tmp_path, text).pull(None))
+    assert isinstance(entry, RosterEntry)
+    assert entry.selected is selected
+
+
 def test_unchanged_file_yields_nothing(tmp_path: Path) -> None:
     source = connector(tmp_path, ROSTER)
     checkpoint = list(source.pull(None))[-1]
