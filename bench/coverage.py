@@ -250,12 +250,13 @@ def _employment(rng: random.Random, row_id: int, agency: str, emp_id: str) -> di
     }
 
 
-def _position(rng: random.Random, sworn: bool) -> tuple[str, bool]:
+def _position(rng: random.Random, sworn: bool) -> tuple[str, bool | None]:
+    """A position and the roster's `selected` flag (None: blank, decided by the position)."""
     if sworn:
-        return rng.choice(SWORN_POSITIONS), False
+        return rng.choice(SWORN_POSITIONS), None
     if rng.random() < 0.45:
-        return rng.choice(DISPATCH_POSITIONS), False
-    return rng.choice(OTHER_POSITIONS), rng.random() < 0.15
+        return rng.choice(DISPATCH_POSITIONS), None
+    return rng.choice(OTHER_POSITIONS), True if rng.random() < 0.15 else None
 
 
 @dataclass(frozen=True, slots=True)
