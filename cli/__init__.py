@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from onemind.cli.certificates import certificates
+from onemind.cli.check import check
 from onemind.cli.context import EXIT_FAILED, EXIT_USAGE, Context
 from onemind.cli.coverage import coverage_command
 from onemind.cli.demo import demo
@@ -57,6 +58,7 @@ for _command in (
     runs,
     report,
     secrets,
+    check,
 ):
     cli.add_command(_command)
 

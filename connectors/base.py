@@ -3,11 +3,62 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from onemind.domain.records import CredentialNotice, PullItem, VoidRecord
+from onemind.errors import OneMindError
+
+OK, FAILED, NOT_CHECKED = "ok", "failed", "not checked"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One thing a source needs: `ok` with what was found, `failed` with what is missing."""
+
+    name: str
+    status: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What `Connector.check` found, check by check; the source is usable when all are ok."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status == OK for c in self.checks)
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{c.name}: {c.message}" for c in self.checks if c.status == FAILED]
+
+
+Step = tuple[str, Callable[[], str]]
+"""A named check: returns what works, or raises a OneMindError saying what is missing."""
+
+
+def run_checks(*steps: Step) -> CheckResult:
+    """Run the steps in order; the ones after a failure depend on it and are not run."""
+    checks: list[Check] = []
+    failed: str | None = None
+    for name, step in steps:
+        if failed is not None:
+            checks.append(Check(name, NOT_CHECKED, f"needs {failed!r} to work first"))
+            continue
+        try:
+            checks.append(Check(name, OK, step()))
+        except OneMindError as exc:
+            checks.append(Check(name, FAILED, str(exc)))
+            failed = name
+    return CheckResult(tuple(checks))
 
 
 class Connector(abc.ABC):
@@ -20,13 +71,9 @@ class Connector(abc.ABC):
         """Yield the records newer than `cursor`, with checkpoints where it is safe to commit."""
 
     @abc.abstractmethod
-    def check(self) -> None:
-        """Verify that the source is reachable and the settings work.
-
-        Raises:
-            ConfigurationError: the settings are wrong.
-            SourceError: the source cannot be read now.
-        """
+    def check(self) -> CheckResult:
+        """Whether the source is reachable and the settings work: each check, and what is
+        missing (a permission, a field, a setting) where one fails. Raises nothing it expects."""
 
     def size_hint(self) -> int | None:
         """Total units of work for a progress bar (bytes, records), if known."""

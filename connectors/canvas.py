@@ -19,7 +19,7 @@ import requests
 
 from onemind.config.model import CanvasSourceConfig
 from onemind.connectors.accounts import account
-from onemind.connectors.base import Connector, Pushes
+from onemind.connectors.base import CheckResult, Connector, Pushes, run_checks
 from onemind.connectors.canvas_push import SCOPE, CanvasPush, read_json
 from onemind.connectors.cursors import listed, versioned
 from onemind.connectors.http import BearerToken, HttpClient
@@ -111,12 +111,22 @@ class CanvasConnector(Connector, Pushes):
         self.pushes = CanvasPush(config, self.http, self.api)
         self._bulk: bool | None = None  # does the instance answer bulk_user_progress?
 
-    def check(self) -> None:
+    def check(self) -> CheckResult:
+        return run_checks(
+            ("token", self._token_accepted),
+            ("courses and permissions", self._courses_and_permissions),
+        )
+
+    def _token_accepted(self) -> str:
         self.http.request("GET", f"{self.api}/users/self")
+        return "the token is accepted"
+
+    def _courses_and_permissions(self) -> str:
         courses = [self.course(ref) for ref in self.config.course_ids]
         missing = self._missing_permissions(courses[0]) + self._assignment_problems()
         if missing:
             raise ConfigurationError(f"source {self.name!r}: " + "; ".join(missing))
+        return f"{len(courses)} course(s) found; no permission found missing"
 
     def _missing_permissions(self, course: dict[str, Any]) -> list[str]:
         """What the token's user may not do, judged on the course's first student: Canvas

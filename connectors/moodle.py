@@ -25,7 +25,7 @@ import requests
 
 from onemind.config.model import MoodleSourceConfig
 from onemind.connectors.accounts import account
-from onemind.connectors.base import Connector, Pushes
+from onemind.connectors.base import CheckResult, Connector, Pushes, run_checks
 from onemind.connectors.http import HttpClient
 from onemind.connectors.moodle_push import FUNCTIONS as PUSH_FUNCTIONS
 from onemind.connectors.moodle_push import Certification
@@ -85,7 +85,13 @@ class MoodleConnector(Connector, Pushes):
         self.ws = MoodleWs(config.name, config.base_url, config.token.get(), http)
         self.certification = Certification(config, self.ws)
 
-    def check(self) -> None:
+    def check(self) -> CheckResult:
+        return run_checks(
+            ("web service functions", self._offers_functions),
+            ("courses and people", self._courses_and_people),
+        )
+
+    def _offers_functions(self) -> str:
         info = self.ws.call("core_webservice_get_site_info")
         offered = {f.get("name") for f in (info or {}).get("functions", [])}
         missing = [f for f in self.functions() if f not in offered]
@@ -95,10 +101,14 @@ class MoodleConnector(Connector, Pushes):
                 f"{', '.join(missing)}; add them in Moodle (Site administration > Server > "
                 "Web services > External services)"
             )
+        return f"the token's service offers the {len(self.functions())} functions this source calls"
+
+    def _courses_and_people(self) -> str:
         courses = self.courses()
         hidden = None if self.config.report_id else self._hidden_usernames(courses)
         if hidden:
             raise ConfigurationError(hidden)
+        return f"{len(courses)} course(s) found"
 
     def _hidden_usernames(self, courses: list[Course]) -> str | None:
         """What is missing when Moodle lists people without usernames (it shows them only

@@ -13,7 +13,7 @@ from typing import Any
 from zipfile import BadZipFile
 
 from onemind.config.model import COMPLETION_COLUMNS, ROSTER_COLUMNS, TabularSourceConfig
-from onemind.connectors.base import Connector
+from onemind.connectors.base import CheckResult, Connector, run_checks
 from onemind.connectors.cursors import FileCursor
 from onemind.connectors.fields import (
     parse_bool,
@@ -51,7 +51,11 @@ class TabularConnector(Connector):
         fields = ROSTER_COLUMNS if config.role == "roster" else COMPLETION_COLUMNS
         self.columns = {f: config.columns.get(f, f) for f in fields}
 
-    def check(self) -> None:
+    def check(self) -> CheckResult:
+        return run_checks(("file", self._readable), ("columns", self._columns_found))
+
+    def _readable(self) -> str:
+        """Raises: ConfigurationError (no such file), SourceError (unreadable or empty)."""
         if not self.path.is_file():
             raise ConfigurationError(f"source {self.name!r}: file {self.path} does not exist")
         header = next(self._rows(), None)
@@ -59,8 +63,14 @@ class TabularConnector(Connector):
             raise SourceError(f"source {self.name!r}: {self.path} is empty")
         if isinstance(header[1], csv.Error):
             raise SourceError(f"source {self.name!r}: {self.path}: unreadable header: {header[1]}")
-        self._header_map(header[1])
-        self._count_only(header[1])
+        return f"{self.path} can be read"
+
+    def _columns_found(self) -> str:
+        """Raises: ConfigurationError naming the columns the header lacks."""
+        _, header = next(self._rows())
+        positions = self._header_map(header)
+        self._count_only(header)
+        return "reads columns " + ", ".join(self.columns[f] for f in positions)
 
     def size_hint(self) -> int | None:
         if self.config.kind == "xlsx" or not self.path.is_file():
@@ -69,7 +79,7 @@ class TabularConnector(Connector):
             return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
-        self.check()
+        self._readable()
         digest = file_digest(self.path)
         if FileCursor.from_json(self.name, cursor) == FileCursor(digest):
             return

@@ -29,7 +29,7 @@ from tincan import (
 )
 
 from onemind.config.model import XapiSourceConfig
-from onemind.connectors.base import Connector, Pushes, Reconciles
+from onemind.connectors.base import CheckResult, Connector, Pushes, Reconciles, run_checks
 from onemind.connectors.http import HttpClient
 from onemind.connectors.paging import MoreLinkPaginator
 from onemind.connectors.xapi_cursor import PageWalk, XapiCursor
@@ -74,9 +74,13 @@ class XapiConnector(Connector, Pushes, Reconciles):
         self.http = HttpClient.for_source(config, http, sleep, endpoint=config.endpoint, auth=auth)
         self.statements_url = urljoin(config.endpoint, "statements")
 
-    def check(self) -> None:
+    def check(self) -> CheckResult:
         """One statement read: reachability and credentials (not every LRS has /about)."""
+        return run_checks(("read statements", self._reads_statements))
+
+    def _reads_statements(self) -> str:
         self.http.request_json("GET", self.statements_url, params={"limit": 1})
+        return f"{self.statements_url} gives {self.config.username!r} statements"
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         """Statements since the cursor (less the overlap), or the rest of the window it was

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from onemind.config.model import XapiFileSourceConfig
-from onemind.connectors.base import Connector
+from onemind.connectors.base import CheckResult, Connector, run_checks
 from onemind.connectors.cursors import FileCursor
 from onemind.connectors.tabular import file_digest
 from onemind.connectors.xapi_statements import read_statement, statement_rules
@@ -27,12 +27,17 @@ class XapiFileConnector(Connector):
         self.path = Path(config.path)
         self.rules = statement_rules(config)
 
-    def check(self) -> None:
+    def check(self) -> CheckResult:
+        return run_checks(("file", self._found))
+
+    def _found(self) -> str:
+        """Raises: ConfigurationError when there is no such file."""
         if not self.path.is_file():
             raise ConfigurationError(f"source {self.name!r}: file {self.path} does not exist")
+        return f"{self.path} exists"
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
-        self.check()
+        self._found()
         digest = file_digest(self.path)
         if FileCursor.from_json(self.name, cursor) == FileCursor(digest):
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,8 @@ def test_a_repeated_column_in_a_csv_header_is_refused(
 def test_a_repeated_column_in_an_xlsx_header_is_refused(tmp_path: Path) -> None:
     header = ["employee_id", "course_id", "completed_on", "course_title", "completed_on"]
     path = workbook(tmp_path / "export.xlsx", [header, ["1", "C1", "2024-01-01", "T", "2024-02"]])
-    with pytest.raises(ConfigurationError, match=r"export.xlsx has the column 'completed_on'"):
-        source(path, "xlsx").check()
+    [problem] = source(path, "xlsx").check().problems
+    assert re.search(r"export.xlsx has the column 'completed_on'", problem)
 
 
 def test_a_repeated_column_the_source_does_not_read_is_allowed(tmp_path: Path) -> None:
@@ -75,8 +76,8 @@ def test_a_repeated_column_the_source_does_not_read_is_allowed(tmp_path: Path) -
 def test_a_utf16_file_read_as_utf8_says_so(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_bytes(f"{HEADER}\n{ROWS}".encode("utf-16-le"))
-    with pytest.raises(ConfigurationError, match=r"export.csv holds NUL characters; is the file"):
-        source(path).check()
+    [problem] = source(path).check().problems
+    assert re.search(r"export.csv holds NUL characters; is the file", problem)
 
 
 # --- Files that are not workbooks, statements nested too deeply ------------------------------
@@ -93,15 +94,15 @@ def test_a_truncated_xlsx_is_one_clear_error(tmp_path: Path) -> None:
     rows = [HEADER.split(","), *([str(n), "C1", "T", "2024-01-01"] for n in range(500))]
     path = workbook(tmp_path / "export.xlsx", rows)
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(SourceError, match=r"export.xlsx: not a readable XLSX workbook"):
-        source(path, "xlsx").check()
+    [problem] = source(path, "xlsx").check().problems
+    assert re.search(r"export.xlsx: not a readable XLSX workbook", problem)
 
 
 def test_an_xlsx_source_pointing_at_a_csv_file_is_a_configuration_error(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_text(f"{HEADER}\n{ROWS}")
-    with pytest.raises(ConfigurationError, match=r"export.csv: openpyxl does not support .csv"):
-        source(path, "xlsx").check()
+    [problem] = source(path, "xlsx").check().problems
+    assert re.search(r"export.csv: openpyxl does not support .csv", problem)
 
 
 def deep(levels: int) -> str:

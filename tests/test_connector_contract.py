@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from onemind.config.model import TabularSourceConfig, XapiFileSourceConfig, XapiSourceConfig
 from onemind.config.secrets import Secret
 from onemind.config.sources import SOURCE_KINDS
-from onemind.connectors.base import Connector, Pushes
+from onemind.connectors.base import FAILED, NOT_CHECKED, OK, Connector, Pushes
 from onemind.connectors.tabular import TabularConnector
 from onemind.connectors.xapi import XapiConnector
 from onemind.connectors.xapi_file import XapiFileConnector
@@ -273,7 +273,9 @@ def test_pulling_again_from_the_cursor_brings_nothing_new(fake: Fake, tmp_path: 
 @responses.activate(assert_all_requests_are_fired=True)
 def test_check_passes_on_a_good_fake(fake: Fake, tmp_path: Path) -> None:
     fake.serve("check")
-    assert fake.make(tmp_path, True).check() is None
+    result = fake.make(tmp_path, True).check()
+    assert result.ok and result.checks and not result.problems
+    assert all(c.status == OK and c.message for c in result.checks)
     assert len(responses.calls) == fake.check_requests
 
 
@@ -282,9 +284,12 @@ def test_check_passes_on_a_good_fake(fake: Fake, tmp_path: Path) -> None:
 def test_check_refuses_bad_credentials_or_a_missing_file(fake: Fake, tmp_path: Path) -> None:
     fake.serve("bad-check")
     source = fake.make(tmp_path, False)
-    with pytest.raises(ConfigurationError) as caught:
-        source.check()
-    assert str(caught.value).startswith(f"source {source.name!r}: ")
+    result = source.check()
+    assert not result.ok
+    [first, *rest] = result.checks
+    assert first.status == FAILED and result.problems == [f"{first.name}: {first.message}"]
+    assert first.message.startswith(f"source {source.name!r}: ")
+    assert all(c.status == NOT_CHECKED for c in rest)
 
 
 @by_kind(PUSHERS)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from test_sync import files, make_settings  # noqa: F401  (fixture)
 
 from onemind.config.model import SourceConfig
-from onemind.connectors.base import Connector
+from onemind.connectors.base import CheckResult, Connector
 from onemind.connectors.registry import build_connector
 from onemind.domain.records import Checkpoint, CompletionRecord, PullItem
 from onemind.store.db import transaction
@@ -138,8 +138,8 @@ class HeldOpen(Connector):
         self.name = "completions"
         self.inside, self.release = inside, release
 
-    def check(self) -> None:
-        return None
+    def check(self) -> CheckResult:
+        return CheckResult(())
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         for i in range(3):
