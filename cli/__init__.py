@@ -13,6 +13,7 @@ from onemind.cli.check import check
 from onemind.cli.context import EXIT_FAILED, EXIT_USAGE, Context
 from onemind.cli.coverage import coverage_command
 from onemind.cli.demo import demo
+from onemind.cli.dropped import quarantine, unmatched
 from onemind.cli.mapping import mapping
 from onemind.cli.options import examples
 from onemind.cli.reports import report
@@ -59,6 +60,8 @@ for _command in (
     report,
     secrets,
     check,
+    quarantine,
+    unmatched,
 ):
     cli.add_command(_command)
 

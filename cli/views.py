@@ -80,8 +80,11 @@ def coverage_lines(reports: Iterable[CoverageReport]) -> list[str]:
 
 
 def sync_table(outcome: SyncOutcome) -> Table:
+    from onemind.store.dropped import counted
+
     table = Table(title="Sync")
-    for column in ("source", "fetched", "new", "updated", "quarantined", "repeated", "result"):
+    columns = ("source", "fetched", "new", "updated", "quarantined", "repeated", "top reasons")
+    for column in (*columns, "result"):
         table.add_column(column)
     for r in outcome.results:
         s = r.stats
@@ -91,8 +94,12 @@ def sync_table(outcome: SyncOutcome) -> Table:
         elif r.stopped:
             result = "[yellow]stopped on request[/]"
         counts = (s.fetched, s.new, s.updated, s.quarantined, s.repeated)
-        table.add_row(safe(r.source), *map(str, counts), result)
-    table.caption = f"{outcome.unmatched} completion(s) not yet matched to a roster person"
+        reasons = "\n".join(safe(line) for line in counted(r.reasons))
+        table.add_row(safe(r.source), *map(str, counts), reasons, result)
+    table.caption = (
+        f"{outcome.unmatched} completion(s) not yet matched to a roster person; "
+        "every dropped record: onemind quarantine list, every unmatched one: onemind unmatched list"
+    )
     return table
 
 

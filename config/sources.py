@@ -47,6 +47,8 @@ class SourceBase(Strict):
     schedule: Cron = "0 2 * * *"
     agency: Annotated[str, Field(pattern=SLUG)] | None = None
     full_every: Period | None = None
+    # a run that quarantines more than this share of the records it fetched fails
+    quarantine_limit: Annotated[float, Field(ge=0, le=1)] = 0.5
 
     def clear_credentials_url(self) -> str | None:
         """The `http://` URL this source would send its credentials to unencrypted, if any."""

@@ -347,6 +347,7 @@ class RecordWriter:
                 for r in rejected
             ],
             keys=["source_id", "location", "reason"],
+            update=["run_id"],  # the latest run that found the problem
         )
         for r in rejected:
             log.info("quarantined %s: %s", r.location, r.reason)

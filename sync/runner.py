@@ -19,10 +19,10 @@ from onemind.config.names import unknown_names
 from onemind.connectors.base import Connector, Reconciles
 from onemind.connectors.registry import build_connector
 from onemind.domain.records import Checkpoint, PullItem, Record, Skipped
-from onemind.errors import ConfigurationError, OneMindError
+from onemind.errors import ConfigurationError, OneMindError, SourceError
 from onemind.mapping.catalogue import refresh_catalogue
 from onemind.pipeline.recompute import deliver_pushes, recompute
-from onemind.store import coverage
+from onemind.store import coverage, dropped
 from onemind.store.bootstrap import apply_settings
 from onemind.store.classify import classify_pending
 from onemind.store.db import transaction
@@ -49,6 +49,7 @@ class SourceResult:
     skipped: str | None = None
     stopped: bool = False
     warnings: list[str] = field(default_factory=list)
+    reasons: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -166,6 +167,7 @@ class SyncRunner:
                 self._pull(connector, config, run_id, None if full else started.cursor, result)
                 if full and isinstance(connector, Reconciles) and not result.stopped:
                     self._reconcile(connector, config, run_id, result)
+                self._weigh_quarantined(config, result)
             except OneMindError as exc:
                 result.error = str(exc)
             except Exception as exc:  # one source's bug must not stop the others
@@ -255,6 +257,25 @@ class SyncRunner:
             for start in range(0, len(retractions), BATCH_SIZE):
                 load.write(retractions[start : start + BATCH_SIZE])
             load.commit()
+
+    def _weigh_quarantined(self, config: SourceConfig, result: SourceResult) -> None:
+        """Name the top reasons records were quarantined for.
+
+        Raises:
+            SourceError: more than the source's `quarantine_limit` of the records was dropped.
+        """
+        quarantined, fetched = result.stats.quarantined, result.stats.fetched
+        if not quarantined or result.run_id is None:
+            return
+        with self.sessions() as session:
+            result.reasons = dropped.top_reasons(session, result.run_id)
+        if quarantined > config.quarantine_limit * fetched:
+            raise SourceError(
+                f"{quarantined} of {fetched} record(s) quarantined, more than quarantine_limit "
+                f"{config.quarantine_limit * 100:g} %; top reasons: "
+                f"{'; '.join(dropped.counted(result.reasons))}; "
+                f"see 'onemind quarantine list --source {config.name}'"
+            )
 
     def _load(self, config: SourceConfig, run_id: int, result: SourceResult) -> SourceLoad:
         """Where a pull's records go; what it commits is counted in `result.stats`."""

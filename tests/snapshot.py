@@ -13,6 +13,7 @@ from onemind.store.models import Base
 BOOKKEEPING = {
     "sync_run": None,
     "raw_record": {"last_seen", "last_run_id"},
+    "quarantined_record": {"run_id"},  # the latest run that found the problem
     "source": {"cursor_updated_at"},
     "classification": {"classified_at"},
     "coverage_snapshot": {"computed_at"},
@@ -26,7 +27,7 @@ BOOKKEEPING = {
 # its rerun against a clean run).
 FIRST_WRITTEN = {
     "raw_record": {"first_seen", "first_run_id"},
-    "quarantined_record": {"run_id", "created_at"},
+    "quarantined_record": {"created_at"},
     "person": {"created_at"},
     "course": {"first_seen"},
     "mapping_rule": {"created_at"},

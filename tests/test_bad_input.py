@@ -39,13 +39,17 @@ def settings_for(tmp_path: Path, completions: str, statements: list[Any] | None 
     """A roster of two people, a completions file, and optionally an xAPI statements file."""
     (tmp_path / "roster.csv").write_text(ROSTER)
     (tmp_path / "completions.csv").write_text(completions)
+    # what is quarantined is looked at here, not the share that fails a run (test_dropped.py)
+    files = {"kind": "csv", "quarantine_limit": 1}
     sources: list[dict[str, Any]] = [
-        {"name": "roster", "kind": "csv", "role": "roster", "path": "roster.csv"},
-        {"name": "completions", "kind": "csv", "role": "completions", "path": "completions.csv"},
+        {"name": "roster", "role": "roster", "path": "roster.csv", **files},
+        {"name": "completions", "role": "completions", "path": "completions.csv", **files},
     ]
     if statements is not None:
         (tmp_path / "statements.json").write_text(json.dumps(statements))
-        sources.append({"name": "lrs", "kind": "xapi-file", "path": "statements.json"})
+        sources.append(
+            {"name": "lrs", "kind": "xapi-file", "path": "statements.json", "quarantine_limit": 1}
+        )
     raw = {"agencies": [{"id": "a-pd", "name": "A", "pledged_on": date(2025, 1, 1)}]}
     return parse_settings({**raw, "sources": sources}, tmp_path / "onemind.toml")
 

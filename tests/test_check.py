@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 import responses
+from cli_run import onemind
 from fixtures.canvas import fake as canvas_fake
 from fixtures.moodle import fake as moodle_fake
 from lrs_server import LrsServer
-
-from onemind.cli import main
 
 ROSTER = "agency,employee_id,first_name,last_name,sworn,hired_on\na-pd,1,Ann,Lee,true,2020-01-01\n"
 NO_DATES = "employee_id,course_id\n1,CIT-40\n"
@@ -74,16 +73,6 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MOODLE_TOKEN", moodle_fake.TOKEN)
     monkeypatch.setenv("CANVAS_TOKEN", canvas_fake.TOKEN)
     return path
-
-
-def onemind(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def checked(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> dict[str, Any]:
