@@ -158,7 +158,7 @@ def test_sync_exits_1_and_says_why_when_a_file_is_all_quarantined(
     config = synced(tmp_path, bad(3))
     code, _, err = onemind(capsys, "--config", config, "sync", "--as-of", AS_OF.isoformat())
     assert code == 1
-    assert "error: source completions: 3 of 3 record(s) quarantined" in err
+    assert "error: source 'completions': 3 of 3 record(s) quarantined" in err
     assert "3\u00d7 completed_on: '…' is not a date (YYYY-MM-DD)" in err
 
 
