@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from onemind.cli.context import EXIT_FAILED, Context
-from onemind.config.model import SourceConfig
-from onemind.config.names import unknown_names
+from onemind.cli.options import examples
 from onemind.connectors.base import FAILED, OK, Check, CheckResult
-from onemind.connectors.registry import build_connector
 from onemind.domain.text import plain
 from onemind.errors import ConfigurationError, OneMindError
+
+if TYPE_CHECKING:
+    from onemind.config.model import SourceConfig
 
 MARKS = {OK: click.style("✓", fg="green"), FAILED: click.style("✗", fg="red")}
 
@@ -38,13 +39,20 @@ class SourceCheck:
         }
 
 
-@click.command(name="check")
+@click.command(
+    name="check",
+    epilog=examples(
+        "onemind check", "onemind check academy-moodle state-lrs", "onemind check --json"
+    ),
+)
 @click.argument("sources", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, one object a source.")
 @click.pass_obj
 def check(ctx: Context, sources: tuple[str, ...], as_json: bool) -> None:
     """Connect to each source (all, or those named) and say what works and which permission,
     field or setting is missing. Exits 1 if any source is not usable."""
+    from onemind.config.names import unknown_names
+
     configured = ctx.settings().sources
     known = [s.name for s in configured]
     unknown = [n for n in sources if n not in known]
@@ -61,6 +69,8 @@ def check(ctx: Context, sources: tuple[str, ...], as_json: bool) -> None:
 
 def _checked(config: SourceConfig) -> SourceCheck:
     """The connector's checks; a secret it cannot read (`env:` unset) is a failed setting."""
+    from onemind.connectors.registry import build_connector
+
     try:
         connector = build_connector(config)
     except OneMindError as exc:

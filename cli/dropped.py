@@ -13,7 +13,6 @@ import click
 
 from onemind.cli.context import Context
 from onemind.cli.options import examples
-from onemind.config.names import unknown_names
 from onemind.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -44,6 +43,7 @@ def quarantine_list(ctx: Context, source: str | None, as_json: bool) -> None:
     """Every quarantined record: source, file and line (or statement), reason, run."""
     from sqlalchemy import select
 
+    from onemind.config.names import unknown_names
     from onemind.store.dropped import quarantined_records
     from onemind.store.models import Source
 
