@@ -98,6 +98,7 @@ def outcome_json(outcome: SyncOutcome) -> dict[str, Any]:
                 "run_id": r.run_id,
                 "status": r.status,
                 **asdict(r.stats),
+                "top_reasons": [{"reason": reason, "count": n} for reason, n in r.reasons],
                 "error": r.error,
                 "skipped": r.skipped,
             }

@@ -160,6 +160,11 @@ def test_sync_exits_1_and_says_why_when_a_file_is_all_quarantined(
     assert code == 1
     assert "error: source 'completions': 3 of 3 record(s) quarantined" in err
     assert "3\u00d7 completed_on: '…' is not a date (YYYY-MM-DD)" in err
+    code, out, _ = onemind(capsys, "--config", config, "sync", "--full", "--json")
+    [_, completions] = json.loads(out)["sources"]
+    assert code == 1 and completions["top_reasons"] == [
+        {"reason": "completed_on: '…' is not a date (YYYY-MM-DD)", "count": 3}
+    ]
 
 
 UNMATCHED = ",nobody@a.example,MHFA-PS,Mental Health First Aid,,8,2025-01-01,\n"
