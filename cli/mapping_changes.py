@@ -26,6 +26,15 @@ REASON_HELP = "Why, as the rule's history records it."
 MIN_HOURS_HELP = "Only courses of at least this many hours match (or of unknown length)."
 
 
+def effective_dates(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--from`/`--until`: the dates between which a rule counts completions."""
+    until = click.option("--until", "effective_until", type=DATE, help="…and before this date.")
+    since = click.option(
+        "--from", "effective_from", type=DATE, help="Counts only completions on/after this date."
+    )
+    return since(until(command))
+
+
 def _show(report: changes.ChangeReport, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
@@ -247,10 +256,7 @@ def reject(
     show_default=True,
     help="Rules are tried highest first; the first that matches decides.",
 )
-@click.option(
-    "--from", "effective_from", type=DATE, help="Counts only completions on/after this date."
-)
-@click.option("--until", "effective_until", type=DATE, help="…and before this date.")
+@effective_dates
 @click.option("--reason", required=True, help=REASON_HELP)
 @click.pass_obj
 @rule_change
@@ -308,10 +314,7 @@ def add(
 @click.option("--pattern", help="New pattern (a regular expression or exact key, as before).")
 @click.option("--priority", type=int, help="New priority (highest is tried first).")
 @click.option("--min-hours", type=float, help=MIN_HOURS_HELP)
-@click.option(
-    "--from", "effective_from", type=DATE, help="Counts only completions on/after this date."
-)
-@click.option("--until", "effective_until", type=DATE, help="…and before this date.")
+@effective_dates
 @click.option("--reason", required=True, help=REASON_HELP)
 @click.pass_obj
 @rule_change
