@@ -89,6 +89,8 @@ def sync_table(outcome: SyncOutcome) -> Table:
     for r in outcome.results:
         s = r.stats
         result = "[green]ok[/]" if r.ok else "[red]failed (below)[/]"
+        if r.ok and r.warnings:
+            result += "".join(f"\n[yellow]warning: {safe(w)}[/]" for w in r.warnings)
         if r.skipped:
             result = f"[yellow]skipped: {safe(r.skipped)}[/]"
         elif r.stopped:

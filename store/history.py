@@ -31,6 +31,7 @@ class RunRow:
     status: str
     counts: dict[str, int]
     error: str | None
+    warnings: list[str]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +42,7 @@ class RunRow:
             "status": self.status,
             **self.counts,
             "error": self.error,
+            "warnings": self.warnings,
         }
 
 
@@ -63,6 +65,7 @@ def recent_runs(session: Session, limit: int = 20, source: str | None = None) ->
             run.status,
             {c: getattr(run, c) for c in COUNTS},
             run.error,
+            list(run.warnings or []),
         )
         for run, name in session.execute(query)
     ]

@@ -90,6 +90,8 @@ class SyncRun(Base):
     repeated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     unmatched: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # what the run passed over without failing, e.g. a course a system will not report on
+    warnings: Mapped[list[str] | None] = mapped_column(JSON, default=list)
     # "full": the source was read whole (and what it no longer holds retracted); else "incremental"
     mode: Mapped[str] = mapped_column(
         String(12), default="incremental", server_default="incremental"

@@ -294,7 +294,9 @@ class SyncRunner:
     def _end(self, started: runs.Started, result: SourceResult) -> None:
         with transaction(self.sessions) as session:
             outcome = (result.status, result.error)
-            runs.finish(session, started, self.holder, outcome, result.stats, self.now())
+            runs.finish(
+                session, started, self.holder, outcome, result.stats, self.now(), result.warnings
+            )
         if result.error:
             log.info("sync failed: %s", result.error)  # the caller reports it: CLI line or log
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from onemind.domain.text import plain
 from onemind.store.history import ABANDONED, RUNNING, SKIPPED
 from onemind.store.history import FAILED as FAILED
 from onemind.store.history import STOPPED as STOPPED
@@ -111,13 +112,20 @@ def finish(
     outcome: tuple[str, str | None],
     stats: BatchStats,
     now: datetime,
+    warnings: Sequence[str] = (),
 ) -> None:
-    """Close the run with its status and error, and give the lock back."""
+    """Close the run with its status, error and warnings, and give the lock back."""
     status, error = outcome
     session.execute(
         update(SyncRun)
         .where(SyncRun.id == started.run_id)
-        .values(finished_at=now, status=status, error=error, **asdict(stats))
+        .values(
+            finished_at=now,
+            status=status,
+            error=error,
+            warnings=[plain(w) for w in warnings],
+            **asdict(stats),
+        )
         .execution_options(synchronize_session=False)
     )
     lock.release(session, started.source_id, holder)

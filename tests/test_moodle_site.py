@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from onemind.connectors.moodle_ws import capabilities
 from onemind.domain.records import Checkpoint, CompletionRecord, CredentialNotice, Rejected, Skipped
 from onemind.errors import InvalidRecordError
+from onemind.store.history import recent_runs
 from onemind.store.models import Completion, Source
 
 COURSES = "core_course_get_courses_by_field"
@@ -63,6 +64,9 @@ def test_a_course_without_completion_criteria_is_passed_over_with_a_warning_on_a
     ]
     assert result.stats.new == 1  # course 15's completion arrived
     assert stored_cursor(sessions) == {"version": 1, "route": "status", "done": []}
+    with sessions() as session:
+        [run] = recent_runs(session)
+    assert (run.status, run.warnings) == ("succeeded", result.warnings)
 
 
 @responses.activate(registry=OrderedRegistry, assert_all_requests_are_fired=True)
