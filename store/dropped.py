@@ -49,9 +49,19 @@ def file_and_line(location: str) -> tuple[str | None, int | None]:
 
 
 class Located:
-    """A record's `location`, read as a file and line where it names them."""
+    """A record's `source` and `location`, read as a file and line where it names them."""
 
+    source: str
     location: str
+
+    def where(self) -> dict[str, Any]:
+        """Where the record came from, as the JSON listings give it."""
+        return {
+            "source": self.source,
+            "location": self.location,
+            "file": self.file,
+            "line": self.line,
+        }
 
     @property
     def file(self) -> str | None:
@@ -74,10 +84,7 @@ class DroppedRecord(Located):
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "source": self.source,
-            "location": self.location,
-            "file": self.file,
-            "line": self.line,
+            **self.where(),
             "reason": self.reason,
             "run": self.run_id,
             "first_seen": self.first_seen.isoformat(),
@@ -137,10 +144,7 @@ class UnmatchedRecord(Located):
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "source": self.source,
-            "location": self.location,
-            "file": self.file,
-            "line": self.line,
+            **self.where(),
             "employee_id": self.employee_id,
             "agency": self.agency,
             "email": self.email,
