@@ -140,3 +140,13 @@ def test_the_models_match_the_migrations(empty: Engine) -> None:
     with empty.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_a_downgrade_past_the_run_columns_keeps_the_runs(empty: Engine) -> None:
+    config = alembic_config(empty)
+    command.upgrade(config, "head")
+    rows = fill(empty)
+    command.downgrade(config, "0007")
+    with empty.connect() as connection:
+        kept = connection.execute(text("SELECT id, status FROM sync_run")).all()
+    assert [tuple(r) for r in kept] == [(rows["sync_run"]["id"], rows["sync_run"]["status"])]

@@ -22,5 +22,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sync_run", schema=None) as batch_op:
-        batch_op.drop_column("mode")
+    # In place (SQLite 3.35+): a batch copy of sync_run cannot drop a table other rows point at.
+    op.drop_column("sync_run", "mode")
