@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Date, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from onemind.config.model import Settings
-from onemind.domain.categories import CRISIS
-from onemind.domain.programs import PROGRAMS, RATE_WINDOW_DAYS, Program, gaps
+from onemind.domain.categories import CRISIS, MH
+from onemind.domain.programs import PROGRAMS, RATE_WINDOW_DAYS, Counts, Program
 from onemind.reports.trend import Trend, gather
 from onemind.store import coverage
 from onemind.store.coverage import CoverageReport
-from onemind.store.explain import PersonExplanation, explain_agency
 from onemind.store.history import SourceHealth, source_health
-from onemind.store.models import Attestation
+from onemind.store.models import Agency, Attestation, Employment, Person
 
 REQUIREMENTS = (
     ("partnership", "Partnership with community mental-health organizations"),
@@ -44,6 +45,17 @@ class Need:
     training: bool
     crisis: bool
     needs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One person of the population: who they are and what they hold at the report's date."""
+
+    name: str
+    employee_id: str
+    role: str
+    trained: bool
+    crisis: bool
 
 
 @dataclass(frozen=True)
@@ -78,22 +90,30 @@ def agency_report(
     report = coverage.compute(session, as_of, [agency_id])[0]
     program = PROGRAMS[report.program]
     history, earlier = gather(session, report)
-    before = gaps(program, earlier)
-    after = gaps(program, report.counts)
-    people = explain_agency(session, agency_id, as_of)
+    trained_recently, crisis_recently = progress(earlier, report.counts)
+    people = standing(session, program, agency_id, as_of)
     names = [s.name for s in settings.sources if s.agency in (None, agency_id)]
     return AgencyReport(
         coverage=report,
         program=program,
         requirements=requirements(session, report),
-        trained_recently=max(0, before[0] - after[0]),
-        crisis_recently=max(0, before[1] - after[1]),
+        trained_recently=trained_recently,
+        crisis_recently=crisis_recently,
         trend=history,
         needs=needs(people, report, program),
         sources=source_health(session, settings.schedule_zone, names),
         flag_after=settings.reports.flag_failing_after,
         generated_at=now,
     )
+
+
+def progress(before: Counts, now: Counts) -> tuple[int, int]:
+    """(more people trained, more officers crisis-trained) since `before`: both counts are of
+    today's population, the people whose rate of the last 90 days the projection follows;
+    net of credentials that lapsed meanwhile, never below zero."""
+    trained = now.sworn_trained + now.nonsworn_trained
+    earlier = before.sworn_trained + before.nonsworn_trained
+    return max(0, trained - earlier), max(0, now.sworn_crisis - before.sworn_crisis)
 
 
 def requirements(session: Session, report: CoverageReport) -> list[Requirement]:
@@ -162,7 +182,64 @@ def outlook(report: CoverageReport) -> str:
     return f"{rate} {projected.isoformat()}, {side} the {due}."
 
 
-def needs(people: list[PersonExplanation], report: CoverageReport, program: Program) -> list[Need]:
+def standing(session: Session, program: Program, agency_id: str, as_of: date) -> list[Standing]:
+    """Everyone in the agency's population at `as_of`, ordered by name, with whether they are
+    trained and crisis-trained by the coverage engine's rules (its population and its
+    per-person credential flags, `coverage.credentials`); the same verdicts `onemind explain`
+    gives one record at a time."""
+    people: dict[int, Standing] = {}
+    rows = session.execute(_standing_query(program.id), {"as_of": as_of, "agency": agency_id})
+    for row in rows:
+        if row.id in people:
+            continue  # a second employment: the sworn one came first
+        suffix = "s" if row.sworn else "n"
+        held = {tier for tier in (CRISIS, MH) if getattr(row, f"{tier}_{suffix}") == 1}
+        people[row.id] = Standing(
+            f"{row.first_name} {row.last_name}",
+            row.employee_id,
+            role(row.sworn, row.selected, row.position),
+            trained=bool(held & program.trained_tiers),
+            crisis=row.sworn and CRISIS in held,
+        )
+    return list(people.values())
+
+
+@lru_cache(maxsize=len(PROGRAMS))
+def _standing_query(program_id: str) -> Select[Any]:
+    """Built once per program with the date and agency as parameters (building it took
+    longer than running it)."""
+    as_of = bindparam("as_of", type_=Date)
+    agency = select(Agency.id).where(Agency.id == bindparam("agency"))
+    pop = coverage.population(PROGRAMS[program_id], as_of, agency).subquery()
+    held = coverage.credentials(as_of).subquery()
+    return (
+        select(
+            Person.id,
+            Person.first_name,
+            Person.last_name,
+            Employment.employee_id,
+            Employment.sworn,
+            Employment.selected,
+            Employment.position,
+            *(held.c[f"{tier}_{who}"] for tier in (CRISIS, MH) for who in "sn"),
+        )
+        .join(Employment, Employment.person_id == Person.id)
+        .join(pop, pop.c.employment_id == Employment.id)
+        .outerjoin(held, held.c.person_id == Person.id)
+        .order_by(Person.last_name, Person.first_name, Person.id, Employment.sworn.desc())
+    )
+
+
+def role(sworn: bool, selected: bool | None, position: str) -> str:
+    """How the report names a person's place in the population."""
+    if sworn:
+        return "sworn"
+    if selected:
+        return "non-sworn, selected on the roster"
+    return f"non-sworn, position {position!r} in scope"
+
+
+def needs(people: list[Standing], report: CoverageReport, program: Program) -> list[Need]:
     """Who is not trained per the program, and sworn officers without crisis training while
     the 20 % is unmet; each with the training that would count for them."""
     crisis_open = report.crisis_20 is False

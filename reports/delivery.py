@@ -15,11 +15,11 @@ from onemind.config.model import Settings
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.private_files import private_folder, write_private
 from onemind.reports import render
+from onemind.reports.agency_pdf import agency_pdf
 from onemind.reports.chart import chart_png
 from onemind.reports.content import agency_report
 from onemind.reports.hub import hub_summary
 from onemind.reports.mail import Attachment, compose, send
-from onemind.reports.pdf import html_pdf
 from onemind.store.db import transaction
 from onemind.store.models import Agency, ReportArchive
 from onemind.store.status import pending_status_changes
@@ -73,7 +73,7 @@ def render_agency(
     c = report.coverage
     chart = render.agency_chart(report)
     html = render.agency_html(report, chart, changed)
-    pdf = html_pdf(html)
+    pdf = agency_pdf(report, chart, changed)
     people = render.people_csv(report).encode("utf-8")
     subject = f"One Mind Pledge coverage: {c.name}: {c.status} as of {as_of.isoformat()}"
     return Rendered(

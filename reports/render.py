@@ -53,7 +53,7 @@ def agency_html(
     report: AgencyReport, chart: Chart, changed: str | None = None, chart_cid: str | None = None
 ) -> str:
     """The agency's report as an HTML page, the chart inline as SVG, or for e-mail an image
-    attached under `chart_cid`. The PDF is this same page (see `pdf.html_pdf`)."""
+    attached under `chart_cid`. The PDF says the same (see `agency_pdf.agency_pdf`)."""
     c = report.coverage
     return _ENV.get_template("agency.html.j2").render(
         report=report,

@@ -15,11 +15,13 @@ from test_reports import pdf_text, squeezed
 from test_sync import COMPLETIONS_HEADER, ROSTER_HEADER
 
 from onemind.config import Settings, parse_settings
+from onemind.domain.programs import PROGRAMS, projected_completion
 from onemind.reports import render
 from onemind.reports.chart import BOTTOM, trend_chart
-from onemind.reports.content import agency_report
+from onemind.reports.content import agency_report, standing
 from onemind.reports.delivery import render_agency
-from onemind.reports.trend import HISTORY_POINTS, Trend, TrendPoint, history_dates
+from onemind.reports.trend import HISTORY_POINTS, Trend, TrendPoint, gather, history_dates
+from onemind.store.explain import explain_agency
 from onemind.sync.runner import SyncRunner
 
 AS_OF = date(2026, 11, 26)
@@ -40,9 +42,11 @@ COMPLETIONS = COMPLETIONS_HEADER + (
 )
 
 
-def settings_for(folder: Path, pledged: str) -> Settings:
-    (folder / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    (folder / "completions.csv").write_text(COMPLETIONS, encoding="utf-8")
+def settings_for(
+    folder: Path, pledged: str, roster: str = ROSTER, completions: str = COMPLETIONS
+) -> Settings:
+    (folder / "roster.csv").write_text(roster, encoding="utf-8")
+    (folder / "completions.csv").write_text(completions, encoding="utf-8")
     text = f"""
 [[agencies]]
 id = "c-pd"
@@ -134,6 +138,46 @@ def test_the_pdf_states_the_same_needs_as_the_html(
     assert crisis == [f"{first} Officer" for first in ("Ann", "Bob", "Cy", "Di", "Ed", "Flo")]
 
 
+class VisibleText(HTMLParser):
+    """The text a reader of the HTML page sees, piece by piece (not the head, not the SVG,
+    whose words the PDF draws as part of the chart)."""
+
+    HIDDEN = ("head", "svg")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = 0
+        self.pieces: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hidden += tag in self.HIDDEN
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag in self.HIDDEN
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden and data.strip():
+            self.pieces.append(data)
+
+
+def test_the_pdf_says_everything_the_html_page_says_in_its_order(
+    synced: Settings, sessions: sessionmaker[Session]
+) -> None:
+    with sessions() as session:
+        rendered = render_agency(session, synced, "c-pd", AS_OF, NOW, changed="Status changed")
+    parser = VisibleText()
+    parser.feed(rendered.files["c-pd.html"].decode())
+    text = squeezed(pdf_text(rendered.files["c-pd.pdf"]))
+    assert len(parser.pieces) > 40
+    position = 0
+    for piece in parser.pieces:
+        found = text.find(squeezed(piece), position)
+        assert found >= 0, (
+            f"the PDF does not say {piece!r} after {text[position - 40 : position]!r}"
+        )
+        position = found
+
+
 def test_a_first_report_draws_its_history_from_the_records(
     synced: Settings, sessions: sessionmaker[Session]
 ) -> None:
@@ -150,6 +194,59 @@ def test_a_first_report_draws_its_history_from_the_records(
     assert svg is not None and '<title id="trend-title">C Police Department' in svg.group(0)
     assert '<desc id="trend-desc">' in svg.group(0) and "deadline 2027-03-01" in svg.group(0)
     assert svg.group(0).count("<polyline") == 6  # three series, each with its projection
+
+
+CIT = "CIT-40,Crisis Intervention Team (CIT) 40-hour Basic Course,,40"
+MHFA = "MHFA-PS,Mental Health First Aid for Public Safety,,8"
+
+
+def test_progress_of_the_last_90_days_counts_todays_people_as_the_projection_does(
+    tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    """Ten officers, three crisis-trained long ago (the 20 % rule is met before and after);
+    in the last 90 days officer 3 was crisis-trained, officer 4 and a newcomer trained in
+    MHFA; an officer trained long ago left since. Today's people: three more trained (the
+    newcomer counts, the leaver does not), one more crisis-trained (beyond the 20 %)."""
+    officer = "c-pd,{n},Of{n},Icer,of{n}@c.example,true,Officer,,{hired},{left}\n"
+    roster = ROSTER_HEADER + "".join(
+        officer.format(n=n, hired="2019-01-01", left="") for n in range(1, 11)
+    )
+    roster += officer.format(n=11, hired="2026-10-15", left="")
+    roster += officer.format(n=12, hired="2019-01-01", left="2026-09-30")
+    done = [(1, CIT, "2025-06-10"), (2, CIT, "2025-06-10"), (5, CIT, "2025-06-10")]
+    done += [(3, CIT, "2026-10-01"), (4, MHFA, "2026-10-05"), (11, MHFA, "2026-11-01")]
+    done += [(12, MHFA, "2025-06-10")]
+    completions = COMPLETIONS_HEADER + "".join(f"{n},,{c},{day},\n" for n, c, day in done)
+    settings = settings_for(tmp_path, "2025-03-01", roster, completions)
+    assert SyncRunner(settings, sessions, lambda: NOW).run(as_of=AS_OF).ok
+    with sessions() as session:
+        report = agency_report(session, settings, "c-pd", AS_OF, NOW)
+        _, before = gather(session, report.coverage)
+        html = render_agency(session, settings, "c-pd", AS_OF, NOW).files["c-pd.html"].decode()
+    assert report.coverage.counts.sworn_total == 11 and report.coverage.crisis_20
+    assert (report.trained_recently, report.crisis_recently) == (3, 1)
+    now = report.coverage.counts
+    assert now.sworn_trained - before.sworn_trained == 3
+    program = PROGRAMS[report.coverage.program]
+    assert projected_completion(program, now, before, AS_OF) == (
+        report.coverage.projected_completion
+    ), "the figures and the projection follow the same people over the same 90 days"
+    assert "3 more people trained, 1 more officers crisis-trained" in html
+
+
+def test_the_people_a_report_lists_are_judged_as_explain_judges_them(
+    synced: Settings, sessions: sessionmaker[Session]
+) -> None:
+    """The report's one query per agency against `onemind explain`'s record-by-record verdicts."""
+    with sessions() as session:
+        program = PROGRAMS[agency_report(session, synced, "c-pd", AS_OF, NOW).program.id]
+        for day in (AS_OF, date(2025, 7, 1), date(2025, 6, 1)):
+            found = standing(session, program, "c-pd", day)
+            expected = explain_agency(session, "c-pd", day)
+            assert [(p.name, p.employee_id, p.role, p.trained, p.crisis) for p in found] == [
+                (p.name, p.employee_id, p.role, p.trained, p.crisis) for p in expected
+            ]
+            assert any(p.trained for p in found) == (day >= date(2025, 7, 1))
 
 
 def trend(*values: tuple[str, float], deadline: str | None, projected: str | None = None) -> Trend:
