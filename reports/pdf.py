@@ -208,6 +208,9 @@ class Document:
         self.gap(height)
 
     def _lines(self, lines: list[list[Run]], x: float, top: float, width: float) -> None:
+        """The lines as one text object, font and colour set only where they change."""
+        text = self.canvas.beginText()
+        font, ink = ("", 0.0), ""
         y = top
         for line in lines:
             height = line_height(line)
@@ -216,10 +219,16 @@ class Document:
             if line[0].right:
                 offset += width - sum(_width(run) for run in line)
             for run in line:
-                self.canvas.setFont(run.font, run.size)
-                self.canvas.setFillColor(colour(run.colour))
-                self.canvas.drawString(offset, y + 0.28 * height, run.text)
+                if (run.font, run.size) != font:
+                    font = (run.font, run.size)
+                    text.setFont(*font)
+                if run.colour != ink:
+                    ink = run.colour
+                    text.setFillColor(colour(ink))
+                text.setTextOrigin(offset, y + 0.28 * height)
+                text.textOut(run.text)
                 offset += _width(run)
+        self.canvas.drawText(text)
 
     def _box(self, x: float, y: float, width: float, height: float, ink: str) -> None:
         self.canvas.setFillColor(colour(ink))

@@ -7,14 +7,14 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Select, bindparam, func, select, text
+from sqlalchemy import Date, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from onemind.domain.categories import add_months
-from onemind.domain.programs import RATE_WINDOW_DAYS, Counts
+from onemind.domain.categories import CRISIS, EVERYONE, add_months
+from onemind.domain.programs import PROGRAMS, RATE_WINDOW_DAYS, Counts, Program
 from onemind.store import coverage
 from onemind.store.coverage import CoverageReport
-from onemind.store.models import Agency, Completion, Employment
+from onemind.store.models import Agency, Category, Classification, Completion, Employment
 
 HISTORY_POINTS = 36
 MIN_HISTORY_MONTHS = 6
@@ -98,33 +98,77 @@ def gather(session: Session, report: CoverageReport) -> tuple[Trend, Counts]:
 
 
 def counts_at(session: Session, agency: str, as_of: date, earlier: list[date]) -> list[Counts]:
-    """The agency's counts at `as_of`, then its people's at each earlier date: the coverage
-    engine's query (`coverage.count_query`), built once per number of dates with the dates as
-    parameters; building it each time took longer than running it."""
-    days = {f"day_{i}": day for i, day in enumerate(earlier)}
-    if session.get_bind().dialect.name == "postgresql":
-        # as in coverage.head_counts_at: the planner's estimate would have it JIT-compile
-        session.execute(text("SET LOCAL jit = off"))
-    row = session.execute(
-        _count_query(len(earlier)), {"as_of": as_of, "agency": agency, **days}
-    ).first()
-    if row is None:
+    """The agency's counts at `as_of`, then its people's at each earlier date.
+
+    The coverage engine counts in SQL, one set of CASE columns per date; for one agency and
+    thirty dates it is cheaper to read the credits of today's people once (the engine's own
+    population and `coverage.credited` filter) and count each date here, by the same rules:
+    a credit is valid from its completion until `valid_until`; a sworn officer counts only
+    categories open to everyone; trained means holding a tier the program counts.
+    """
+    program_id = session.scalar(select(Agency.program).where(Agency.id == agency))
+    if program_id is None:
         return [Counts() for _ in range(len(earlier) + 1)]
-    values = row._mapping
-    return [
-        Counts(
-            int(values["sworn_total"] or 0),
-            int(values[f"sworn_crisis{suffix}"] or 0),
-            int(values[f"sworn_trained{suffix}"] or 0),
-            int(values["nonsworn_total"] or 0),
-            int(values[f"nonsworn_trained{suffix}"] or 0),
-        )
-        for suffix in ["", *(f"_{i}" for i in range(len(earlier)))]
-    ]
+    program = PROGRAMS[program_id]
+    sworn: dict[int, bool] = {}
+    credits: dict[int, set[tuple[date, date | None, str, str]]] = {}
+    rows = session.execute(_credit_query(program_id), {"as_of": as_of, "agency": agency})
+    for person, is_sworn, completed, valid_until, tier, population in rows:
+        sworn[person] = sworn.get(person, False) or bool(is_sworn)
+        if tier is not None:
+            credits.setdefault(person, set()).add((completed, valid_until, tier, population))
+    return [_count(program, sworn, credits, day) for day in (as_of, *earlier)]
 
 
-@lru_cache(maxsize=HISTORY_POINTS + 2)
-def _count_query(earlier: int) -> Select[Any]:
-    days = [bindparam(f"day_{i}", type_=Date) for i in range(earlier)]
+def _count(
+    program: Program,
+    sworn: dict[int, bool],
+    credits: dict[int, set[tuple[date, date | None, str, str]]],
+    day: date,
+) -> Counts:
+    officers = sum(sworn.values())
+    crisis = trained = staff_trained = 0
+    for person, held_credits in credits.items():
+        officer = sworn[person]
+        held = {
+            tier
+            for completed, valid_until, tier, population in held_credits
+            if completed <= day
+            and (valid_until is None or valid_until > day)
+            and (population == EVERYONE or not officer)
+        }
+        if officer:
+            crisis += CRISIS in held
+            trained += bool(held & program.trained_tiers)
+        else:
+            staff_trained += bool(held & program.trained_tiers)
+    return Counts(officers, crisis, trained, len(sworn) - officers, staff_trained)
+
+
+@lru_cache(maxsize=len(PROGRAMS))
+def _credit_query(program_id: str) -> Select[Any]:
+    """Today's population of one agency, with every completion that may carry credit; built
+    once per program with the date and agency as parameters."""
+    as_of = bindparam("as_of", type_=Date)
     agency = select(Agency.id).where(Agency.id == bindparam("agency"))
-    return coverage.count_query(bindparam("as_of", type_=Date), agency, *days)
+    pop = coverage.population(PROGRAMS[program_id], as_of, agency).subquery()
+    credited = (
+        coverage.credited(
+            as_of,
+            Completion.person_id,
+            Completion.completed_on,
+            Classification.valid_until,
+            Category.tier,
+            Category.population,
+        )
+        .join(pop, pop.c.person_id == Completion.person_id)
+        .subquery()
+    )
+    return select(
+        pop.c.person_id,
+        pop.c.sworn,
+        credited.c.completed_on,
+        credited.c.valid_until,
+        credited.c.tier,
+        credited.c.population,
+    ).outerjoin(credited, credited.c.person_id == pop.c.person_id)

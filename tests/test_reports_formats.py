@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,7 +20,15 @@ from onemind.reports import render
 from onemind.reports.chart import BOTTOM, trend_chart
 from onemind.reports.content import agency_report, standing
 from onemind.reports.delivery import render_agency
-from onemind.reports.trend import HISTORY_POINTS, Trend, TrendPoint, gather, history_dates
+from onemind.reports.trend import (
+    HISTORY_POINTS,
+    Trend,
+    TrendPoint,
+    counts_at,
+    gather,
+    history_dates,
+)
+from onemind.store import coverage
 from onemind.store.explain import explain_agency
 from onemind.sync.runner import SyncRunner
 
@@ -203,7 +211,8 @@ MHFA = "MHFA-PS,Mental Health First Aid for Public Safety,,8"
 def test_progress_of_the_last_90_days_counts_todays_people_as_the_projection_does(
     tmp_path: Path, sessions: sessionmaker[Session]
 ) -> None:
-    """Ten officers, three crisis-trained long ago (the 20 % rule is met before and after);
+    """The trend counted here is the coverage engine's, date by date. Ten officers, three
+    crisis-trained long ago (the 20 % rule is met before and after);
     in the last 90 days officer 3 was crisis-trained, officer 4 and a newcomer trained in
     MHFA; an officer trained long ago left since. Today's people: three more trained (the
     newcomer counts, the leaver does not), one more crisis-trained (beyond the 20 %)."""
@@ -213,16 +222,19 @@ def test_progress_of_the_last_90_days_counts_todays_people_as_the_projection_doe
     )
     roster += officer.format(n=11, hired="2026-10-15", left="")
     roster += officer.format(n=12, hired="2019-01-01", left="2026-09-30")
-    done = [(1, CIT, "2025-06-10"), (2, CIT, "2025-06-10"), (5, CIT, "2025-06-10")]
-    done += [(3, CIT, "2026-10-01"), (4, MHFA, "2026-10-05"), (11, MHFA, "2026-11-01")]
-    done += [(12, MHFA, "2025-06-10")]
-    completions = COMPLETIONS_HEADER + "".join(f"{n},,{c},{day},\n" for n, c, day in done)
+    done = [(1, CIT, "2025-06-10,"), (2, CIT, "2025-06-10,"), (5, CIT, "2025-06-10,")]
+    done += [(3, CIT, "2026-10-01,"), (4, MHFA, "2026-10-05,"), (11, MHFA, "2026-11-01,")]
+    done += [(12, MHFA, "2025-06-10,"), (6, MHFA, "2025-01-10,2026-01-10")]
+    completions = COMPLETIONS_HEADER + "".join(f"{n},,{c},{day}\n" for n, c, day in done)
     settings = settings_for(tmp_path, "2025-03-01", roster, completions)
     assert SyncRunner(settings, sessions, lambda: NOW).run(as_of=AS_OF).ok
     with sessions() as session:
         report = agency_report(session, settings, "c-pd", AS_OF, NOW)
         _, before = gather(session, report.coverage)
         html = render_agency(session, settings, "c-pd", AS_OF, NOW).files["c-pd.html"].decode()
+        days = [date(2024, 12, 1) + timedelta(days=30 * k) for k in range(24)]
+        engine = coverage.head_counts_at(session, AS_OF, days, ["c-pd"])
+        assert counts_at(session, "c-pd", AS_OF, days) == [d["c-pd"] for d in engine]
     assert report.coverage.counts.sworn_total == 11 and report.coverage.crisis_20
     assert (report.trained_recently, report.crisis_recently) == (3, 1)
     now = report.coverage.counts
@@ -239,7 +251,7 @@ def test_the_people_a_report_lists_are_judged_as_explain_judges_them(
 ) -> None:
     """The report's one query per agency against `onemind explain`'s record-by-record verdicts."""
     with sessions() as session:
-        program = PROGRAMS[agency_report(session, synced, "c-pd", AS_OF, NOW).program.id]
+        program = agency_report(session, synced, "c-pd", AS_OF, NOW).program
         for day in (AS_OF, date(2025, 7, 1), date(2025, 6, 1)):
             found = standing(session, program, "c-pd", day)
             expected = explain_agency(session, "c-pd", day)
