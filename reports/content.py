@@ -1,4 +1,5 @@
-"""What an agency's report says, gathered from the coverage engine and its explanations."""
+"""What an agency's report says: the coverage engine's figures, their history and who still
+needs which training."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from sqlalchemy import Date, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from onemind.config.model import Settings
-from onemind.domain.categories import CRISIS, MH
+from onemind.domain.categories import CRISIS
 from onemind.domain.programs import PROGRAMS, RATE_WINDOW_DAYS, Counts, Program
+from onemind.reports.credits import Credits, read_credits
 from onemind.reports.trend import Trend, gather
 from onemind.store import coverage
 from onemind.store.coverage import CoverageReport
@@ -89,9 +91,10 @@ def agency_report(
     """Gather the report of one agency from the store (the figures are the coverage engine's)."""
     report = coverage.compute(session, as_of, [agency_id])[0]
     program = PROGRAMS[report.program]
-    history, earlier = gather(session, report)
+    credits = read_credits(session, program, agency_id, as_of)
+    history, earlier = gather(session, report, credits)
     trained_recently, crisis_recently = progress(earlier, report.counts)
-    people = standing(session, program, agency_id, as_of)
+    people = standing(session, credits, agency_id, as_of)
     names = [s.name for s in settings.sources if s.agency in (None, agency_id)]
     return AgencyReport(
         coverage=report,
@@ -182,36 +185,33 @@ def outlook(report: CoverageReport) -> str:
     return f"{rate} {projected.isoformat()}, {side} the {due}."
 
 
-def standing(session: Session, program: Program, agency_id: str, as_of: date) -> list[Standing]:
-    """Everyone in the agency's population at `as_of`, ordered by name, with whether they are
-    trained and crisis-trained by the coverage engine's rules (its population and its
-    per-person credential flags, `coverage.credentials`); the same verdicts `onemind explain`
-    gives one record at a time."""
+def standing(session: Session, credits: Credits, agency_id: str, as_of: date) -> list[Standing]:
+    """Everyone in the agency's population at `as_of` (the date `credits` were read for),
+    ordered by name, trained and crisis-trained by the engine's rules: the verdicts
+    `onemind explain` gives record by record."""
+    program = credits.program
     people: dict[int, Standing] = {}
-    rows = session.execute(_standing_query(program.id), {"as_of": as_of, "agency": agency_id})
+    rows = session.execute(_people_query(program.id), {"as_of": as_of, "agency": agency_id})
     for row in rows:
         if row.id in people:
             continue  # a second employment: the sworn one came first
-        suffix = "s" if row.sworn else "n"
-        held = {tier for tier in (CRISIS, MH) if getattr(row, f"{tier}_{suffix}") == 1}
+        held = credits.tiers(row.id, as_of)
         people[row.id] = Standing(
             f"{row.first_name} {row.last_name}",
             row.employee_id,
             role(row.sworn, row.selected, row.position),
             trained=bool(held & program.trained_tiers),
-            crisis=row.sworn and CRISIS in held,
+            crisis=credits.sworn[row.id] and CRISIS in held,
         )
     return list(people.values())
 
 
 @lru_cache(maxsize=len(PROGRAMS))
-def _standing_query(program_id: str) -> Select[Any]:
-    """Built once per program with the date and agency as parameters (building it took
-    longer than running it)."""
-    as_of = bindparam("as_of", type_=Date)
+def _people_query(program_id: str) -> Select[Any]:
+    """Built once per program, the date and agency as parameters."""
     agency = select(Agency.id).where(Agency.id == bindparam("agency"))
-    pop = coverage.population(PROGRAMS[program_id], as_of, agency).subquery()
-    held = coverage.credentials(as_of).subquery()
+    pop = coverage.population(PROGRAMS[program_id], bindparam("as_of", type_=Date), agency)
+    pop = pop.subquery()
     return (
         select(
             Person.id,
@@ -221,11 +221,9 @@ def _standing_query(program_id: str) -> Select[Any]:
             Employment.sworn,
             Employment.selected,
             Employment.position,
-            *(held.c[f"{tier}_{who}"] for tier in (CRISIS, MH) for who in "sn"),
         )
         .join(Employment, Employment.person_id == Person.id)
         .join(pop, pop.c.employment_id == Employment.id)
-        .outerjoin(held, held.c.person_id == Person.id)
         .order_by(Person.last_name, Person.first_name, Person.id, Employment.sworn.desc())
     )
 

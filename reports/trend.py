@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import Date, Select, bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from onemind.domain.categories import CRISIS, EVERYONE, add_months
-from onemind.domain.programs import PROGRAMS, RATE_WINDOW_DAYS, Counts, Program
-from onemind.store import coverage
+from onemind.domain.categories import add_months
+from onemind.domain.programs import RATE_WINDOW_DAYS, Counts
+from onemind.reports.credits import Credits
 from onemind.store.coverage import CoverageReport
-from onemind.store.models import Agency, Category, Classification, Completion, Employment
+from onemind.store.models import Agency, Completion, Employment
 
 HISTORY_POINTS = 36
 MIN_HISTORY_MONTHS = 6
@@ -81,12 +79,12 @@ def first_day(session: Session, agency_id: str, as_of: date) -> date:
     return latest if start is None else min(start, latest)
 
 
-def gather(session: Session, report: CoverageReport) -> tuple[Trend, Counts]:
-    """The trend and the counts `RATE_WINDOW_DAYS` ago, in one pass over the records."""
+def gather(session: Session, report: CoverageReport, credits: Credits) -> tuple[Trend, Counts]:
+    """The trend and the counts `RATE_WINDOW_DAYS` ago, from the credits of today's people."""
     as_of, agency = report.as_of, report.agency
     window_day = as_of - timedelta(days=RATE_WINDOW_DAYS)
     earlier = history_dates(first_day(session, agency, as_of), as_of)
-    counts = counts_at(session, agency, as_of, [window_day, *earlier])
+    counts = [credits.counts(day) for day in (as_of, window_day, *earlier)]
     points = [TrendPoint.of(day, n) for day, n in zip(earlier, counts[2:], strict=True)]
     trend = Trend(
         points=[*points, TrendPoint.of(as_of, counts[0])],
@@ -95,80 +93,3 @@ def gather(session: Session, report: CoverageReport) -> tuple[Trend, Counts]:
         projected=report.projected_completion,
     )
     return trend, counts[1]
-
-
-def counts_at(session: Session, agency: str, as_of: date, earlier: list[date]) -> list[Counts]:
-    """The agency's counts at `as_of`, then its people's at each earlier date.
-
-    The coverage engine counts in SQL, one set of CASE columns per date; for one agency and
-    thirty dates it is cheaper to read the credits of today's people once (the engine's own
-    population and `coverage.credited` filter) and count each date here, by the same rules:
-    a credit is valid from its completion until `valid_until`; a sworn officer counts only
-    categories open to everyone; trained means holding a tier the program counts.
-    """
-    program_id = session.scalar(select(Agency.program).where(Agency.id == agency))
-    if program_id is None:
-        return [Counts() for _ in range(len(earlier) + 1)]
-    program = PROGRAMS[program_id]
-    sworn: dict[int, bool] = {}
-    credits: dict[int, set[tuple[date, date | None, str, str]]] = {}
-    rows = session.execute(_credit_query(program_id), {"as_of": as_of, "agency": agency})
-    for person, is_sworn, completed, valid_until, tier, population in rows:
-        sworn[person] = sworn.get(person, False) or bool(is_sworn)
-        if tier is not None:
-            credits.setdefault(person, set()).add((completed, valid_until, tier, population))
-    return [_count(program, sworn, credits, day) for day in (as_of, *earlier)]
-
-
-def _count(
-    program: Program,
-    sworn: dict[int, bool],
-    credits: dict[int, set[tuple[date, date | None, str, str]]],
-    day: date,
-) -> Counts:
-    officers = sum(sworn.values())
-    crisis = trained = staff_trained = 0
-    for person, held_credits in credits.items():
-        officer = sworn[person]
-        held = {
-            tier
-            for completed, valid_until, tier, population in held_credits
-            if completed <= day
-            and (valid_until is None or valid_until > day)
-            and (population == EVERYONE or not officer)
-        }
-        if officer:
-            crisis += CRISIS in held
-            trained += bool(held & program.trained_tiers)
-        else:
-            staff_trained += bool(held & program.trained_tiers)
-    return Counts(officers, crisis, trained, len(sworn) - officers, staff_trained)
-
-
-@lru_cache(maxsize=len(PROGRAMS))
-def _credit_query(program_id: str) -> Select[Any]:
-    """Today's population of one agency, with every completion that may carry credit; built
-    once per program with the date and agency as parameters."""
-    as_of = bindparam("as_of", type_=Date)
-    agency = select(Agency.id).where(Agency.id == bindparam("agency"))
-    pop = coverage.population(PROGRAMS[program_id], as_of, agency).subquery()
-    credited = (
-        coverage.credited(
-            as_of,
-            Completion.person_id,
-            Completion.completed_on,
-            Classification.valid_until,
-            Category.tier,
-            Category.population,
-        )
-        .join(pop, pop.c.person_id == Completion.person_id)
-        .subquery()
-    )
-    return select(
-        pop.c.person_id,
-        pop.c.sworn,
-        credited.c.completed_on,
-        credited.c.valid_until,
-        credited.c.tier,
-        credited.c.population,
-    ).outerjoin(credited, credited.c.person_id == pop.c.person_id)

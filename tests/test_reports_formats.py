@@ -19,12 +19,12 @@ from onemind.domain.programs import PROGRAMS, projected_completion
 from onemind.reports import render
 from onemind.reports.chart import BOTTOM, trend_chart
 from onemind.reports.content import agency_report, standing
+from onemind.reports.credits import read_credits
 from onemind.reports.delivery import render_agency
 from onemind.reports.trend import (
     HISTORY_POINTS,
     Trend,
     TrendPoint,
-    counts_at,
     gather,
     history_dates,
 )
@@ -230,11 +230,12 @@ def test_progress_of_the_last_90_days_counts_todays_people_as_the_projection_doe
     assert SyncRunner(settings, sessions, lambda: NOW).run(as_of=AS_OF).ok
     with sessions() as session:
         report = agency_report(session, settings, "c-pd", AS_OF, NOW)
-        _, before = gather(session, report.coverage)
+        credits = read_credits(session, report.program, "c-pd", AS_OF)
+        _, before = gather(session, report.coverage, credits)
         html = render_agency(session, settings, "c-pd", AS_OF, NOW).files["c-pd.html"].decode()
         days = [date(2024, 12, 1) + timedelta(days=30 * k) for k in range(24)]
         engine = coverage.head_counts_at(session, AS_OF, days, ["c-pd"])
-        assert counts_at(session, "c-pd", AS_OF, days) == [d["c-pd"] for d in engine]
+        assert [credits.counts(day) for day in (AS_OF, *days)] == [d["c-pd"] for d in engine]
     assert report.coverage.counts.sworn_total == 11 and report.coverage.crisis_20
     assert (report.trained_recently, report.crisis_recently) == (3, 1)
     now = report.coverage.counts
@@ -253,7 +254,7 @@ def test_the_people_a_report_lists_are_judged_as_explain_judges_them(
     with sessions() as session:
         program = agency_report(session, synced, "c-pd", AS_OF, NOW).program
         for day in (AS_OF, date(2025, 7, 1), date(2025, 6, 1)):
-            found = standing(session, program, "c-pd", day)
+            found = standing(session, read_credits(session, program, "c-pd", day), "c-pd", day)
             expected = explain_agency(session, "c-pd", day)
             assert [(p.name, p.employee_id, p.role, p.trained, p.crisis) for p in found] == [
                 (p.name, p.employee_id, p.role, p.trained, p.crisis) for p in expected
