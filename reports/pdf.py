@@ -1,10 +1,9 @@
-"""The agency report as PDF, laid out directly with ReportLab from the report content the HTML
-page shows (`AgencyReport` and its `Chart`), section by section in the same order and words.
+"""PDF pages laid out directly with ReportLab's canvas: paragraphs and tables that flow from
+page to page, every piece tagged (`pdf_tags`), a footer with "page N of M" on each page.
 
-Text stays text in DejaVu Sans (any name on a roster prints), the trend chart is vector drawing,
-and the content is tagged (headings, paragraphs, tables, the chart as a figure described in
-words). The fonts are loaded once per process, so a warm process lays out a report in
-milliseconds (WeasyPrint took about half a second to lay out the HTML page).
+Text stays text in DejaVu Sans (any name on a roster prints), registered once per process; a
+warm process lays out a report of a few pages in tens of milliseconds, where WeasyPrint took
+about half a second to lay out the HTML page. `agency_pdf` fills the pages of a report.
 """
 
 from __future__ import annotations
