@@ -176,6 +176,12 @@ def measure(session: Session, settings: Settings, out: Path, runs: int) -> None:
         results[label] = timed(function, runs)
         print(line(label, results[label]))
     wall, cpu = results["TOTAL render_agency (HTML+PDF+CSV)"]
+    floors = [label for label in results if label.startswith(("floor", "html"))]
+    floor_cpu = sum(statistics.median(results[label][1]) for label in floors)
+    print(
+        f"the floors together (template, rows, one-line PDF, writing): {floor_cpu:.1f} ms CPU; "
+        f"a report takes {statistics.median(cpu) / floor_cpu:.1f}x that"
+    )
     print(verdict(statistics.median(wall), statistics.median(cpu)))
 
 
