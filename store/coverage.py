@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, cast, func, or_, select, text
+from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from onemind.domain import programs as rules
 from onemind.domain.categories import CRISIS, EVERYONE, MH
@@ -23,6 +25,8 @@ from onemind.store.models import (
     Employment,
 )
 from onemind.store.upsert import insert_for
+
+Day = date | ColumnElement[date]  # a date, or a parameter standing for one
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,10 @@ def _in_scope(program: Program) -> Any:
     return or_(*(Employment.position_key.like(f"%-{p}-%") for p in program.in_scope_positions))
 
 
-def credentials(as_of: date, *earlier: date) -> Select[Any]:
+def credentials(as_of: Day, *earlier: Day, people: Select[Any] | None = None) -> Select[Any]:
     """Per person: valid tier flags for sworn (`_s`) and non-sworn (`_n`) use at `as_of`,
-    and at each earlier date (suffixed `_0`, `_1`, …), in one pass over the completions."""
+    and at each earlier date (suffixed `_0`, `_1`, …), in one pass over the completions;
+    only over the completions of `people` (a select of person ids) when given."""
     dates = [("", as_of)] + [(f"_{i}", day) for i, day in enumerate(earlier)]
     columns = []
     for suffix, day in dates:
@@ -117,14 +122,13 @@ def credentials(as_of: date, *earlier: date) -> Select[Any]:
                 _any(and_(held, Category.population == EVERYONE)).label(f"{tier}_s{suffix}")
             )
             columns.append(_any(held).label(f"{tier}_n{suffix}"))
-    # "+ 0" keeps SQLite from walking the person index (a random read per completion):
-    # one sequential scan and an in-memory sort is several times faster at scale. The cast
-    # gives the key integer affinity again, so the join below can use an automatic index.
-    person = cast(Completion.person_id + 0, Integer)
-    return credited(as_of, person.label("person_id"), *columns).group_by(person)
+    query = credited(as_of, Completion.person_id, *columns).group_by(Completion.person_id)
+    # the person index `ix_completion_credit` covers the completion's side: walking it gives
+    # the people in order (no sort) without visiting the wide completion rows
+    return query if people is None else query.where(Completion.person_id.in_(people))
 
 
-def credited(as_of: date, *columns: Any) -> Select[Any]:
+def credited(as_of: Day, *columns: Any) -> Select[Any]:
     """`columns` of the completions that may carry credit on `as_of`: linked to a person, not
     voided, completed by then and classified (the caller checks the category's validity)."""
     return (
@@ -143,13 +147,13 @@ def _any(condition: Any) -> Any:
     return func.max(case((condition, 1), else_=0))
 
 
-def everyone_counted(as_of: date, agencies: Select[Any]) -> Select[Any]:
+def everyone_counted(as_of: Day, agencies: Select[Any] | None) -> Select[Any]:
     """One row per (agency, person) counted at `as_of` under the agency's own program;
-    sworn if any of their active employments there is sworn."""
+    sworn if any of their active employments there is sworn. Every agency when None."""
     in_scope = or_(
         *(and_(Agency.program == program.id, _in_scope(program)) for program in PROGRAMS.values())
     )
-    return (
+    query = (
         select(
             Employment.agency_id,
             Agency.program,
@@ -158,20 +162,29 @@ def everyone_counted(as_of: date, agencies: Select[Any]) -> Select[Any]:
         )
         .join(Agency, Agency.id == Employment.agency_id)
         .where(
-            Employment.agency_id.in_(agencies),
             Employment.hired_on <= as_of,
             or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
             or_(Employment.sworn, _selected(in_scope)),
         )
         .group_by(Employment.agency_id, Agency.program, Employment.person_id)
     )
+    return query if agencies is None else query.where(Employment.agency_id.in_(agencies))
 
 
-def count_query(as_of: date, agencies: Select[Any], *earlier: date) -> Select[Any]:
+def count_query(as_of: Day, agencies: Select[Any] | None, *earlier: Day) -> Select[Any]:
     """One row per agency: head counts at `as_of` (and at `earlier` dates, same people),
-    each agency counted by its own program: one pass over people and completions."""
+    each agency counted by its own program: one pass over people and completions.
+
+    `agencies` (a select of agency ids) narrows the count, and the completions read, to
+    those agencies' people; None counts every agency, reading each table once in full.
+    """
     pop = everyone_counted(as_of, agencies).subquery("pop")
-    cred = credentials(as_of, *earlier).subquery("cred")
+    people = (
+        None
+        if agencies is None
+        else select(Employment.person_id).where(Employment.agency_id.in_(agencies))
+    )
+    cred = credentials(as_of, *earlier, people=people).subquery("cred")
     sworn = pop.c.sworn == 1
 
     def held(tier: str, who: str, suffix: str) -> Any:
@@ -213,25 +226,39 @@ def head_counts_at(
     agency_ids: Iterable[str] | None = None,
 ) -> list[dict[str, Counts]]:
     """Counts per agency at `as_of`, then at each earlier date, in one query."""
-    agencies = select(Agency.id)
-    if agency_ids is not None:
-        agencies = agencies.where(Agency.id.in_(list(agency_ids)))
+    wanted = None if agency_ids is None else list(agency_ids)
     found: list[dict[str, Counts]] = [{} for _ in range(len(earlier) + 1)]
     if session.get_bind().dialect.name == "postgresql":
         # The planner overestimates the join by orders of magnitude and then spends seconds
         # JIT-compiling a query that runs in about as long; this transaction only.
         session.execute(text("SET LOCAL jit = off"))
-    for row in session.execute(count_query(as_of, agencies, *earlier)):
-        values = row._mapping
+    values = {"as_of": as_of, **{f"day_{i}": day for i, day in enumerate(earlier)}}
+    if wanted is not None:
+        values["agency_ids"] = wanted
+    statement = _count_statement(len(earlier), wanted is not None)
+    for row in session.execute(statement, values):
+        figures = row._mapping
         for index, suffix in enumerate([""] + [f"_{i}" for i in range(len(earlier))]):
             found[index][row.agency_id] = Counts(
-                int(values["sworn_total"] or 0),
-                int(values[f"sworn_crisis{suffix}"] or 0),
-                int(values[f"sworn_trained{suffix}"] or 0),
-                int(values["nonsworn_total"] or 0),
-                int(values[f"nonsworn_trained{suffix}"] or 0),
+                int(figures["sworn_total"] or 0),
+                int(figures[f"sworn_crisis{suffix}"] or 0),
+                int(figures[f"sworn_trained{suffix}"] or 0),
+                int(figures["nonsworn_total"] or 0),
+                int(figures[f"nonsworn_trained{suffix}"] or 0),
             )
     return found
+
+
+@lru_cache(maxsize=64)
+def _count_statement(earlier: int, narrowed: bool) -> Select[Any]:
+    """`count_query` with its dates (and agency ids) as parameters, built once per shape:
+    a report's history asks for dozens of dates, and building that expression costs more
+    than running it for one agency."""
+    agencies = None
+    if narrowed:
+        agencies = select(Agency.id).where(Agency.id.in_(bindparam("agency_ids", expanding=True)))
+    days = [bindparam(f"day_{i}", type_=Date) for i in range(earlier)]
+    return count_query(bindparam("as_of", type_=Date), agencies, *days)
 
 
 def head_counts(
@@ -241,14 +268,15 @@ def head_counts(
     return head_counts_at(session, as_of, (), agency_ids)[0]
 
 
-def attested(session: Session, as_of: date) -> set[tuple[str, str]]:
-    """(agency, kind) pairs with an attestation dated on or before `as_of`."""
-    rows = session.execute(
-        select(Attestation.agency_id, Attestation.kind)
-        .where(Attestation.attested_on <= as_of)
-        .distinct()
-    )
-    return {(agency, kind) for agency, kind in rows}
+def attested(
+    session: Session, as_of: date, agency_ids: list[str] | None = None
+) -> set[tuple[str, str]]:
+    """(agency, kind) pairs with an attestation dated on or before `as_of` (of every agency,
+    or of the given ones)."""
+    query = select(Attestation.agency_id, Attestation.kind).where(Attestation.attested_on <= as_of)
+    if agency_ids is not None:
+        query = query.where(Attestation.agency_id.in_(agency_ids))
+    return {(agency, kind) for agency, kind in session.execute(query.distinct())}
 
 
 def compute(
@@ -258,7 +286,7 @@ def compute(
     wanted = None if agency_ids is None else list(agency_ids)
     window = as_of - timedelta(days=rules.RATE_WINDOW_DAYS)
     now, before = head_counts_at(session, as_of, [window], wanted)
-    evidence = attested(session, as_of)
+    evidence = attested(session, as_of, wanted)
     query = select(Agency).order_by(Agency.id)
     if wanted is not None:
         query = query.where(Agency.id.in_(wanted))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from onemind.domain.categories import CRISIS, NONSWORN_ONLY
@@ -100,7 +100,8 @@ def explain_agency(session: Session, agency_id: str, as_of: date) -> list[Person
                 _role(employment, program),
             ),
         )
-    for person_id, note in _notes(session, list(people), as_of, people, program):
+    counted = select(pop.c.person_id)
+    for person_id, note in _notes(session, counted, as_of, people, program):
         _attach(people[person_id], [(person_id, note)], program)
     return list(people.values())
 
@@ -126,7 +127,7 @@ def _role(employment: Employment, program: Program) -> str:
 
 def _notes(
     session: Session,
-    person_ids: list[int],
+    person_ids: list[int] | Select[Any],
     as_of: date,
     people: dict[int, PersonExplanation],
     program: Program,
