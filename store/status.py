@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from onemind.store.coverage import CoverageReport
-from onemind.store.models import AgencyStatusChange, CoverageSnapshot
+from onemind.store.models import Agency, AgencyStatusChange, CoverageSnapshot
+
+FEW = 500  # up to this many agencies are named in the query; more read every agency
 
 
 @dataclass(frozen=True)
@@ -32,21 +34,18 @@ def status_changes(session: Session, reports: Sequence[CoverageReport]) -> list[
         return []
     day = max(r.as_of for r in reports)
     latest = (
-        select(CoverageSnapshot.agency_id, func.max(CoverageSnapshot.as_of).label("as_of"))
-        .where(CoverageSnapshot.as_of <= day)
-        .group_by(CoverageSnapshot.agency_id)
-        .subquery()
+        select(CoverageSnapshot.status)
+        .where(CoverageSnapshot.agency_id == Agency.id, CoverageSnapshot.as_of <= day)
+        .order_by(CoverageSnapshot.as_of.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    rows = session.execute(
-        select(CoverageSnapshot.agency_id, CoverageSnapshot.status).join(
-            latest,
-            and_(
-                latest.c.agency_id == CoverageSnapshot.agency_id,
-                latest.c.as_of == CoverageSnapshot.as_of,
-            ),
-        )
-    )
-    before = {agency: status for agency, status in rows}
+    # one index seek per agency, however long the history of snapshots grows
+    query = select(Agency.id, latest)
+    if len(reports) <= FEW:
+        query = query.where(Agency.id.in_([r.agency for r in reports]))
+    rows = session.execute(query)
+    before = {agency: status for agency, status in rows if status is not None}
     return [
         StatusChange(r.agency, before[r.agency], r.status)
         for r in reports
