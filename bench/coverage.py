@@ -1,478 +1,171 @@
-"""Scale benchmark: coverage recompute on SQLite and PostgreSQL, and a large CSV sync.
+"""Scale benchmark: the coverage recompute of a hub against its floor, on SQLite and PostgreSQL.
 
-Builds a synthetic national store (agencies, people, employments, classified completions) with
-bulk Core inserts, times `coverage.compute` + `save_snapshots` for every agency in one
-transaction on each backend, then times `onemind sync` of a completions CSV (a child process,
-wall time and peak RSS), twice: the second run reads an unchanged file.
+Builds the synthetic hub of `hubdata` (18,000 agencies, 800,000 people, 2,000,000 classified
+completions by default) with bulk Core inserts, then on each backend, alternating:
+
+    floor      one hand-written aggregate query giving every agency's head counts at the
+               as-of date and 90 days before (what the figures need, nothing more)
+    recompute  `pipeline.recompute.recompute` for every agency: counts, rules, status
+               changes and snapshots, in one transaction (commit included)
+
+and the data one agency's report gathers (`reports.content.agency_report`, no rendering) for
+the largest agency and a median one. The floor's figures are checked against ours, and the
+backends against each other. Then, unless --skip-csv, a completions CSV synced through the CLI.
 
 Run it from the repository root; try it small first:
 
     .venv/bin/python bench/coverage.py --agencies 200 --people 8000 --completions 20000 \
         --csv-rows 10000 --skip-postgres
 
-Full size (the defaults) takes several minutes; output goes to bench/out/.
+Full size (the defaults) takes many minutes to build: `--keep` leaves both stores, and a later
+`--reuse` (same sizes and seed) times them again without building. `--explain` prints the
+recompute's query plans. The world generator and loader live in `hubdata` and `hubload`
+(`build_world`, `load_world` and `postgres_database` are importable from here too).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import random
-import subprocess
-import sys
+import statistics
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
+from datetime import timedelta
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, func, select, text
+from csvsync import bench_csv
+from hubdata import AS_OF, NOW, build_world
+from hubload import (
+    OUT,
+    PG_ADMIN,
+    Target,
+    fresh_sqlite,
+    load_world,
+    populate,
+    postgres_database,
+    settle_postgres,
+)
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from onemind.config.model import Settings
-from onemind.domain.categories import add_months, valid_until
-from onemind.domain.rules import CourseFacts, Rule, candidates, decide
+from onemind.domain.programs import IN_SCOPE_POSITIONS, PROGRAMS, RATE_WINDOW_DAYS, Counts
+from onemind.pipeline.recompute import recompute
+from onemind.reports.content import agency_report
 from onemind.store import coverage
-from onemind.store.bootstrap import apply_settings
-from onemind.store.classify import load_rules
 from onemind.store.db import make_engine, session_factory, transaction, upgrade
-from onemind.store.linking import unlinked_count
-from onemind.store.models import (
-    Agency,
-    Attestation,
-    Category,
-    Classification,
-    Completion,
-    Employment,
-    Person,
-    PersonIdentifier,
-    QuarantinedRecord,
-    RawRecord,
-    Source,
-)
-from onemind.store.roster import position_key
+from onemind.store.models import Agency, Employment
 
-OUT = Path(__file__).resolve().parent / "out"
-NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
-AS_OF = date(2026, 11, 26)
-FIRST_DAY = date(2019, 1, 1)
-SEED_SOURCE = 1
-CSV_SOURCE = "bench-csv"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_DATABASE = "onemind_bench"
 BACKENDS = ("sqlite", "postgresql")
-
-FIRST_NAMES = ("James", "Maria", "Robert", "Linda", "Michael", "Ana", "David", "Keisha", "Wei")
-FIRST_NAMES += ("Jose", "Sarah", "Daniel", "Aisha", "Thomas", "Emily", "Carlos", "Nicole", "Omar")
-LAST_NAMES = ("Smith", "Johnson", "Garcia", "Brown", "Nguyen", "Miller", "Davis", "Rodriguez")
-LAST_NAMES += ("Martinez", "Wilson", "Anderson", "Taylor", "Moore", "Jackson", "Lee", "Walker")
-SWORN_POSITIONS = ("Patrol Officer", "Sergeant", "Lieutenant", "Detective", "Deputy Sheriff")
-DISPATCH_POSITIONS = ("Dispatcher", "Telecommunicator II", "911 Call-Taker")
-OTHER_POSITIONS = ("Records Clerk", "Evidence Technician", "Crime Analyst", "Administrative Aide")
-PROVIDERS = ("State Academy", "NAMI", "Regional Training Center", "Online LMS")
-
-
-@dataclass(frozen=True, slots=True)
-class Course:
-    key: str
-    title: str
-    hours: float
-    weight: int
-
-
-CATALOGUE = (
-    Course("CIT-40", "Crisis Intervention Team (CIT) 40-hour Basic Course", 40, 16),
-    Course("CIT-MEM", "CIT Memphis Model Training", 40, 6),
-    Course("CRIT-BJA", "Crisis Response and Intervention Training (CRIT)", 40, 5),
-    Course("MHFA-PS", "Mental Health First Aid for Public Safety", 8, 20),
-    Course("MHFA-ADULT", "Adult Mental Health First Aid", 8, 8),
-    Course("CIT-911", "CIT for 911 Telecommunicators", 16, 3),
-    Course("CIT-REF", "CIT Refresher In-Service Update", 4, 8),
-    Course("MH-AWARE", "Mental Health Awareness Roll Call", 1, 6),
-    Course("CIT-8", "Crisis Intervention Training overview", 8, 4),
-    Course("DEESC-8", "De-escalation Tactics", 8, 10),
-    Course("FIREARMS", "Firearms Qualification", 4, 10),
-    Course("EVOC", "Emergency Vehicle Operations", 16, 4),
-)
-COURSE_WEIGHTS = [c.weight for c in CATALOGUE]
-
-
-# ---------------------------------------------------------------- the synthetic world
-
-
-@dataclass
-class World:
-    """Who works where; everything else is derived from ids and seeded generators."""
-
-    seed: int
-    agencies: list[str]
-    person_agency: list[int]
-    laterals: dict[int, int]
-    candidates: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
-    validity: dict[str, int | None] = field(default_factory=dict)
-
-    @property
-    def people(self) -> int:
-        return len(self.person_agency)
-
-
-def employee_id(pid: int) -> str:
-    return f"E{pid:07d}"
-
-
-def lateral_employee_id(pid: int) -> str:
-    return f"L{pid:07d}"
-
-
-def names(pid: int) -> tuple[str, str]:
-    return FIRST_NAMES[pid % len(FIRST_NAMES)], LAST_NAMES[(pid * 7919) % len(LAST_NAMES)]
-
-
-def email(pid: int) -> str:
-    first, last = names(pid)
-    return f"{first}.{last}.{pid}@mail.example".lower()
-
-
-def random_day(rng: random.Random, start: date, end: date) -> date:
-    return start + timedelta(days=rng.randrange((end - start).days + 1))
-
-
-def build_world(args: argparse.Namespace) -> World:
-    rng = random.Random(args.seed)
-    agencies = [f"agency-{i:05d}" for i in range(args.agencies)]
-    weights = [rng.lognormvariate(0, 1.2) for _ in agencies]
-    total = sum(weights)
-    for i, share in enumerate((0.04, 0.015, 0.012, 0.01, 0.008)[: len(agencies) // 100]):
-        weights[i] = total * share
-    person_agency = rng.choices(range(len(agencies)), weights=weights, k=args.people)
-    lateral_count = args.people // 200 if len(agencies) > 1 else 0
-    chosen = rng.sample(range(1, args.people + 1), lateral_count)
-    laterals = {pid: _other_agency(rng, person_agency[pid - 1], len(agencies)) for pid in chosen}
-    return World(args.seed, agencies, person_agency, laterals)
-
-
-def _other_agency(rng: random.Random, current: int, count: int) -> int:
-    other = rng.randrange(count - 1)
-    return other if other < current else other + 1
-
-
-# ---------------------------------------------------------------- rows
-
-
-def agency_rows(world: World) -> Iterator[dict[str, Any]]:
-    rng = random.Random(world.seed + 1)
-    for number, agency_id in enumerate(world.agencies):
-        pledged = random_day(rng, FIRST_DAY, date(2025, 12, 31)) if rng.random() < 0.75 else None
-        yield {
-            "id": agency_id,
-            "name": f"Town {number} Police Department",
-            "program": "one-mind-2016" if rng.random() < 0.2 else "one-mind",
-            "pledged_on": pledged,
-            "deadline_months": rng.choice((12, 24, 36)),
-            "report_to": [],
-        }
-
-
-def attestation_rows(world: World) -> Iterator[dict[str, Any]]:
-    rng = random.Random(world.seed + 2)
-    for agency_id in world.agencies:
-        for kind, share in (("partnership", 0.5), ("policy", 0.35)):
-            if rng.random() < share:
-                yield {
-                    "agency_id": agency_id,
-                    "kind": kind,
-                    "attested_on": random_day(rng, FIRST_DAY, AS_OF),
-                    "evidence": "https://example.org/evidence",
-                    "recorded_by": "bench",
-                    "recorded_at": NOW,
-                }
-
-
-def person_rows(world: World) -> Iterator[dict[str, Any]]:
-    for pid in range(1, world.people + 1):
-        first, last = names(pid)
-        yield {
-            "id": pid,
-            "first_name": first,
-            "last_name": last,
-            "email": email(pid),
-            "created_at": NOW,
-        }
-
-
-def identifier_rows(world: World) -> Iterator[dict[str, Any]]:
-    for pid in range(1, world.people + 1):
-        yield {"person_id": pid, "kind": "email", "value": email(pid), "source_id": None}
-
-
-def employment_rows(world: World) -> Iterator[dict[str, Any]]:
-    rng = random.Random(world.seed + 3)
-    extra = world.people
-    for pid, agency in enumerate(world.person_agency, start=1):
-        row = _employment(rng, pid, world.agencies[agency], employee_id(pid))
-        second = world.laterals.get(pid)
-        if second is None:
-            yield row
-            continue
-        left = random_day(rng, date(2019, 6, 1), date(2026, 6, 30))
-        row["separated_on"] = left
-        yield row
-        extra += 1
-        lateral = _employment(rng, extra, world.agencies[second], lateral_employee_id(pid))
-        lateral.update(person_id=pid, hired_on=left + timedelta(days=rng.randint(1, 60)))
-        lateral["separated_on"] = None
-        yield lateral
-
-
-def _employment(rng: random.Random, row_id: int, agency: str, emp_id: str) -> dict[str, Any]:
-    sworn = rng.random() < 0.85
-    position, selected = _position(rng, sworn)
-    hired = random_day(rng, date(1992, 1, 1), date(2026, 10, 31))
-    separated = None
-    if rng.random() < 0.07:
-        separated = random_day(rng, hired, max(hired, date(2026, 11, 20)))
-    return {
-        "id": row_id,
-        "person_id": row_id,
-        "agency_id": agency,
-        "employee_id": emp_id,
-        "sworn": sworn,
-        "position": position,
-        "position_key": position_key(position),
-        "selected": selected,
-        "hired_on": hired,
-        "separated_on": separated,
-        "raw_record_id": None,
-    }
-
-
-def _position(rng: random.Random, sworn: bool) -> tuple[str, bool | None]:
-    """A position and the roster's `selected` flag (None: blank, decided by the position)."""
-    if sworn:
-        return rng.choice(SWORN_POSITIONS), None
-    if rng.random() < 0.45:
-        return rng.choice(DISPATCH_POSITIONS), None
-    return rng.choice(OTHER_POSITIONS), True if rng.random() < 0.15 else None
-
-
-@dataclass(frozen=True, slots=True)
-class Fact:
-    """One stored completion: its id doubles as its raw record's id."""
-
-    id: int
-    person_id: int | None
-    who: str
-    course: Course
-    completed_on: date
-    expires_on: date | None
-    voided: bool
-
-
-def facts(world: World, count: int) -> Iterator[Fact]:
-    rng = random.Random(world.seed + 4)
-    for cid in range(1, count + 1):
-        pid = rng.randint(1, world.people)
-        course = rng.choices(CATALOGUE, weights=COURSE_WEIGHTS)[0]
-        done = random_day(rng, FIRST_DAY, AS_OF)
-        expires = (
-            add_months(done, 36) if course.key.startswith("MHFA") and rng.random() < 0.1 else None
-        )
-        linked = rng.random() >= 0.005
-        who = employee_id(pid) if linked else f"U{cid:08d}"
-        voided = rng.random() < 0.002
-        yield Fact(cid, pid if linked else None, who, course, done, expires, voided)
-
-
-def raw_row(fact: Fact) -> dict[str, Any]:
-    return {
-        "id": fact.id,
-        "source_id": SEED_SOURCE,
-        "external_id": f"seed:{fact.id}",
-        "kind": "completion",
-        "location": f"seed.csv:{fact.id}",
-        "payload": {"n": fact.id},
-        "payload_hash": "0" * 64,
-        "first_seen": NOW,
-        "last_seen": NOW,
-        "first_run_id": None,
-        "last_run_id": None,
-    }
-
-
-def completion_row(fact: Fact) -> dict[str, Any]:
-    return {
-        "id": fact.id,
-        "raw_record_id": fact.id,
-        "source_id": SEED_SOURCE,
-        "person_id": fact.person_id,
-        "agency_hint": None,
-        "employee_id": fact.who,
-        "email": None,
-        "mbox_sha1sum": None,
-        "account": None,
-        "course_key": fact.course.key,
-        "course_title": fact.course.title,
-        "activity_type": None,
-        "provider": PROVIDERS[fact.id % len(PROVIDERS)],
-        "hours": fact.course.hours,
-        "completed_on": fact.completed_on,
-        "expires_on": fact.expires_on,
-        "voided": fact.voided,
-    }
-
-
-def classification_row(world: World, fact: Fact) -> dict[str, Any]:
-    rule = decide(world.candidates[fact.course.key], fact.completed_on)
-    category = rule.category if rule else None
-    months = world.validity.get(category) if category else None
-    until = valid_until(fact.completed_on, fact.expires_on, months) if category else None
-    return {
-        "completion_id": fact.id,
-        "category_id": category,
-        "rule_id": rule.id if rule else None,
-        "rule_version": rule.version if rule else None,
-        "valid_until": until,
-        "classified_at": NOW,
-    }
-
-
-# ---------------------------------------------------------------- loading
-
-
-@dataclass
-class Target:
-    name: str
-    engine: Engine
-    load_seconds: float = 0.0
-
-
-def chunked(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-@contextmanager
-def connections(targets: Sequence[Target]) -> Iterator[list[tuple[Target, Connection]]]:
-    """One transaction per target, committed together at the end of the block."""
-    with ExitStack() as stack:
-        yield [(t, stack.enter_context(t.engine.begin())) for t in targets]
-
-
-def insert_all(
-    open_: list[tuple[Target, Connection]], table: Table, rows: list[dict[str, Any]]
-) -> None:
-    for target, connection in open_:
-        start = perf_counter()
-        connection.execute(table.insert(), rows)
-        target.load_seconds += perf_counter() - start
-
-
-def load_table(
-    targets: Sequence[Target], table: Table, rows: Iterable[dict[str, Any]], size: int
-) -> int:
-    count = 0
-    with connections(targets) as open_:
-        for batch in chunked(rows, size):
-            insert_all(open_, table, batch)
-            count += len(batch)
-    return count
-
-
-def load_completions(targets: Sequence[Target], world: World, count: int, size: int) -> None:
-    """Raw record, completion and classification rows, chunk by chunk in FK order."""
-    with connections(targets) as open_:
-        for batch in chunked(facts(world, count), size):
-            insert_all(open_, RawRecord.__table__, [raw_row(f) for f in batch])
-            insert_all(open_, Completion.__table__, [completion_row(f) for f in batch])
-            rows = [classification_row(world, f) for f in batch]
-            insert_all(open_, Classification.__table__, rows)
-
-
-def prepare_schema(target: Target) -> None:
-    """Migrations, built-in categories and rules, and the source the seeded rows came from."""
-    upgrade(target.engine)
-    with transaction(session_factory(target.engine)) as session:
-        apply_settings(session, Settings(), NOW)
-        session.execute(
-            Source.__table__.insert(), [{"id": SEED_SOURCE, "name": "bench-seed", "kind": "csv"}]
-        )
-
-
-def decide_courses(target: Target, world: World) -> None:
-    """Find each catalogue course's candidate rules once, exactly as `classify_pending` does."""
-    with transaction(session_factory(target.engine)) as session:
-        rules = load_rules(session)
-        world.validity = dict(session.execute(select(Category.id, Category.validity_months)).all())
-    for course in CATALOGUE:
-        described = CourseFacts(SEED_SOURCE, course.key, course.title, course.hours)
-        found = candidates(rules, described)
-        known = world.candidates.setdefault(course.key, found)
-        if [r.id for r in known] != [r.id for r in found]:
-            raise RuntimeError(f"{target.name}: rules differ from the first backend's")
-
-
-def load_world(targets: Sequence[Target], world: World, args: argparse.Namespace) -> None:
-    size = args.chunk
-    for target in targets:
-        prepare_schema(target)
-        decide_courses(target, world)
-    deciding = {k: decide(v, AS_OF) for k, v in world.candidates.items()}
-    print("course decisions:", {k: r.category if r else None for k, r in deciding.items()})
-    steps: list[tuple[Table, Iterable[dict[str, Any]]]] = [
-        (Agency.__table__, agency_rows(world)),
-        (Attestation.__table__, attestation_rows(world)),
-        (Person.__table__, person_rows(world)),
-        (PersonIdentifier.__table__, identifier_rows(world)),
-        (Employment.__table__, employment_rows(world)),
-    ]
-    for table, rows in steps:
-        start = perf_counter()
-        count = load_table(targets, table, rows, size)
-        print(f"  loaded {count:>9} {table.name} rows in {perf_counter() - start:.1f} s")
-    start = perf_counter()
-    load_completions(targets, world, args.completions, size)
-    print(
-        f"  loaded {args.completions:>9} completions (+raw, +classification) "
-        f"in {perf_counter() - start:.1f} s"
+PG_DATABASE = "onemind_bench_coverage"
+WINDOW = AS_OF - timedelta(days=RATE_WINDOW_DAYS)
+DAYS = {"d": AS_OF, "w": WINDOW}
+Figures = dict[str, tuple[Counts, Counts]]
+
+# ---------------------------------------------------------------- the floor
+
+
+def _held(day: str, tier: str, sworn_use: bool) -> str:
+    """The person holds a `tier` credential valid at `:day` (one a sworn officer may use)."""
+    population = " AND g.population = 'all'" if sworn_use else ""
+    return (
+        f"MAX(CASE WHEN c.completed_on <= :{day} AND g.tier = '{tier}'{population} "
+        f"AND (k.valid_until IS NULL OR k.valid_until > :{day}) THEN 1 ELSE 0 END)"
     )
 
 
-def finish_postgres(target: Target) -> None:
-    """Move the id sequences past the explicit ids, then ANALYZE."""
-    with target.engine.begin() as connection:
-        for table in ("source", "person", "employment", "raw_record", "completion"):
-            connection.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT max(id) FROM {table}))"
-                )
-            )
-    with target.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        start = perf_counter()
-        connection.execute(text("ANALYZE"))
-        print(f"  postgresql ANALYZE: {perf_counter() - start:.1f} s")
+def _trained(day: str, who: str) -> str:
+    """Trained under the agency's own program at `:day`."""
+    arms = " ".join(
+        f"WHEN '{p.id}' THEN "
+        + " OR ".join(f"cred.{tier}_{who}_{day} = 1" for tier in sorted(p.trained_tiers))
+        for p in PROGRAMS.values()
+    )
+    return f"CASE pop.program {arms} ELSE FALSE END"
 
 
-# ---------------------------------------------------------------- coverage timing
+def floor_sql() -> str:
+    """One aggregate in SQL both backends run: every agency's counts at `:d` and at `:w`."""
+    flags = ",\n    ".join(
+        f"{_held(day, tier, who == 's')} AS {tier}_{who}_{day}"
+        for day in DAYS
+        for tier in ("crisis", "mh")
+        for who in ("s", "n")
+    )
+    scope = " OR ".join(f"e.position_key LIKE '%-{p}-%'" for p in IN_SCOPE_POSITIONS)
+    counts = ",\n  ".join(
+        f"SUM(CASE WHEN pop.sworn = 1 AND cred.crisis_s_{day} = 1 THEN 1 ELSE 0 END) "
+        f"AS sworn_crisis_{day},\n  "
+        f"SUM(CASE WHEN pop.sworn = 1 AND {_trained(day, 's')} THEN 1 ELSE 0 END) "
+        f"AS sworn_trained_{day},\n  "
+        f"SUM(CASE WHEN pop.sworn = 0 AND {_trained(day, 'n')} THEN 1 ELSE 0 END) "
+        f"AS nonsworn_trained_{day}"
+        for day in DAYS
+    )
+    return f"""WITH cred AS (
+  SELECT c.person_id,
+    {flags}
+  FROM completion c
+  JOIN classification k ON k.completion_id = c.id
+  JOIN category g ON g.id = k.category_id
+  WHERE c.person_id IS NOT NULL AND NOT c.voided AND c.completed_on <= :d
+  GROUP BY c.person_id
+), pop AS (
+  SELECT e.agency_id, a.program, e.person_id, MAX(CASE WHEN e.sworn THEN 1 ELSE 0 END) AS sworn
+  FROM employment e JOIN agency a ON a.id = e.agency_id
+  WHERE e.hired_on <= :d AND (e.separated_on IS NULL OR e.separated_on >= :d)
+    AND (e.sworn OR e.selected OR (e.selected IS NULL AND ({scope})))
+  GROUP BY e.agency_id, a.program, e.person_id
+)
+SELECT pop.agency_id, SUM(pop.sworn) AS sworn_total, SUM(1 - pop.sworn) AS nonsworn_total,
+  {counts}
+FROM pop LEFT JOIN cred ON cred.person_id = pop.person_id
+GROUP BY pop.agency_id"""
 
 
-def time_coverage(target: Target) -> tuple[float, list[coverage.CoverageReport]]:
-    """All agencies, computed and snapshotted in one transaction (commit included)."""
+def floor(session: Session) -> Figures:
+    """Every agency's counts at the as-of date and at the start of the rate window."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+    rows = session.execute(text(floor_sql()), DAYS).mappings()
+    return {
+        r["agency_id"]: (_counts(r, "d"), _counts(r, "w"))  # type: ignore[misc]
+        for r in rows
+    }
+
+
+def _counts(row: Any, day: str) -> Counts:
+    return Counts(
+        int(row["sworn_total"]),
+        int(row[f"sworn_crisis_{day}"]),
+        int(row[f"sworn_trained_{day}"]),
+        int(row["nonsworn_total"]),
+        int(row[f"nonsworn_trained_{day}"]),
+    )
+
+
+# ---------------------------------------------------------------- ours
+
+
+def ours(session: Session) -> list[coverage.CoverageReport]:
+    """The recomputation every writer runs, for every agency (no certificates configured)."""
+    return recompute(session, Settings(), NOW, AS_OF).reports
+
+
+def engine_figures(session: Session) -> Figures:
+    """The engine's counts at both dates, the way `compute` asks for them."""
+    now, before = coverage.head_counts_at(session, AS_OF, [WINDOW])
+    return {agency: (counts, before[agency]) for agency, counts in now.items()}
+
+
+def timed(engine: Engine, job: Callable[[Session], Any]) -> tuple[float, Any]:
+    """Seconds for `job` in one transaction, commit included."""
     start = perf_counter()
-    with transaction(session_factory(target.engine)) as session:
-        reports = coverage.compute(session, AS_OF)
-        coverage.save_snapshots(session, reports, NOW)
-    return perf_counter() - start, reports
+    with transaction(session_factory(engine)) as session:
+        result = job(session)
+    return perf_counter() - start, result
 
 
 def summary(reports: Sequence[coverage.CoverageReport]) -> str:
@@ -487,159 +180,107 @@ def summary(reports: Sequence[coverage.CoverageReport]) -> str:
     )
 
 
-def bench_coverage(target: Target, repeat: int) -> list[dict[str, Any]]:
+def bench_recompute(target: Target, repeat: int) -> list[dict[str, Any]]:
+    """Floor and recompute alternately, `repeat` times each; the best of each and the ratio."""
+    floors, mine = [], []
     reports: list[coverage.CoverageReport] = []
-    for attempt in range(1, repeat + 1):
-        seconds, reports = time_coverage(target)
-        label = "" if attempt == 1 else f" (run {attempt})"
-        print(f"{target.name} coverage recompute{label}: {seconds:.1f} s ({len(reports)} agencies)")
+    expected: Figures = {}
+    for attempt in range(repeat):
+        order = [("floor", floor), ("recompute", ours)]
+        for label, job in order if attempt % 2 == 0 else reversed(order):
+            seconds, result = timed(target.engine, job)
+            (floors if label == "floor" else mine).append(seconds)
+            if label == "floor":
+                expected = result
+            else:
+                reports = result
+    best_floor, best = min(floors), min(mine)
+    print(
+        f"{target.name} coverage recompute, {len(reports)} agencies: floor {best_floor:.2f} s, "
+        f"recompute {best:.2f} s, ratio {best / best_floor:.2f} "
+        f"(runs: floor {_seconds(floors)}; recompute {_seconds(mine)})"
+    )
+    _check(target, expected, reports)
     print(f"  {target.name} figures: {summary(reports)}")
     return [r.to_json() for r in reports]
 
 
-# ---------------------------------------------------------------- postgres lifecycle
+def _seconds(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
 
 
-@contextmanager
-def postgres_database(admin_url: str, name: str, keep: bool = False) -> Iterator[str]:
-    """A throwaway database, dropped on the way out (unless `keep`) whatever happens."""
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    drop = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    with admin.connect() as connection:
-        connection.execute(drop)
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        if not keep:
-            with admin.connect() as connection:
-                connection.execute(drop)
-        admin.dispose()
+def _check(target: Target, expected: Figures, reports: Sequence[coverage.CoverageReport]) -> None:
+    """The floor's figures are the engine's, at both dates, for every agency with people."""
+    with transaction(session_factory(target.engine)) as session:
+        found = engine_figures(session)
+    now = {r.agency: r.counts for r in reports if r.agency in expected}
+    same = found == expected and now == {a: c for a, (c, _) in expected.items()}
+    print(f"  {target.name} floor and recompute agree on every figure: {'yes' if same else 'NO'}")
 
 
-# ---------------------------------------------------------------- CSV sync through the CLI
+# ---------------------------------------------------------------- one agency's report data
 
 
-def write_csv(path: Path, world: World, rows: int) -> None:
-    rng = random.Random(world.seed + 5)
-    seen: set[tuple[str, str, date]] = set()
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            (
-                "employee_id",
-                "email",
-                "course_id",
-                "course_title",
-                "provider",
-                "hours",
-                "completed_on",
-                "expires_on",
-            )
+def sample_agencies(session: Session) -> dict[str, str]:
+    """The agency with the most employments, and the median one."""
+    sizes = session.execute(
+        select(Employment.agency_id, func.count())
+        .group_by(Employment.agency_id)
+        .order_by(func.count().desc(), Employment.agency_id)
+    ).all()
+    return {"largest": sizes[0][0], "median": sizes[len(sizes) // 2][0]}
+
+
+def bench_report_data(target: Target, runs: int) -> None:
+    """The data one agency's report gathers, median of `runs` after a warm-up."""
+    with transaction(session_factory(target.engine)) as session:
+        picked = sample_agencies(session)
+    settings = Settings()
+    for label, agency in picked.items():
+        times = []
+        for _ in range(runs + 1):
+            with transaction(session_factory(target.engine)) as session:
+                start = perf_counter()
+                report = agency_report(session, settings, agency, AS_OF, NOW)
+                times.append(perf_counter() - start)
+        people = report.coverage.counts.sworn_total + report.coverage.counts.nonsworn_total
+        print(
+            f"  {target.name} report data, {label} agency ({agency}, {people} counted): "
+            f"median {statistics.median(times[1:]) * 1000:.0f} ms over {runs} runs"
         )
-        while len(seen) < rows:
-            row = _csv_row(rng, world)
-            key = (row[0] or row[1], row[2], row[6])
-            if key not in seen:
-                seen.add(key)
-                writer.writerow(row)
 
 
-def _csv_row(rng: random.Random, world: World) -> tuple[Any, ...]:
-    pid = rng.randint(1, world.people)
-    course = rng.choices(CATALOGUE, weights=COURSE_WEIGHTS)[0]
-    done = random_day(rng, FIRST_DAY, AS_OF)
-    expires = add_months(done, 36) if course.key.startswith("MHFA") and rng.random() < 0.1 else ""
-    pick = rng.random()
-    emp, mail = employee_id(pid), email(pid)
-    if pick < 0.70:
-        mail = ""
-    elif pick < 0.95:
-        emp = ""
-    elif pick < 0.99:
-        mail = mail.upper()
-    else:
-        emp, mail = f"X{pid:07d}", ""
-    provider = rng.choice(PROVIDERS)
-    return (emp, mail, course.key, course.title, provider, course.hours, done, expires)
+# ---------------------------------------------------------------- query plans
 
 
-def write_config(path: Path, store_url: str, csv_path: Path) -> None:
-    path.write_text(
-        "[store]\n"
-        f'url = "{store_url}"\n\n'
-        "[[sources]]\n"
-        f'name = "{CSV_SOURCE}"\n'
-        'kind = "csv"\n'
-        'role = "completions"\n'
-        f'path = "{csv_path}"\n',
-        encoding="utf-8",
-    )
+def explain(target: Target) -> None:
+    """The plans of the hub-wide count query and of one agency's."""
+    with transaction(session_factory(target.engine)) as session:
+        agency = sample_agencies(session)["median"]
+        one = select(Agency.id).where(Agency.id == agency)
+        for label, query in (
+            ("every agency", coverage.count_query(AS_OF, None, WINDOW)),
+            (f"one agency ({agency})", coverage.count_query(AS_OF, one, WINDOW)),
+        ):
+            print(f"--- {target.name} plan, {label}")
+            for line in plan(session, query):
+                print(f"    {line}")
 
 
-LAUNCHER = """
-import json, resource, subprocess, sys, time
-start = time.perf_counter()
-with open(sys.argv[1], "w") as log:
-    code = subprocess.call(sys.argv[2:], stdout=log, stderr=subprocess.STDOUT)
-seconds = time.perf_counter() - start
-print(json.dumps([seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code]))
-"""
-
-
-def run_child(command: list[str], log: Path) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MB, exit code of `command`.
-
-    Measured by a tiny stdlib-only launcher: on Linux a child's ru_maxrss starts from its
-    parent's peak at fork/exec time, so forking from this (large) process would inflate it.
-    """
-    launcher = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(log), *command]
-    result = subprocess.run(launcher, capture_output=True, text=True, check=True)
-    seconds, rss_kib, code = json.loads(result.stdout)
-    return seconds, rss_kib / 1024, code
-
-
-def onemind(config: Path, *args: str) -> list[str]:
-    return [str(Path(sys.executable).with_name("onemind")), "--config", str(config), *args]
-
-
-def sync_command(config: Path, profile: Path | None) -> list[str]:
-    args = ["sync", CSV_SOURCE, "--as-of", AS_OF.isoformat()]
-    if profile is None:
-        return onemind(config, *args)
-    profiler = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "onemind"]
-    return [*profiler, "--config", str(config), *args]
-
-
-def time_sync(config: Path, label: str, profile: Path | None) -> None:
-    log = OUT / f"sync-{config.stem}-{label.split()[0]}.log"
-    seconds, rss, code = run_child(sync_command(config, profile), log)
-    note = "" if code == 0 else f" EXIT {code}, see {log}"
-    print(f"{config.stem} csv sync {label}: {seconds:.1f} s, peak RSS {rss:.0f} MB{note}")
-
-
-def sync_counts(engine: Engine) -> str:
-    with transaction(session_factory(engine)) as session:
-        source = select(Source.id).where(Source.name == CSV_SOURCE).scalar_subquery()
-        taken = session.scalar(select(func.count()).where(Completion.source_id == source))
-        held = session.scalar(select(func.count()).where(QuarantinedRecord.source_id == source))
-        return f"{taken} completions stored, {held} quarantined, {unlinked_count(session)} unlinked"
-
-
-def bench_csv(targets: Sequence[Target], urls: Sequence[str], args: argparse.Namespace) -> None:
-    """The same CSV synced into each backend's store (the SQLite one with a profile if asked)."""
-    csv_path = OUT / "completions.csv"
-    start = perf_counter()
-    write_csv(csv_path, build_world(args), args.csv_rows)
-    print(f"  wrote {args.csv_rows} CSV rows in {perf_counter() - start:.1f} s")
-    for target, url in zip(targets, urls, strict=True):
-        config = OUT / f"{target.name}.toml"
-        write_config(config, url, csv_path)
-        subprocess.run(onemind(config, "init"), check=True, capture_output=True)
-        profile = OUT / "sync.prof" if args.profile and target.name == "sqlite" else None
-        time_sync(config, f"first run ({args.csv_rows} rows)", profile)
-        print(f"  after sync: {sync_counts(target.engine)}")
-        time_sync(config, "second run (unchanged file)", None)
+def plan(session: Session, query: Any) -> Iterator[str]:
+    connection = session.connection()
+    compiled = query.compile(dialect=connection.dialect)
+    if connection.dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+        rows = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}", compiled.params)
+        yield from (row[0] for row in rows)
+        return
+    values = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", values)
+    depth = {0: 0}
+    for node, parent, _, detail in rows:
+        depth[node] = depth.get(parent, 0) + 1
+        yield "  " * (depth[node] - 1) + detail
 
 
 # ---------------------------------------------------------------- main
@@ -654,26 +295,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-csv", action="store_true")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN)
+    parser.add_argument("--pg-database", default=PG_DATABASE)
     parser.add_argument("--chunk", type=int, default=20_000, help="rows per executemany")
-    parser.add_argument("--repeat", type=int, default=2, help="coverage recomputes per backend")
+    parser.add_argument("--repeat", type=int, default=3, help="floor/recompute pairs per backend")
+    parser.add_argument("--report-runs", type=int, default=5, help="timed runs per report")
+    parser.add_argument("--explain", action="store_true", help="print the query plans")
     parser.add_argument("--profile", action="store_true", help="cProfile the first sync")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="skip loading: time coverage and the sync on the existing bench/out/bench.db "
-        "(SQLite only; pass the same sizes and seed it was built with)",
+        help="skip building: time the stores a --keep run left (same sizes and seed)",
     )
-    parser.add_argument("--keep-postgres", action="store_true", help="leave onemind_bench")
     return parser.parse_args(argv)
 
 
-def fresh_sqlite() -> Path:
-    OUT.mkdir(parents=True, exist_ok=True)
-    database = OUT / "bench.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    return database
+def settle(targets: Sequence[Target]) -> None:
+    """Stores a --keep run left: migrate them to this checkout's head (say, a new index)."""
+    for target in targets:
+        start = perf_counter()
+        upgrade(target.engine)
+        print(f"  {target.name} migrated to head in {perf_counter() - start:.1f} s")
+        if target.name == "postgresql":
+            settle_postgres(target)
 
 
 def compare(results: dict[str, list[dict[str, Any]]]) -> None:
@@ -688,36 +333,38 @@ def run(args: argparse.Namespace, pg_url: str | None) -> None:
     database = OUT / "bench.db" if args.reuse else fresh_sqlite()
     urls = [f"sqlite:///{database}"] + ([] if pg_url is None else [pg_url])
     targets = [Target(name, make_engine(url)) for name, url in zip(BACKENDS, urls, strict=False)]
-    world = build_world(args)
-    if not args.reuse:
-        populate(targets, world, args)
-    compare({t.name: bench_coverage(t, args.repeat) for t in targets})
+    if args.reuse:
+        settle(targets)
+    else:
+        populate(targets, build_world(args), args)
+    results = {}
+    for target in targets:
+        results[target.name] = bench_recompute(target, args.repeat)
+        bench_report_data(target, args.report_runs)
+        if args.explain:
+            explain(target)
+    compare(results)
     if not args.skip_csv:
         bench_csv(targets, urls, args)
     for target in targets:
         target.engine.dispose()
 
 
-def populate(targets: Sequence[Target], world: World, args: argparse.Namespace) -> None:
-    print(
-        f"generating and loading: {args.agencies} agencies, {args.people} people "
-        f"({len(world.laterals)} lateral hires), {args.completions} completions"
-    )
-    load_world(targets, world, args)
-    for target in targets:
-        print(f"  {target.name} insert time: {target.load_seconds:.1f} s")
-        if target.name == "postgresql":
-            finish_postgres(target)
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.skip_postgres or args.reuse:
+    if args.skip_postgres:
         run(args, None)
         return
-    with postgres_database(args.pg_admin_url, PG_DATABASE, args.keep_postgres) as pg_url:
+    if args.reuse:
+        url = make_url(args.pg_admin_url).set(database=args.pg_database)
+        database: Any = nullcontext(url.render_as_string(hide_password=False))
+    else:
+        database = postgres_database(args.pg_admin_url, args.pg_database, args.keep)
+    with database as pg_url:
         run(args, pg_url)
 
+
+__all__ = ["build_world", "load_world", "postgres_database"]
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,228 @@
+"""Loading the synthetic hub (`hubdata`) into SQLite and PostgreSQL stores with bulk Core inserts.
+
+Import it from a benchmark run as `python bench/<name>.py` (bench/ is then on the path):
+
+    from hubload import Target, build_world, load_world, populate, postgres_database
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from hubdata import (
+    AS_OF,
+    CATALOGUE,
+    NOW,
+    SEED_SOURCE,
+    World,
+    agency_rows,
+    attestation_rows,
+    build_world,
+    classification_row,
+    completion_row,
+    employment_rows,
+    facts,
+    identifier_rows,
+    person_rows,
+    raw_row,
+)
+from sqlalchemy import Connection, Engine, Table, create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from onemind.config.model import Settings
+from onemind.domain.rules import CourseFacts, candidates, decide
+from onemind.store.bootstrap import apply_settings
+from onemind.store.classify import load_rules
+from onemind.store.db import session_factory, transaction, upgrade
+from onemind.store.models import (
+    Agency,
+    Attestation,
+    Category,
+    Classification,
+    Completion,
+    Employment,
+    Person,
+    PersonIdentifier,
+    RawRecord,
+    Source,
+)
+
+OUT = Path(__file__).resolve().parent / "out"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+# ---------------------------------------------------------------- loading
+
+
+@dataclass
+class Target:
+    name: str
+    engine: Engine
+    load_seconds: float = 0.0
+
+
+def chunked(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@contextmanager
+def connections(targets: Sequence[Target]) -> Iterator[list[tuple[Target, Connection]]]:
+    """One transaction per target, committed together at the end of the block."""
+    with ExitStack() as stack:
+        yield [(t, stack.enter_context(t.engine.begin())) for t in targets]
+
+
+def insert_all(
+    open_: list[tuple[Target, Connection]], table: Table, rows: list[dict[str, Any]]
+) -> None:
+    for target, connection in open_:
+        start = perf_counter()
+        connection.execute(table.insert(), rows)
+        target.load_seconds += perf_counter() - start
+
+
+def load_table(
+    targets: Sequence[Target], table: Table, rows: Iterable[dict[str, Any]], size: int
+) -> int:
+    count = 0
+    with connections(targets) as open_:
+        for batch in chunked(rows, size):
+            insert_all(open_, table, batch)
+            count += len(batch)
+    return count
+
+
+def load_completions(targets: Sequence[Target], world: World, count: int, size: int) -> None:
+    """Raw record, completion and classification rows, chunk by chunk in FK order."""
+    with connections(targets) as open_:
+        for batch in chunked(facts(world, count), size):
+            insert_all(open_, RawRecord.__table__, [raw_row(f) for f in batch])
+            insert_all(open_, Completion.__table__, [completion_row(f) for f in batch])
+            rows = [classification_row(world, f) for f in batch]
+            insert_all(open_, Classification.__table__, rows)
+
+
+def prepare_schema(target: Target) -> None:
+    """Migrations, built-in categories and rules, and the source the seeded rows came from."""
+    upgrade(target.engine)
+    with transaction(session_factory(target.engine)) as session:
+        apply_settings(session, Settings(), NOW)
+        session.execute(
+            Source.__table__.insert(), [{"id": SEED_SOURCE, "name": "bench-seed", "kind": "csv"}]
+        )
+
+
+def decide_courses(target: Target, world: World) -> None:
+    """Find each catalogue course's candidate rules once, exactly as `classify_pending` does."""
+    with transaction(session_factory(target.engine)) as session:
+        rules = load_rules(session)
+        world.validity = dict(session.execute(select(Category.id, Category.validity_months)).all())
+    for course in CATALOGUE:
+        described = CourseFacts(SEED_SOURCE, course.key, course.title, course.hours)
+        found = candidates(rules, described)
+        known = world.candidates.setdefault(course.key, found)
+        if [r.id for r in known] != [r.id for r in found]:
+            raise RuntimeError(f"{target.name}: rules differ from the first backend's")
+
+
+def load_world(targets: Sequence[Target], world: World, args: argparse.Namespace) -> None:
+    size = args.chunk
+    for target in targets:
+        prepare_schema(target)
+        decide_courses(target, world)
+    deciding = {k: decide(v, AS_OF) for k, v in world.candidates.items()}
+    print("course decisions:", {k: r.category if r else None for k, r in deciding.items()})
+    steps: list[tuple[Table, Iterable[dict[str, Any]]]] = [
+        (Agency.__table__, agency_rows(world)),
+        (Attestation.__table__, attestation_rows(world)),
+        (Person.__table__, person_rows(world)),
+        (PersonIdentifier.__table__, identifier_rows(world)),
+        (Employment.__table__, employment_rows(world)),
+    ]
+    for table, rows in steps:
+        start = perf_counter()
+        count = load_table(targets, table, rows, size)
+        print(f"  loaded {count:>9} {table.name} rows in {perf_counter() - start:.1f} s")
+    start = perf_counter()
+    load_completions(targets, world, args.completions, size)
+    print(
+        f"  loaded {args.completions:>9} completions (+raw, +classification) "
+        f"in {perf_counter() - start:.1f} s"
+    )
+
+
+def finish_postgres(target: Target) -> None:
+    """Move the id sequences past the explicit ids, then settle the tables."""
+    with target.engine.begin() as connection:
+        for table in ("source", "person", "employment", "raw_record", "completion"):
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
+            )
+    settle_postgres(target)
+
+
+def settle_postgres(target: Target) -> None:
+    """VACUUM ANALYZE, as autovacuum would after a bulk load: statistics for the planner and
+    the visibility map that lets it answer from an index alone."""
+    with target.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        start = perf_counter()
+        connection.execute(text("VACUUM ANALYZE"))
+        print(f"  postgresql VACUUM ANALYZE: {perf_counter() - start:.1f} s")
+
+
+# ---------------------------------------------------------------- postgres lifecycle
+
+
+@contextmanager
+def postgres_database(admin_url: str, name: str, keep: bool = False) -> Iterator[str]:
+    """A throwaway database, dropped on the way out (unless `keep`) whatever happens."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    drop = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with admin.connect() as connection:
+        connection.execute(drop)
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        if not keep:
+            with admin.connect() as connection:
+                connection.execute(drop)
+        admin.dispose()
+
+
+def fresh_sqlite() -> Path:
+    OUT.mkdir(parents=True, exist_ok=True)
+    database = OUT / "bench.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    return database
+
+
+def populate(targets: Sequence[Target], world: World, args: argparse.Namespace) -> None:
+    print(
+        f"generating and loading: {args.agencies} agencies, {args.people} people "
+        f"({len(world.laterals)} lateral hires), {args.completions} completions"
+    )
+    load_world(targets, world, args)
+    for target in targets:
+        print(f"  {target.name} insert time: {target.load_seconds:.1f} s")
+        if target.name == "postgresql":
+            finish_postgres(target)
+
+
+__all__ = ["Target", "build_world", "load_world", "populate", "postgres_database"]
