@@ -83,21 +83,30 @@ def explain_agency(session: Session, agency_id: str, as_of: date) -> list[Person
     agency = session.get_one(Agency, agency_id)
     program = PROGRAMS[agency.program]
     pop = population(program, as_of, select(Agency.id).where(Agency.id == agency_id)).subquery()
+    # plain rows, not ORM objects: the largest agencies count tens of thousands of people
     rows = session.execute(
-        select(Person, Employment)
+        select(
+            Person.id,
+            Person.first_name,
+            Person.last_name,
+            Employment.employee_id,
+            Employment.sworn,
+            Employment.selected,
+            Employment.position,
+        )
         .join(Employment, Employment.person_id == Person.id)
         .join(pop, pop.c.employment_id == Employment.id)
         .order_by(Person.last_name, Person.first_name, Person.id, Employment.sworn.desc())
     )
     people: dict[int, PersonExplanation] = {}
-    for person, employment in rows:
+    for row in rows:
         people.setdefault(
-            person.id,
+            row.id,
             PersonExplanation(
-                person.id,
-                f"{person.first_name} {person.last_name}",
-                employment.employee_id,
-                _role(employment, program),
+                row.id,
+                f"{row.first_name} {row.last_name}",
+                row.employee_id,
+                _role(row, program),
             ),
         )
     counted = select(pop.c.person_id)
@@ -117,7 +126,8 @@ def _attach(
             explanation.crisis |= note.tier == CRISIS and explanation.role == "sworn"
 
 
-def _role(employment: Employment, program: Program) -> str:
+def _role(employment: Any, program: Program) -> str:
+    """`employment`: an Employment, or a row with its sworn, selected and position."""
     if employment.sworn:
         return "sworn"
     if employment.selected:
@@ -133,7 +143,20 @@ def _notes(
     program: Program,
 ) -> list[tuple[int, CredentialNote]]:
     query = (
-        select(Completion, Classification, Category, RawRecord.location, Source.name)
+        select(
+            Completion.person_id,
+            Completion.course_title,
+            Completion.completed_on,
+            Completion.voided,
+            Classification.completion_id.label("classified"),
+            Classification.rule_id,
+            Classification.valid_until,
+            Category.id.label("category"),
+            Category.tier,
+            Category.population,
+            RawRecord.location,
+            Source.name.label("source"),
+        )
         .join(RawRecord, RawRecord.id == Completion.raw_record_id)
         .join(Source, Source.id == Completion.source_id)
         .outerjoin(Classification, Classification.completion_id == Completion.id)
@@ -142,20 +165,19 @@ def _notes(
         .order_by(Completion.completed_on)
     )
     notes = []
-    for completion, klass, category, location, source in session.execute(query):
-        sworn = people[completion.person_id].role == "sworn"
-        verdict, tier = _verdict(completion, klass, category, as_of, sworn, program)
+    for row in session.execute(query):
+        verdict, tier = _verdict(row, as_of, people[row.person_id].role == "sworn", program)
         notes.append(
             (
-                completion.person_id,
+                row.person_id,
                 CredentialNote(
-                    course=completion.course_title,
-                    completed_on=completion.completed_on,
-                    source=source,
-                    record=location,
-                    category=category.id if category else None,
-                    rule_id=klass.rule_id if klass else None,
-                    valid_until=klass.valid_until if klass else None,
+                    course=row.course_title,
+                    completed_on=row.completed_on,
+                    source=row.source,
+                    record=row.location,
+                    category=row.category,
+                    rule_id=row.rule_id,
+                    valid_until=row.valid_until,
                     verdict=verdict,
                     tier=tier,
                 ),
@@ -164,37 +186,30 @@ def _notes(
     return notes
 
 
-def _verdict(
-    completion: Completion,
-    klass: Classification | None,
-    category: Category | None,
-    as_of: date,
-    sworn: bool,
-    program: Program,
-) -> tuple[str, str | None]:
-    """The same tests as the coverage query, one at a time, in words."""
-    if klass is None:
+def _verdict(row: Any, as_of: date, sworn: bool, program: Program) -> tuple[str, str | None]:
+    """The same tests as the coverage query, one at a time, in words (`row` from `_notes`)."""
+    if row.classified is None:
         return "not classified yet (run 'onemind sync')", None
-    if category is None:
-        if klass.rule_id is None:
+    if row.category is None:
+        if row.rule_id is None:
             return "course not mapped to any category", None
-        return f"not qualifying (mapping rule #{klass.rule_id})", None
-    if completion.voided:
+        return f"not qualifying (mapping rule #{row.rule_id})", None
+    if row.voided:
         return "voided by its source", None
-    if completion.completed_on > as_of:
+    if row.completed_on > as_of:
         return f"completed after {as_of.isoformat()}", None
-    if klass.valid_until is not None and klass.valid_until <= as_of:
-        return f"expired on {klass.valid_until.isoformat()}", None
-    if sworn and category.population == NONSWORN_ONLY:
-        return f"{category.id} counts for non-sworn staff only", None
-    held = f"{category.id} ({category.tier} tier, rule #{klass.rule_id})"
-    if category.tier in program.trained_tiers:
-        return f"counts: {held}", category.tier
-    if sworn and category.tier == CRISIS:
+    if row.valid_until is not None and row.valid_until <= as_of:
+        return f"expired on {row.valid_until.isoformat()}", None
+    if sworn and row.population == NONSWORN_ONLY:
+        return f"{row.category} counts for non-sworn staff only", None
+    held = f"{row.category} ({row.tier} tier, rule #{row.rule_id})"
+    if row.tier in program.trained_tiers:
+        return f"counts: {held}", row.tier
+    if sworn and row.tier == CRISIS:
         return (
             f"counts toward the crisis share only: {held}; {program.id} also needs a "
             "mental-health-tier credential"
-        ), category.tier
+        ), row.tier
     return f"does not count under {program.id}: {held}", None
 
 
