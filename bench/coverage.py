@@ -127,8 +127,7 @@ GROUP BY pop.agency_id"""
 
 def floor(session: Session) -> Figures:
     """Every agency's counts at the as-of date and at the start of the rate window."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL jit = off"))
+    coverage.settle_planner(session)  # the same PostgreSQL settings as the recompute's
     rows = session.execute(text(floor_sql()), DAYS).mappings()
     return {
         r["agency_id"]: (_counts(r, "d"), _counts(r, "w"))  # type: ignore[misc]
@@ -270,9 +269,11 @@ def explain(target: Target) -> None:
 def plan(session: Session, query: Any) -> Iterator[str]:
     connection = session.connection()
     compiled = query.compile(dialect=connection.dialect)
+    coverage.settle_planner(session)
     if connection.dialect.name == "postgresql":
-        session.execute(text("SET LOCAL jit = off"))
-        rows = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}", compiled.params)
+        rows = connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}", compiled.params
+        )
         yield from (row[0] for row in rows)
         return
     values = tuple(compiled.params[name] for name in compiled.positiontup or ())

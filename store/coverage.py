@@ -27,6 +27,7 @@ from onemind.store.models import (
 from onemind.store.upsert import insert_for
 
 Day = date | ColumnElement[date]  # a date, or a parameter standing for one
+WORK_MEM = "64MB"  # PostgreSQL's working memory per sort or hash while counting
 
 
 @dataclass(frozen=True)
@@ -228,10 +229,7 @@ def head_counts_at(
     """Counts per agency at `as_of`, then at each earlier date, in one query."""
     wanted = None if agency_ids is None else list(agency_ids)
     found: list[dict[str, Counts]] = [{} for _ in range(len(earlier) + 1)]
-    if session.get_bind().dialect.name == "postgresql":
-        # The planner overestimates the join by orders of magnitude and then spends seconds
-        # JIT-compiling a query that runs in about as long; this transaction only.
-        session.execute(text("SET LOCAL jit = off"))
+    settle_planner(session)
     values = {"as_of": as_of, **{f"day_{i}": day for i, day in enumerate(earlier)}}
     if wanted is not None:
         values["agency_ids"] = wanted
@@ -247,6 +245,18 @@ def head_counts_at(
                 int(figures[f"nonsworn_trained{suffix}"] or 0),
             )
     return found
+
+
+def settle_planner(session: Session) -> None:
+    """PostgreSQL settings for the count queries, for this transaction only.
+
+    The planner overestimates the join by orders of magnitude and then spends seconds
+    JIT-compiling a query that runs in about as long; and at hub scale the per-person
+    aggregates and hash joins outgrow the default 4 MB of working memory and spill to disk.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
 
 
 @lru_cache(maxsize=64)
@@ -287,17 +297,20 @@ def compute(
     window = as_of - timedelta(days=rules.RATE_WINDOW_DAYS)
     now, before = head_counts_at(session, as_of, [window], wanted)
     evidence = attested(session, as_of, wanted)
-    query = select(Agency).order_by(Agency.id)
+    # plain rows, not ORM objects: a hub has tens of thousands of agencies
+    query = select(
+        Agency.id, Agency.name, Agency.program, Agency.pledged_on, Agency.deadline_months
+    ).order_by(Agency.id)
     if wanted is not None:
         query = query.where(Agency.id.in_(wanted))
     return [
         _report(a, as_of, now.get(a.id, Counts()), before.get(a.id, Counts()), evidence)
-        for a in session.scalars(query)
+        for a in session.execute(query)
     ]
 
 
 def _report(
-    agency: Agency, as_of: date, counts: Counts, before: Counts, evidence: set[tuple[str, str]]
+    agency: Any, as_of: date, counts: Counts, before: Counts, evidence: set[tuple[str, str]]
 ) -> CoverageReport:
     program = PROGRAMS[agency.program]
     crisis_20 = rules.meets_crisis_share(program, counts.sworn_crisis, counts.sworn_total)
