@@ -27,7 +27,6 @@ from onemind.store.models import (
 from onemind.store.upsert import insert_for
 
 Day = date | ColumnElement[date]  # a date, or a parameter standing for one
-WORK_MEM = "64MB"  # PostgreSQL's working memory per sort or hash while counting
 
 
 @dataclass(frozen=True)
@@ -248,15 +247,11 @@ def head_counts_at(
 
 
 def settle_planner(session: Session) -> None:
-    """PostgreSQL settings for the count queries, for this transaction only.
-
-    The planner overestimates the join by orders of magnitude and then spends seconds
-    JIT-compiling a query that runs in about as long; and at hub scale the per-person
-    aggregates and hash joins outgrow the default 4 MB of working memory and spill to disk.
-    """
+    """PostgreSQL settings for the count queries, for this transaction only: the planner
+    overestimates the join by orders of magnitude and then spends seconds JIT-compiling a
+    query that runs in about as long."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL jit = off"))
-        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
 
 
 @lru_cache(maxsize=64)
