@@ -1,0 +1,62 @@
+"""Status changes compare fresh figures with each agency's latest snapshot on or before the date,
+whether the agencies are named in the query (a few) or all read (many)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+import pytest
+from builders import StoreBuilder
+from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.domain.programs import Counts
+from onemind.store import status
+from onemind.store.coverage import CoverageReport, save_snapshots
+from onemind.store.status import StatusChange, status_changes
+
+D = date(2026, 11, 26)
+
+
+def report(agency: str, day: date, state: str) -> CoverageReport:
+    return CoverageReport(
+        agency=agency,
+        name=agency,
+        as_of=day,
+        program="one-mind",
+        counts=Counts(5, 1, 5),
+        partnership=False,
+        policy=False,
+        crisis_20=True,
+        all_trained=True,
+        status=state,
+        deadline=None,
+        projected_completion=None,
+        crisis_needed=1,
+    )
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["agencies-named", "every-agency-read"])
+def test_latest_snapshot_on_or_before_the_date_is_compared(
+    sessions: sessionmaker[Session], now: datetime, named: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not named:
+        monkeypatch.setattr(status, "FEW", 0)
+    with sessions.begin() as session:
+        b = StoreBuilder.start(session, now)
+        for agency in ("a", "b", "c", "d"):
+            b.agency(agency)
+        save_snapshots(session, [report("a", date(2026, 1, 1), "on-track")], now)
+        save_snapshots(session, [report("a", date(2026, 6, 1), "at-risk")], now)
+        save_snapshots(session, [report("a", date(2027, 1, 1), "complete")], now)  # after D
+        save_snapshots(session, [report("b", date(2026, 6, 1), "overdue")], now)
+        save_snapshots(session, [report("d", date(2027, 1, 1), "overdue")], now)  # after D only
+    fresh = [report(a, D, "on-track") for a in ("a", "b", "c", "d")]
+    with sessions() as session:
+        found = status_changes(session, fresh)
+    assert found == [
+        StatusChange("a", "at-risk", "on-track"),
+        StatusChange("b", "overdue", "on-track"),
+    ]
+    with sessions() as session:
+        assert status_changes(session, [replace(fresh[0], status="at-risk")]) == []
