@@ -79,7 +79,7 @@ class CoverageReport:
         }
 
 
-def population(program: Program, as_of: date, agencies: Select[Any]) -> Select[Any]:
+def population(program: Program, as_of: Day, agencies: Select[Any]) -> Select[Any]:
     """People active at `as_of` who count: sworn, or non-sworn and selected (SPEC §3)."""
     return select(
         Employment.agency_id,
