@@ -1,13 +1,13 @@
 """index completions for coverage: a person's credit without visiting the rows
 
-Revision ID: 0017
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-27 14:00:00.000000
 """
 
 from alembic import op
 
-revision = "0017"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
