@@ -1,0 +1,335 @@
+"""Roster benchmark: a hub's roster (800,000 people in 18,000 agencies) loaded by the real sync.
+
+Writes a roster CSV from bench/coverage.py's synthetic world, then on each backend:
+
+- the floor: the same file read with `csv.reader` and its rows inserted into one indexed table
+  in one transaction (`executemany` on SQLite, `COPY` on PostgreSQL), the least work a load
+  of the file needs;
+- the sync of the roster source (`SyncRunner.sync_source`): a first load, a rerun of the
+  unchanged file, a rerun reading the unchanged file whole (`--full`), and a rerun of the file
+  with 1 % of its rows changed (promotions, leavers, new addresses, new hires);
+- after each, the one recomputation every sync ends with (`SyncRunner.finish`), timed apart.
+
+Each figure is printed with its ratio to the floor of the same run, and the stores the two
+backends end with are compared row for row (by agency, employee id and email, not by ids).
+
+    .venv/bin/python bench/roster.py --people 20000 --agencies 500 --skip-postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import random
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from coverage import (
+    OUT,
+    PG_ADMIN,
+    World,
+    _position,
+    build_world,
+    email,
+    employee_id,
+    lateral_employee_id,
+    names,
+    postgres_database,
+    random_day,
+)
+
+from onemind.config.model import Settings
+from onemind.store.bootstrap import apply_settings
+from onemind.store.db import make_engine, session_factory, transaction, upgrade
+from onemind.store.models import Employment, Person, PersonIdentifier
+from onemind.sync.runner import SourceResult, SyncRunner
+
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+AS_OF = NOW.date()
+SOURCE = "hub-roster"
+PG_DATABASE = "onemind_bench_roster"
+HEADER = (
+    "agency,employee_id,first_name,last_name,email,sworn,position,selected,hired_on,separated_on"
+)
+
+
+# ---------------------------------------------------------------- the roster file
+
+
+def roster_rows(world: World) -> Iterator[list[str]]:
+    """One row per employment; a lateral hire's earlier employment ends before the next."""
+    rng = random.Random(world.seed + 11)
+    for pid, agency in enumerate(world.person_agency, start=1):
+        first, last = names(pid)
+        mail = email(pid) if rng.random() < 0.9 else ""
+        row = _row(rng, world.agencies[agency], employee_id(pid), first, last, mail)
+        second = world.laterals.get(pid)
+        if second is None:
+            yield row
+            continue
+        left = random_day(rng, date(2019, 6, 1), date(2026, 6, 30))
+        row[-1] = left.isoformat()
+        yield row
+        lateral = _row(rng, world.agencies[second], lateral_employee_id(pid), first, last, mail)
+        lateral[-2] = (left + timedelta(days=rng.randint(1, 60))).isoformat()
+        lateral[-1] = ""
+        yield lateral
+
+
+def _row(rng: random.Random, agency: str, emp: str, first: str, last: str, mail: str) -> list[str]:
+    sworn = rng.random() < 0.85
+    position, selected = _position(rng, sworn)
+    hired = random_day(rng, date(1992, 1, 1), date(2026, 10, 31))
+    separated = ""
+    if rng.random() < 0.07:
+        separated = random_day(rng, hired, max(hired, date(2026, 11, 20))).isoformat()
+    flag = "" if selected is None else str(selected).lower()
+    return [
+        agency,
+        emp,
+        first,
+        last,
+        mail,
+        str(sworn).lower(),
+        position,
+        flag,
+        str(hired),
+        separated,
+    ]
+
+
+def changed_rows(rows: list[list[str]], share: float, seed: int) -> list[list[str]]:
+    """`rows` with `share` of them changed: a third promoted or renamed, a third leaving with
+    a date, a sixth given a new address, and as many new hires as a sixth added at the end."""
+    rng = random.Random(seed + 12)
+    changed = [list(r) for r in rows]
+    picks = rng.sample(range(len(rows)), int(len(rows) * share))
+    hires = 0
+    for n, index in enumerate(picks):
+        row = changed[index]
+        kind = n % 6
+        if kind in (0, 1):
+            row[6], row[3] = ("Sergeant", row[3]) if kind == 0 else (row[6], row[3] + "-Hale")
+        elif kind in (2, 3):
+            row[9] = row[9] or max(date.fromisoformat(row[8]), date(2026, 11, 1)).isoformat()
+        elif kind == 4:
+            row[4] = f"{row[1].lower()}.new@mail.example"
+        else:
+            hires += 1
+            name, mail = f"Hire{hires}", f"new.hire.{hires}@mail.example"
+            hire = ["true", "Patrol Officer", "", "2026-11-02", ""]
+            changed.append([row[0], f"N{hires:07d}", "New", name, mail, *hire])
+    return changed
+
+
+def write_roster(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        handle.write(HEADER + "\n")
+        csv.writer(handle).writerows(rows)
+
+
+# ---------------------------------------------------------------- the floor
+
+FLOOR_TABLE = """CREATE TABLE floor_person (
+    id INTEGER PRIMARY KEY, agency VARCHAR(64), employee_id VARCHAR(100),
+    first_name VARCHAR(200), last_name VARCHAR(200), email VARCHAR(320), sworn BOOLEAN,
+    position VARCHAR(200), selected BOOLEAN, hired_on DATE, separated_on DATE)"""
+FLOOR_INDEXES = (
+    "CREATE UNIQUE INDEX floor_person_key ON floor_person (agency, employee_id)",
+    "CREATE INDEX floor_person_email ON floor_person (email)",
+)
+
+
+def floor(engine: Engine, path: Path) -> float:
+    """Read the file with csv.reader and insert its rows into one indexed table, one transaction."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS floor_person")
+        connection.exec_driver_sql(FLOOR_TABLE)
+        for index in FLOOR_INDEXES:
+            connection.exec_driver_sql(index)
+    start = perf_counter()
+    with engine.begin() as connection, path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        rows = [
+            (
+                n,
+                a,
+                e,
+                f,
+                la,
+                m or None,
+                s == "true",
+                p,
+                None if c == "" else c == "true",
+                h,
+                x or None,
+            )
+            for n, (a, e, f, la, m, s, p, c, h, x) in enumerate(reader, start=1)
+        ]
+        if engine.dialect.name == "postgresql":
+            driver: Any = connection.connection.driver_connection
+            with driver.cursor() as cursor, cursor.copy("COPY floor_person FROM STDIN") as pipe:
+                for row in rows:
+                    pipe.write_row(row)
+        else:
+            marks = ", ".join("?" * 11)
+            connection.exec_driver_sql(f"INSERT INTO floor_person VALUES ({marks})", rows)
+    seconds = perf_counter() - start
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE floor_person")
+    return seconds
+
+
+# ---------------------------------------------------------------- the sync
+
+
+def settings(world: World, path: Path, url: str) -> Settings:
+    return Settings.model_validate(
+        {
+            "store": {"url": url},
+            "agencies": [{"id": a, "name": a} for a in world.agencies],
+            "sources": [{"name": SOURCE, "kind": "csv", "role": "roster", "path": str(path)}],
+        }
+    )
+
+
+def timed_sync(runner: SyncRunner, full: bool = False) -> tuple[float, float, SourceResult]:
+    """Seconds of the source's load and of the recomputation after it."""
+    start = perf_counter()
+    result = runner.sync_source(runner.settings.source(SOURCE), full)
+    loaded = perf_counter()
+    if result.error:
+        raise SystemExit(f"roster sync failed: {result.error}")
+    runner.finish([result], AS_OF)
+    return loaded - start, perf_counter() - loaded, result
+
+
+def store_digest(engine: Engine) -> tuple[int, int, str]:
+    """Employments, people and identifiers, by natural keys: equal digests, equal stores."""
+    sessions = session_factory(engine)
+    digest = hashlib.sha256()
+    with sessions() as session:
+        first_job = {
+            pid: key
+            for pid, key in session.execute(
+                select(
+                    Employment.person_id, Employment.agency_id + ":" + Employment.employee_id
+                ).order_by(Employment.agency_id.desc(), Employment.employee_id.desc())
+            )
+        }
+        employments = session.execute(
+            select(
+                Employment.agency_id,
+                Employment.employee_id,
+                Employment.person_id,
+                Employment.sworn,
+                Employment.position,
+                Employment.position_key,
+                Employment.selected,
+                Employment.hired_on,
+                Employment.separated_on,
+            ).order_by(Employment.agency_id, Employment.employee_id)
+        ).all()
+        for agency, emp, pid, *rest in employments:
+            digest.update(repr((agency, emp, first_job[pid], *rest)).encode())
+        people = session.execute(
+            select(Person.id, Person.first_name, Person.last_name, Person.email)
+        )
+        for row in sorted((first_job.get(pid, ""), *rest) for pid, *rest in people):
+            digest.update(repr(row).encode())
+        identifiers = session.execute(
+            select(PersonIdentifier.kind, PersonIdentifier.value, PersonIdentifier.person_id)
+        )
+        for row in sorted((k, v, first_job.get(p, "")) for k, v, p in identifiers):
+            digest.update(repr(row).encode())
+    return len(employments), len(first_job), digest.hexdigest()[:16]
+
+
+def bench_backend(name: str, url: str, world: World, files: dict[str, Path]) -> dict[str, Any]:
+    engine = make_engine(url)
+    upgrade(engine)
+    floor_seconds = floor(engine, files["first"])
+    print(f"\n{name}: floor (csv.reader + one indexed table): {floor_seconds:.1f} s")
+    config = settings(world, files["current"], url)
+    sessions = session_factory(engine)
+    start = perf_counter()
+    with transaction(sessions) as session:
+        apply_settings(session, config, NOW)
+    print(f"  agencies configured (not counted below): {perf_counter() - start:.1f} s")
+    runner = SyncRunner(config, sessions, lambda: NOW)
+    figures = {}
+    steps = (
+        ("first load", "first", False),
+        ("rerun, unchanged file", "first", False),
+        ("rerun, unchanged file read whole", "first", True),
+        ("rerun, 1 % of rows changed", "changed", False),
+    )
+    for label, which, full in steps:
+        files["current"].write_bytes(files[which].read_bytes())
+        load, recompute, result = timed_sync(runner, full)
+        figures[label] = load
+        stats = result.stats
+        print(
+            f"  {label:34s} load {load:6.1f} s  ({load / floor_seconds:5.1f}x floor)"
+            f"   recompute {recompute:5.1f} s   new {stats.new} updated {stats.updated}"
+            f" quarantined {stats.quarantined}"
+        )
+    employments, people, digest = store_digest(engine)
+    print(f"  store: {employments} employments, {people} people with one, digest {digest}")
+    engine.dispose()
+    return {"floor": floor_seconds, **figures, "digest": digest}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agencies", type=int, default=18_000)
+    parser.add_argument("--people", type=int, default=800_000)
+    parser.add_argument("--changed", type=float, default=0.01, help="share of rows changed")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--pg-admin-url", default=PG_ADMIN)
+    parser.add_argument("--seed", type=int, default=2026)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    world = build_world(args)
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = list(roster_rows(world))
+    files = {k: OUT / f"roster-{k}.csv" for k in ("first", "changed", "current")}
+    write_roster(files["first"], rows)
+    write_roster(files["changed"], changed_rows(rows, args.changed, args.seed))
+    print(
+        f"roster: {len(rows)} rows, {world.people} people ({len(world.laterals)} lateral hires) "
+        f"in {len(world.agencies)} agencies; {args.changed:.0%} of rows changed for the rerun"
+    )
+    database = OUT / "roster.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    results = {}
+    with ExitStack() as stack:
+        urls = {"sqlite": f"sqlite:///{database}"}
+        if not args.skip_postgres:
+            urls["postgresql"] = stack.enter_context(
+                postgres_database(args.pg_admin_url, PG_DATABASE)
+            )
+        for name, url in urls.items():
+            results[name] = bench_backend(name, url, world, files)
+    if len(results) > 1:
+        digests = {r["digest"] for r in results.values()}
+        print(f"\nbackends give the same store: {'yes' if len(digests) == 1 else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
