@@ -1,0 +1,318 @@
+"""Roster rows → people and employments, on both backends.
+
+The set-based writer equals a slow reading of the rules, one row at a time over dictionaries:
+a row joins the person of its (agency, employee id), else the person holding its address, else
+a new person; a person takes a new address unless someone else holds it. The store it leaves
+does not depend on where batches begin and end.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from builders import empty_store
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+from test_sync import ROSTER_HEADER, make_settings, run
+
+from onemind.domain.records import RosterEntry
+from onemind.store.db import make_engine, session_factory, transaction
+from onemind.store.models import (
+    Agency,
+    Base,
+    Employment,
+    Person,
+    PersonIdentifier,
+    Source,
+    SyncRun,
+)
+from onemind.store.roster import EMAIL, MBOX_SHA1, mbox_sha1sum, position_key
+from onemind.store.writer import RecordWriter
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+AGENCIES = ("a-pd", "b-pd")
+Key = tuple[str, str]
+
+
+# ---------------------------------------------------------------- the reference
+
+
+@dataclass(eq=False)
+class RefPerson:
+    first: str
+    last: str
+    email: str | None = None
+
+
+@dataclass
+class Reference:
+    """The rules applied one row at a time, in file order, to plain dictionaries."""
+
+    jobs: dict[Key, tuple[RefPerson, tuple[Any, ...]]] = field(default_factory=dict)
+    owners: dict[str, RefPerson] = field(default_factory=dict)
+    said: dict[Key, RosterEntry] = field(default_factory=dict)
+
+    def load(self, rows: list[RosterEntry]) -> None:
+        """One run: the first row of each key counts, and only if it says something new."""
+        first: dict[Key, RosterEntry] = {}
+        for row in rows:
+            first.setdefault((row.agency, row.employee_id), row)
+        for key, row in first.items():
+            if self.said.get(key) != replace(row, location=""):
+                self.said[key] = replace(row, location="")
+                self.apply(key, row)
+
+    def apply(self, key: Key, row: RosterEntry) -> None:
+        email = row.email.strip().lower() if row.email else None
+        if key in self.jobs:
+            person = self.jobs[key][0]
+        elif email is not None and email in self.owners:
+            person = self.owners[email]
+        else:
+            person = RefPerson(row.first_name, row.last_name)
+        person.first, person.last = row.first_name, row.last_name
+        if email is not None and person.email != email:
+            owner = self.owners.get(email)
+            if owner is None or owner is person:
+                person.email = email
+                self.owners.setdefault(email, person)
+        values = (row.sworn, row.position, position_key(row.position), row.selected)
+        self.jobs[key] = (person, (*values, row.hired_on, row.separated_on))
+
+    def picture(self) -> dict[str, Any]:
+        home = {}
+        for key, (person, _) in sorted(self.jobs.items(), reverse=True):
+            home[id(person)] = key
+        return {
+            "jobs": {k: (home[id(p)], *v) for k, (p, v) in self.jobs.items()},
+            "people": sorted(
+                (home[id(p)], p.first, p.last, p.email)
+                for p in {id(p): p for p, _ in self.jobs.values()}.values()
+            ),
+            "identifiers": sorted(
+                (kind, value, home[id(p)])
+                for email, p in self.owners.items()
+                for kind, value in ((EMAIL, email), (MBOX_SHA1, mbox_sha1sum(email)))
+            ),
+        }
+
+
+def picture(session: Session) -> dict[str, Any]:
+    """The store by natural keys: a person is named by their first employment's key."""
+    rows = session.execute(
+        select(
+            Employment.agency_id,
+            Employment.employee_id,
+            Employment.person_id,
+            Employment.sworn,
+            Employment.position,
+            Employment.position_key,
+            Employment.selected,
+            Employment.hired_on,
+            Employment.separated_on,
+        )
+    ).all()
+    home = {}
+    for agency, employee, person_id, *_ in sorted(rows, reverse=True):
+        home[person_id] = (agency, employee)
+    people = session.execute(select(Person.id, Person.first_name, Person.last_name, Person.email))
+    identifiers = session.execute(
+        select(PersonIdentifier.kind, PersonIdentifier.value, PersonIdentifier.person_id)
+    )
+    return {
+        "jobs": {(a, e): (home[p], *rest) for a, e, p, *rest in rows},
+        "people": sorted((home[p], *rest) for p, *rest in people),
+        "identifiers": sorted((k, v, home[p]) for k, v, p in identifiers),
+    }
+
+
+# ---------------------------------------------------------------- random rosters
+
+NAMES = st.sampled_from(["Ann", "Bob", "Cat", "Dan"])
+ADDRESSES = st.sampled_from(
+    [None, "ann@x.example", "ANN@x.example ", "bob@x.example", "cat@x.example", "dan@x.example"]
+)
+DAYS = st.dates(date(2015, 1, 1), date(2026, 11, 1))
+
+
+@st.composite
+def entries(draw: st.DrawFn) -> RosterEntry:
+    agency = draw(st.sampled_from(AGENCIES))
+    employee = draw(st.sampled_from(["1", "2", "3", "4"]))
+    hired = draw(DAYS)
+    left = draw(st.one_of(st.none(), st.dates(hired, date(2026, 11, 20))))
+    values = {"agency": agency, "employee_id": employee}
+    return RosterEntry(
+        external_id=f"{agency}:{employee}",
+        location="roster.csv:?",
+        agency=agency,
+        employee_id=employee,
+        first_name=draw(NAMES),
+        last_name=draw(NAMES),
+        email=draw(ADDRESSES),
+        sworn=draw(st.booleans()),
+        position=draw(st.sampled_from(["Patrol Officer", "Dispatcher", "Records Clerk"])),
+        selected=draw(st.sampled_from([None, True, False])),
+        hired_on=hired,
+        separated_on=left,
+        payload=values,
+    )
+
+
+runs_of_rows = st.lists(st.lists(entries(), max_size=10), min_size=1, max_size=4)
+
+
+def load(engine: Engine, runs: list[list[RosterEntry]], batch: int) -> dict[str, Any]:
+    """Each list of rows written by one run, `batch` rows at a time; the store's picture."""
+    empty_store(engine)
+    sessions = session_factory(engine)
+    with transaction(sessions) as session:
+        session.add_all(Agency(id=a, name=a, report_to=[]) for a in AGENCIES)
+        session.add(Source(name="roster", kind="csv"))
+    for number, rows in enumerate(runs):
+        with transaction(sessions) as session:
+            source = session.scalars(select(Source)).one()
+            sync_run = SyncRun(source_id=source.id, started_at=NOW)
+            session.add(sync_run)
+            session.flush()
+            writer = RecordWriter(session, source.id, sync_run.id, NOW, set(AGENCIES))
+            located = [replace(r, location=f"roster.csv:{number}.{i}") for i, r in enumerate(rows)]
+            for start in range(0, len(located), batch):
+                writer.write(located[start : start + batch])
+    with sessions() as session:
+        return picture(session)
+
+
+def check(engine: Engine, runs: list[list[RosterEntry]], batch: int) -> None:
+    reference = Reference()
+    for rows in runs:
+        reference.load(rows)
+    assert load(engine, runs, batch) == reference.picture()
+
+
+@pytest.fixture(scope="module")
+def sqlite_engine() -> Iterator[Engine]:
+    engine = make_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(runs=runs_of_rows, batch=st.integers(1, 12))
+def test_roster_equals_reference_on_sqlite(
+    sqlite_engine: Engine, runs: list[list[RosterEntry]], batch: int
+) -> None:
+    check(sqlite_engine, runs, batch)
+
+
+@pytest.mark.postgres
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(runs=runs_of_rows, batch=st.integers(1, 12))
+def test_roster_equals_reference_on_postgresql(
+    pg_engine: Engine, runs: list[list[RosterEntry]], batch: int
+) -> None:
+    check(pg_engine, runs, batch)
+
+
+# ---------------------------------------------------------------- through the sync
+
+ROSTER = (
+    ROSTER_HEADER
+    + """a-pd,1,Ann,Lee,ANN@a.example ,true,Officer,,2020-01-01,
+a-pd,2,Bob,Ray,bob@a.example,true,Officer,,2020-01-01,
+a-pd,3,Cat,Kim,,false,Dispatcher,,2020-01-01,
+"""
+)
+
+
+def people(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    with sessions() as session:
+        return picture(session)
+
+
+def test_lateral_hire_address_change_and_leaver(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    settings = make_settings(tmp_path)
+    (tmp_path / "completions.csv").write_text("employee_id,course_id,completed_on\n")
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    run(settings, sessions, now)
+    (tmp_path / "roster.csv").write_text(
+        ROSTER.replace("ANN@a.example ", "ann.lee@a.example").replace(
+            "2020-01-01,\na-pd,2", "2020-01-01,2026-10-31\na-pd,2"
+        )
+        + "a-pd,9,Ann,Lee-Ray,ANN@A.EXAMPLE,true,Sergeant,,2026-11-01,\n"
+    )
+    outcome = run(settings, sessions, now)
+    stats = outcome.results[0].stats
+    assert (stats.new, stats.updated) == (1, 1)
+    store = people(sessions)
+    ann = ("a-pd", "1")
+    assert store["jobs"][ann][-1] == date(2026, 10, 31), "the leaver's employment is closed"
+    assert store["jobs"][("a-pd", "9")][0] == ann, "a new row with her old address is her"
+    assert ("a-pd", "9") not in {p[0] for p in store["people"]}
+    assert (ann, "Ann", "Lee-Ray", "ann@a.example") in store["people"], "the last row names her"
+    assert [v for k, v, p in store["identifiers"] if p == ann and k == EMAIL] == [
+        "ann.lee@a.example",
+        "ann@a.example",
+    ]
+    assert outcome.reports[0].counts.sworn_total == 2
+
+
+def test_an_address_someone_else_holds_is_not_taken(
+    tmp_path: Path,
+    sessions: sessionmaker[Session],
+    now: datetime,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = make_settings(tmp_path)
+    (tmp_path / "completions.csv").write_text("employee_id,course_id,completed_on\n")
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    run(settings, sessions, now)
+    (tmp_path / "roster.csv").write_text(ROSTER.replace("bob@a.example", "ann@a.example"))
+    with caplog.at_level(logging.WARNING, "onemind.store.roster"):
+        run(settings, sessions, now)
+    store = people(sessions)
+    assert (("a-pd", "2"), "Bob", "Ray", "bob@a.example") in store["people"]
+    assert {(v, p) for k, v, p in store["identifiers"] if k == EMAIL} == {
+        ("ann@a.example", ("a-pd", "1")),
+        ("bob@a.example", ("a-pd", "2")),
+    }
+    assert "is already person" in caplog.text
+
+
+def test_a_rerun_of_a_changed_file_writes_only_what_changed(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    settings = make_settings(tmp_path)
+    (tmp_path / "completions.csv").write_text("employee_id,course_id,completed_on\n")
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    run(settings, sessions, now)
+    with sessions() as session:
+        before = {e.employee_id: (e.raw_record_id, e.position) for e in jobs(session)}
+    (tmp_path / "roster.csv").write_text(ROSTER.replace("Officer,,2020", "Sergeant,,2020", 1))
+    outcome = run(settings, sessions, now)
+    assert (outcome.results[0].stats.fetched, outcome.results[0].stats.updated) == (3, 1)
+    with sessions() as session:
+        after = {e.employee_id: (e.raw_record_id, e.position) for e in jobs(session)}
+    assert after == before | {"1": (before["1"][0], "Sergeant")}
+
+
+def jobs(session: Session) -> list[Employment]:
+    return list(session.scalars(select(Employment)))
