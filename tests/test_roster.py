@@ -9,7 +9,7 @@ does not depend on where batches begin and end.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ from onemind.store.models import (
 )
 from onemind.store.roster import EMAIL, MBOX_SHA1, mbox_sha1sum, position_key
 from onemind.store.writer import RecordWriter
+from onemind.sync.runner import SyncOutcome
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 AGENCIES = ("a-pd", "b-pd")
@@ -246,20 +247,32 @@ def people(sessions: sessionmaker[Session]) -> dict[str, Any]:
         return picture(session)
 
 
-def test_lateral_hire_address_change_and_leaver(
+@pytest.fixture
+def rerun(
     tmp_path: Path, sessions: sessionmaker[Session], now: datetime
-) -> None:
+) -> Callable[[str], SyncOutcome]:
+    """ROSTER synced once; the function syncs the roster file again with other content."""
     settings = make_settings(tmp_path)
     (tmp_path / "completions.csv").write_text("employee_id,course_id,completed_on\n")
     (tmp_path / "roster.csv").write_text(ROSTER)
     run(settings, sessions, now)
-    (tmp_path / "roster.csv").write_text(
+
+    def again(roster: str) -> SyncOutcome:
+        (tmp_path / "roster.csv").write_text(roster)
+        return run(settings, sessions, now)
+
+    return again
+
+
+def test_lateral_hire_address_change_and_leaver(
+    rerun: Callable[[str], SyncOutcome], sessions: sessionmaker[Session]
+) -> None:
+    outcome = rerun(
         ROSTER.replace("ANN@a.example ", "ann.lee@a.example").replace(
             "2020-01-01,\na-pd,2", "2020-01-01,2026-10-31\na-pd,2"
         )
         + "a-pd,9,Ann,Lee-Ray,ANN@A.EXAMPLE,true,Sergeant,,2026-11-01,\n"
     )
-    outcome = run(settings, sessions, now)
     stats = outcome.results[0].stats
     assert (stats.new, stats.updated) == (1, 1)
     store = people(sessions)
@@ -276,18 +289,12 @@ def test_lateral_hire_address_change_and_leaver(
 
 
 def test_an_address_someone_else_holds_is_not_taken(
-    tmp_path: Path,
+    rerun: Callable[[str], SyncOutcome],
     sessions: sessionmaker[Session],
-    now: datetime,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings = make_settings(tmp_path)
-    (tmp_path / "completions.csv").write_text("employee_id,course_id,completed_on\n")
-    (tmp_path / "roster.csv").write_text(ROSTER)
-    run(settings, sessions, now)
-    (tmp_path / "roster.csv").write_text(ROSTER.replace("bob@a.example", "ann@a.example"))
     with caplog.at_level(logging.WARNING, "onemind.store.roster"):
-        run(settings, sessions, now)
+        rerun(ROSTER.replace("bob@a.example", "ann@a.example"))
     store = people(sessions)
     assert (("a-pd", "2"), "Bob", "Ray", "bob@a.example") in store["people"]
     assert {(v, p) for k, v, p in store["identifiers"] if k == EMAIL} == {
@@ -298,16 +305,11 @@ def test_an_address_someone_else_holds_is_not_taken(
 
 
 def test_a_rerun_of_a_changed_file_writes_only_what_changed(
-    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+    rerun: Callable[[str], SyncOutcome], sessions: sessionmaker[Session]
 ) -> None:
-    settings = make_settings(tmp_path)
-    (tmp_path / "completions.csv").write_text("employee_id,course_id,completed_on\n")
-    (tmp_path / "roster.csv").write_text(ROSTER)
-    run(settings, sessions, now)
     with sessions() as session:
         before = {e.employee_id: (e.raw_record_id, e.position) for e in jobs(session)}
-    (tmp_path / "roster.csv").write_text(ROSTER.replace("Officer,,2020", "Sergeant,,2020", 1))
-    outcome = run(settings, sessions, now)
+    outcome = rerun(ROSTER.replace("Officer,,2020", "Sergeant,,2020", 1))
     assert (outcome.results[0].stats.fetched, outcome.results[0].stats.updated) == (3, 1)
     with sessions() as session:
         after = {e.employee_id: (e.raw_record_id, e.position) for e in jobs(session)}
