@@ -297,6 +297,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--people", type=int, default=800_000)
     parser.add_argument("--changed", type=float, default=0.01, help="share of rows changed")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the files go")
+    parser.add_argument("--pg-database", default=PG_DATABASE)
     parser.add_argument("--pg-admin-url", default=PG_ADMIN)
     parser.add_argument("--seed", type=int, default=2026)
     return parser.parse_args(argv)
@@ -305,24 +308,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     world = build_world(args)
-    OUT.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     rows = list(roster_rows(world))
-    files = {k: OUT / f"roster-{k}.csv" for k in ("first", "changed", "current")}
+    files = {k: args.out / f"roster-{k}.csv" for k in ("first", "changed", "current")}
     write_roster(files["first"], rows)
     write_roster(files["changed"], changed_rows(rows, args.changed, args.seed))
     print(
         f"roster: {len(rows)} rows, {world.people} people ({len(world.laterals)} lateral hires) "
         f"in {len(world.agencies)} agencies; {args.changed:.0%} of rows changed for the rerun"
     )
-    database = OUT / "roster.db"
+    database = args.out / "roster.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     results = {}
     with ExitStack() as stack:
-        urls = {"sqlite": f"sqlite:///{database}"}
+        urls = {} if args.skip_sqlite else {"sqlite": f"sqlite:///{database}"}
         if not args.skip_postgres:
             urls["postgresql"] = stack.enter_context(
-                postgres_database(args.pg_admin_url, PG_DATABASE)
+                postgres_database(args.pg_admin_url, args.pg_database)
             )
         for name, url in urls.items():
             results[name] = bench_backend(name, url, world, files)
