@@ -1,45 +1,73 @@
-"""Pull speed of the xAPI source against a real Ralph LRS, next to the floor of plain paging.
+"""Pull speed of the xAPI source next to the floor of plain paging, on two LRSs.
 
-Seeds N statements into Ralph (the test-suite's venv and wrapper), then times
-(a) plain `requests` paging through them with `json` parsing and nothing else, and
-(b) a full `onemind sync` of that source into SQLite, with the sync's peak memory.
-Target: (b) <= 1.25 x (a), peak memory under 300 MB.
+- A fast conformant LRS (tests/conformant_lrs.py in a process of its own: pre-encoded
+  statements, `since` on `stored`, `more` links, X-Experience-API-Consistent-Through).
+- Ralph (the test-suite's venv), which filters `since` on `timestamp` and serves slowly.
 
-Run: python bench/xapi_pull.py [--statements 100000] [--batch 1000]
+On each, N statements (every one a completion, so the sync must store all N) are paged by
+(a) the floor: plain `requests` + `json`, the very requests the connector makes
+    (`limit`, `ascending=true`, then each `more` link), timed inside this process;
+(b) ours: a whole `onemind sync` of that source into a fresh SQLite store, in its own process
+    (start-up, pull, store, recompute); the run must report all N statements new;
+(c) the connector alone: `XapiConnector.pull()` read to the end in this process, no store,
+    so that (b) - (c) is what the store and the process cost around it.
+(a) and (b) alternate which goes first over `--runs` runs; the medians are compared.
+Then a rerun with nothing new: its requests (counted from urllib3's debug lines) and its time
+beside `python -c pass`. Targets (#14): fast LRS (b)/(a) <= 1.5; quiet rerun on the fast LRS
+one request, <= 0.5 s beyond process start.
+
+Run: python bench/xapi_pull.py [--statements 50000] [--ralph-statements 5000] [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from lrs_server import LrsServer, ensure_ralph_venv, start_ralph  # noqa: E402
+from conformant_lrs import PASSWORD, USERNAME, ConformantLrs, serving  # noqa: E402
+from lrs_server import ensure_ralph_venv, start_ralph  # noqa: E402
 
-VERBS = ("completed", "passed", "attempted", "experienced")
+from onemind.config import parse_settings  # noqa: E402
+from onemind.connectors.xapi import XapiConnector  # noqa: E402
+from onemind.domain.records import Checkpoint  # noqa: E402
+
+VERBS = (
+    "http://adlnet.gov/expapi/verbs/completed",
+    "http://adlnet.gov/expapi/verbs/passed",
+    "https://w3id.org/xapi/adl/verbs/satisfied",
+)
 COURSES = (
     ("cit-40", "Crisis Intervention Team (CIT) 40-hour"),
     ("mhfa-ps", "Mental Health First Aid for Public Safety"),
-    ("fq", "Firearms Qualification"),
+    ("crit", "Crisis Response and Intervention Training"),
 )
+REQUEST_LINE = '"GET /xAPI/statements'
 
 
-def statements(count: int, people: int, start: datetime) -> list[dict[str, Any]]:
+def statements(count: int, start: datetime) -> list[dict[str, Any]]:
+    """`count` completions of `count // 5` people, a second apart from `start`."""
     rng = random.Random(7)
     out = []
     for n in range(count):
@@ -47,88 +75,219 @@ def statements(count: int, people: int, start: datetime) -> list[dict[str, Any]]
         out.append(
             {
                 "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "actor": {"objectType": "Agent", "mbox": f"mailto:p{rng.randrange(people)}@a.test"},
-                "verb": {"id": f"http://adlnet.gov/expapi/verbs/{rng.choice(VERBS)}"},
+                "actor": {
+                    "objectType": "Agent",
+                    "mbox": f"mailto:p{rng.randrange(count // 5)}@a.test",
+                },
+                "verb": {"id": rng.choice(VERBS)},
                 "object": {
                     "objectType": "Activity",
                     "id": f"https://academy.example/{key}",
                     "definition": {"name": {"en-US": title}},
                 },
-                "result": {"completion": True, "success": rng.random() > 0.05},
+                "result": {"completion": True, "success": True},
                 "timestamp": (start + timedelta(seconds=n)).isoformat(),
             }
         )
     return out
 
 
-def seed(lrs: LrsServer, count: int, batch: int) -> float:
+@dataclass(frozen=True)
+class Lrs:
+    """An LRS under test: where it is, who may read it, its page size, how to count requests."""
+
+    name: str
+    endpoint: str
+    username: str
+    password: str
+    limit: int
+    served: Callable[[], int | None]
+
+
+def _serve_fast(count: int, pipe: Connection) -> None:
+    """The fast LRS's process: seed, serve, answer how many requests it has had until told."""
+    lrs = ConformantLrs()
+    lrs.post_statements(statements(count, datetime.now(UTC) - timedelta(days=3)))
+    with serving(lrs):
+        pipe.send(lrs.endpoint)
+        while pipe.recv() == "served":
+            pipe.send(lrs.requests)
+
+
+@contextmanager
+def fast_lrs(count: int, limit: int) -> Iterator[Lrs]:
+    ours, theirs = multiprocessing.Pipe()
+    process = multiprocessing.get_context("fork").Process(
+        target=_serve_fast, args=(count, theirs), daemon=True
+    )
+    process.start()
+    endpoint = ours.recv()
+
+    def served() -> int:
+        ours.send("served")
+        return int(ours.recv())
+
+    try:
+        yield Lrs("fast conformant LRS", endpoint, USERNAME, PASSWORD, limit, served)
+    finally:
+        ours.send("stop")
+        process.join(timeout=30)
+
+
+@contextmanager
+def ralph_lrs(count: int, workdir: Path) -> Iterator[Lrs]:
+    process, lrs = start_ralph(ensure_ralph_venv(), workdir / "ralph", "bench", uuid.uuid4().hex)
+    try:
+        began = time.perf_counter()
+        data = statements(count, datetime.now(UTC) - timedelta(days=3))
+        for start in range(0, count, 1000):
+            lrs.post_statements(data[start : start + 1000])
+        print(f"  seeded Ralph with {count} statements in {time.perf_counter() - began:.1f} s")
+        yield Lrs("Ralph 5.1.0 (fs)", lrs.endpoint, lrs.username, lrs.password, 100, lambda: None)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def floor(lrs: Lrs) -> tuple[float, int, int]:
+    """(a): the connector's own requests, each page parsed and nothing else done."""
+    session = requests.Session()
+    session.auth = (lrs.username, lrs.password)
+    session.headers.update({"X-Experience-API-Version": "1.0.3", "Accept": "application/json"})
+    url: str | None = urljoin(lrs.endpoint, "statements")
+    params: dict[str, Any] | None = {"limit": lrs.limit, "ascending": "true"}
+    seen = pages = 0
     began = time.perf_counter()
-    data = statements(count, people=count // 5, start=datetime.now(UTC) - timedelta(days=3))
-    for start in range(0, count, batch):
-        lrs.post_statements(data[start : start + batch])
+    while url:
+        response = session.get(url, params=params, timeout=(10, 300))
+        response.raise_for_status()
+        body = json.loads(response.content)
+        seen, pages, params = seen + len(body["statements"]), pages + 1, None
+        url = urljoin(lrs.endpoint, body["more"]) if body.get("more") else None
+    return time.perf_counter() - began, seen, pages
+
+
+def config_file(lrs: Lrs, store: Path) -> Path:
+    path = store.with_suffix(".toml")
+    path.write_text(
+        f'[store]\nurl = "sqlite:///{store}"\n\n'
+        '[[agencies]]\nid = "a-pd"\nname = "A"\n\n'
+        f'[[sources]]\nname = "lrs"\nkind = "xapi"\nendpoint = "{lrs.endpoint}"\n'
+        f'username = "{lrs.username}"\npassword = "env:LRS_PASSWORD"\npage_size = {lrs.limit}\n'
+    )
+    return path
+
+
+def onemind(lrs: Lrs, config: Path, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    env = {**os.environ, "LRS_PASSWORD": lrs.password}
+    command = [sys.executable, "-m", "onemind", "--config", str(config), *args]
+    began = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"onemind {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return seconds, done
+
+
+def ours(lrs: Lrs, store: Path, count: int) -> tuple[float, int | None]:
+    """(b): a full sync in its own process; it must report every statement new."""
+    config = config_file(lrs, store)
+    onemind(lrs, config, "init")
+    before = lrs.served()
+    seconds, done = onemind(lrs, config, "sync", "--json")
+    [result] = json.loads(done.stdout)["sources"]
+    assert (result["fetched"], result["new"], result["quarantined"]) == (count, count, 0), result
+    after = lrs.served()
+    return seconds, None if before is None or after is None else after - before
+
+
+def connector_alone(lrs: Lrs, count: int) -> float:
+    """(c): the connector's pull read to the end, no store."""
+    source = {
+        "name": "lrs",
+        "kind": "xapi",
+        "endpoint": lrs.endpoint,
+        "username": lrs.username,
+        "password": "env:P",
+        "page_size": lrs.limit,
+    }
+    settings = parse_settings(
+        {"agencies": [], "sources": [source]}, REPO / "x.toml", environ={"P": lrs.password}
+    )
+    began = time.perf_counter()
+    pulled = XapiConnector(settings.sources[0]).pull(None)
+    records = sum(not isinstance(item, Checkpoint) for item in pulled)
+    seconds = time.perf_counter() - began
+    assert records >= count, records
+    return seconds
+
+
+def quiet_rerun(lrs: Lrs, store: Path) -> tuple[float, int]:
+    """A rerun with nothing new: its time, and its requests (urllib3's debug lines)."""
+    seconds, done = onemind(lrs, config_file(lrs, store), "--debug", "sync", "--json")
+    [result] = json.loads(done.stdout)["sources"]
+    assert result["new"] == 0 and result["status"] == "succeeded", result
+    return seconds, done.stderr.count(REQUEST_LINE)
+
+
+def python_start() -> float:
+    began = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
     return time.perf_counter() - began
 
 
-def plain_paging(lrs: LrsServer, limit: int) -> tuple[float, int]:
-    """(a): the least any client must spend: every page fetched and parsed."""
-    session = requests.Session()
-    session.auth = lrs.auth
-    session.headers.update(lrs.headers)
-    began = time.perf_counter()
-    response = session.get(lrs.url(), params={"limit": limit}, timeout=(10, 300))
-    seen = 0
-    while True:
-        body = json.loads(response.content)
-        seen += len(body["statements"])
-        if not body.get("more"):
-            return time.perf_counter() - began, seen
-        response = session.get(lrs.url(body["more"]), timeout=(10, 300))
-
-
-def onemind_sync(lrs: LrsServer, workdir: Path, limit: int) -> tuple[float, float, str]:
-    """(b): the real command, in its own process; returns seconds, peak RSS in MB, its output."""
-    config = workdir / "onemind.toml"
-    config.write_text(
-        f'[store]\nurl = "sqlite:///{workdir / "bench.db"}"\n\n'
-        '[[agencies]]\nid = "a-pd"\nname = "A"\n\n'
-        f'[[sources]]\nname = "lrs"\nkind = "xapi"\nendpoint = "{lrs.endpoint}"\n'
-        f'username = "{lrs.username}"\npassword = "env:LRS_PASSWORD"\npage_size = {limit}\n'
+def measure(lrs: Lrs, count: int, runs: int, workdir: Path, target: float | None) -> None:
+    print(f"{lrs.name}: {count} statements, page size {lrs.limit}, {runs} run(s)")
+    floors, syncs = [], []
+    for run in range(runs):
+        store = workdir / f"{lrs.name.split()[0].lower()}-{run}.db"
+        order = ("floor", "ours") if run % 2 == 0 else ("ours", "floor")
+        for side in order:
+            if side == "floor":
+                seconds, seen, pages = floor(lrs)
+                assert seen == count, seen
+                floors.append(seconds)
+            else:
+                seconds, requests_made = ours(lrs, store, count)
+                syncs.append(seconds)
+        made = "" if requests_made is None else f", ours {requests_made} requests"
+        print(
+            f"  run {run + 1} ({order[0]} first): (a) floor {floors[-1]:.2f} s ({pages} requests)"
+            f", (b) ours {syncs[-1]:.2f} s{made}"
+        )
+    alone = statistics.median(connector_alone(lrs, count) for _ in range(runs))
+    a, b = statistics.median(floors), statistics.median(syncs)
+    goal = f" (target <= {target})" if target else ""
+    print(f"  median (a) floor {a:.2f} s = {count / a:,.0f} statements/s")
+    print(
+        f"  median (b) ours  {b:.2f} s = {count / b:,.0f} statements/s; (b)/(a) = {b / a:.2f}{goal}"
     )
-    env = {**os.environ, "LRS_PASSWORD": lrs.password}
-    command = [sys.executable, "-m", "onemind", "--config", str(config)]
-    subprocess.run([*command, "init"], check=True, env=env, capture_output=True)
-    began = time.perf_counter()
-    done = subprocess.run([*command, "sync"], env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - began
-    if done.returncode != 0:
-        raise SystemExit(f"onemind sync failed:\n{done.stderr}")
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return seconds, peak_mb, done.stdout
+    print(
+        f"  (c) connector alone {alone:.2f} s ((c)/(a) = {alone / a:.2f}); "
+        f"store, start-up and recompute around it (b)-(c) = {b - alone:.2f} s"
+    )
+    rerun, requests_made = quiet_rerun(lrs, store)
+    start = python_start()
+    print(
+        f"  quiet rerun: {requests_made} request(s), {rerun:.2f} s; python -c pass {start:.2f} s; "
+        f"beyond process start {rerun - start:.2f} s"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--statements", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--limit", type=int, default=100, help="page size (Ralph caps at 100)")
+    parser.add_argument("--statements", type=int, default=50_000)
+    parser.add_argument("--ralph-statements", type=int, default=5_000, help="0: skip Ralph")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--limit", type=int, default=500, help="fast LRS page size (Ralph: 100)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="onemind-xapi-bench-") as tmp:
         workdir = Path(tmp)
-        process, lrs = start_ralph(
-            ensure_ralph_venv(), workdir / "ralph", "bench", uuid.uuid4().hex
-        )
-        try:
-            seconds = seed(lrs, args.statements, args.batch)
-            print(f"seeded {args.statements} statements in {seconds:.1f} s")
-            plain, seen = plain_paging(lrs, args.limit)
-            print(f"(a) plain requests+json paging: {plain:.1f} s for {seen} statements")
-            synced, peak, output = onemind_sync(lrs, workdir, args.limit)
-            print(f"(b) onemind sync into SQLite: {synced:.1f} s, peak memory {peak:.0f} MB")
-            print(f"(b)/(a) = {synced / plain:.2f} (target <= 1.25)")
-            print(output.strip().splitlines()[-3] if output.strip() else "")
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+        with fast_lrs(args.statements, args.limit) as lrs:
+            measure(lrs, args.statements, args.runs, workdir, target=1.5)
+        if args.ralph_statements:
+            with ralph_lrs(args.ralph_statements, workdir) as lrs:
+                measure(lrs, args.ralph_statements, args.runs, workdir, target=None)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
@@ -83,9 +83,10 @@ class XapiConnector(Connector, Pushes, Reconciles):
         return f"{self.statements_url} gives {self.config.username!r} statements"
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
-        """Statements since the cursor (less the overlap), or the rest of the window it was
-        walking; checkpointed as the pages' order allows (see `connectors.xapi_cursor`). When
-        a page cannot be read, the pages read before it are checkpointed if their order is known.
+        """Statements since the cursor (less the overlap, unless the LRS is known to resume
+        exactly), or the rest of the window it was walking; checkpointed as the pages' order
+        allows (see `connectors.xapi_cursor`). When a page cannot be read, the pages read
+        before it are checkpointed if their order is known.
         """
         saved = XapiCursor.from_json(self.name, cursor) or XapiCursor()
         params = self._query(saved)
@@ -118,11 +119,17 @@ class XapiConnector(Connector, Pushes, Reconciles):
             params["until"] = saved.window.down_to
             since = saved.window.since
         else:
-            start = saved.since(timedelta(minutes=self.config.overlap_minutes))
+            start = self._resume(saved)
             since = start.isoformat().replace("+00:00", "Z") if start else None
         if since is not None:
             params["since"] = since
         return params
+
+    def _resume(self, saved: XapiCursor) -> datetime | None:
+        """Where a pull that finishes no window starts, judged by the field `since` is now
+        taken to compare (the configuration may have changed since the cursor was saved)."""
+        overlap = timedelta(minutes=self.config.overlap_minutes)
+        return replace(saved, key=self._key(saved)).since(overlap)
 
     def _key(self, saved: XapiCursor) -> str | None:
         """The field the LRS filters `since` on: as configured, else as found before."""
@@ -208,8 +215,7 @@ class XapiConnector(Connector, Pushes, Reconciles):
             ConfigurationError: the cursor cannot be read.
         """
         resume = XapiCursor.from_json(self.name, cursor)
-        overlap = timedelta(minutes=self.config.overlap_minutes)
-        return None if resume is None else resume.since(overlap)
+        return None if resume is None else self._resume(resume)
 
     def gone(self, external_ids: Iterable[str]) -> Iterator[VoidRecord]:
         """Statements the LRS no longer returns (404, or an empty result) are retracted."""

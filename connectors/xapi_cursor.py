@@ -81,15 +81,23 @@ class XapiCursor:
             raise unreadable(source, f"has key = {key!r}, not one of {', '.join(KEYS)}")
         return cls(key, *_instants(source, body, "through"), _window(source, body.get("window")))
 
+    @property
+    def exact(self) -> bool:
+        """Whether the LRS is known to be conformant where resuming is concerned: it filters
+        `since` on `stored` and said when the last read began which statements it had made
+        visible. Everything stored up to the older of `through` and that time is then read,
+        and nothing stored later can turn up below it: no overlap is needed."""
+        return self.key == "stored" and self.consistent_through is not None
+
     def since(self, overlap: timedelta) -> datetime | None:
         """Where a pull that is not finishing a window starts: the older of `through` and the
-        consistent-through time, less the overlap; None to read from the start."""
+        consistent-through time, less the overlap unless `exact`; None to read from the start."""
         if not self.through:
             return None
         marks = [parse_instant(self.through, "cursor.through")]
         if self.consistent_through:
             marks.append(parse_instant(self.consistent_through, "cursor.consistent_through"))
-        return min(marks) - overlap
+        return min(marks) - (timedelta(0) if self.exact else overlap)
 
 
 def _instants(source: str, body: Mapping[str, Any], mark: str) -> tuple[str | None, str | None]:

@@ -3,7 +3,8 @@ tests/test_lrs_server.py pins down): `since`/`until` compare `stored`, `ascendin
 oldest first (else newest first), `more` continues a listing, every answer carries
 `X-Experience-API-Consistent-Through`, and an unknown `statementId` is a 404.
 
-`newest_first=True` makes it an LRS that ignores `ascending` and always lists newest first.
+`newest_first=True` makes it an LRS that ignores `ascending` and always lists newest first;
+`consistent_through=False` one that does not send the header.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import threading
 import uuid
 from base64 import b64encode
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,52 +26,76 @@ BASIC = "Basic " + b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
 
 
 class ConformantLrs:
-    """Statements in memory in the order stored; `stored` strictly increases."""
+    """Statements in memory in the order stored; `stored` strictly increases (microseconds).
+    Each statement is encoded once, when stored, and a listing finds its range by bisection,
+    so pages are served at tens of thousands of statements a second (bench/xapi_pull.py)."""
 
-    def __init__(self, newest_first: bool = False) -> None:
+    def __init__(self, newest_first: bool = False, consistent_through: bool = True) -> None:
         self.newest_first = newest_first
+        self.sends_consistent_through = consistent_through
         self.statements: list[dict[str, Any]] = []
+        self.stored: list[datetime] = []
+        self.encoded: list[bytes] = []
+        self.by_id: dict[str, int] = {}
         self.lock = threading.Lock()
         self.endpoint = ""
+        self.requests = 0
 
     def post_statements(self, statements: Sequence[Mapping[str, Any]]) -> list[str]:
         with self.lock:
             for sent in statements:
-                previous = self.statements[-1]["stored"] if self.statements else None
-                now = datetime.now(UTC)
-                stored = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as written
-                if previous and stored <= _instant(previous):
-                    stored = _instant(previous) + timedelta(milliseconds=1)
+                stored = datetime.now(UTC)
+                if self.stored and stored <= self.stored[-1]:
+                    stored = self.stored[-1] + timedelta(microseconds=1)
                 kept = {"id": str(uuid.uuid4()), **sent, "stored": _text(stored)}
+                self.by_id[kept["id"]] = len(self.statements)
                 self.statements.append(kept)
+                self.stored.append(stored)
+                self.encoded.append(json.dumps(kept).encode())
             return [s["id"] for s in self.statements[-len(statements) :]]
 
-    def answer(self, query: dict[str, str]) -> tuple[int, Any]:
-        """The status and body of GET statements with this query."""
+    def consistent_through(self) -> str:
+        """Every statement is visible once stored: consistent through now, or the newest
+        `stored` if that is later."""
         with self.lock:
+            return _text(max([datetime.now(UTC), *self.stored[-1:]]))
+
+    def answer(self, query: dict[str, str]) -> tuple[int, bytes]:
+        """The status and JSON body of GET statements with this query."""
+        with self.lock:
+            self.requests += 1
             if "statementId" in query:
-                found = [s for s in self.statements if s["id"] == query["statementId"]]
-                return (200, found[0]) if found else (404, {"error": "no such statement"})
-            listed = [s for s in self.statements if _matches(s, query)]
+                found = self.by_id.get(query["statementId"])
+                if found is None:
+                    return 404, b'{"error": "no such statement"}'
+                return 200, self.encoded[found]
+            listed = self._listed(query)
         if self.newest_first or query.get("ascending") != "true":
             listed.reverse()
         start, limit = int(query.get("from", "0")), int(query.get("limit", "0")) or 100
-        page = listed[start : start + limit]
+        page = b",".join(self.encoded[n] for n in listed[start : start + limit])
         more = ""
         if start + limit < len(listed):
             more = "/xAPI/statements?" + urlencode(query | {"from": str(start + limit)})
-        return 200, {"statements": page, "more": more}
+        return 200, b'{"statements": [' + page + b'], "more": ' + json.dumps(more).encode() + b"}"
+
+    def _listed(self, query: dict[str, str]) -> list[int]:
+        """The positions of the statements the query selects, oldest stored first:
+        `since`/`until` compare `stored`, as xAPI says."""
+        since, until = query.get("since"), query.get("until")
+        low = bisect_right(self.stored, _instant(since)) if since else 0
+        high = bisect_right(self.stored, _instant(until)) if until else len(self.stored)
+        listed = range(low, high)
+        if not {"agent", "verb", "activity"} & query.keys():
+            return list(listed)
+        return [n for n in listed if _matches(self.statements[n], query)]
 
 
 def _matches(statement: dict[str, Any], query: dict[str, str]) -> bool:
-    """Whether a statement passes the query's filters (`since`/`until` on `stored`)."""
-    stored = _instant(statement["stored"])
-    since, until = query.get("since"), query.get("until")
+    """Whether a statement passes the query's agent, verb and activity filters."""
     agent = json.loads(query["agent"]) if "agent" in query else None
     return (
-        (not since or stored > _instant(since))
-        and (not until or stored <= _instant(until))
-        and (agent is None or all(statement["actor"].get(k) == v for k, v in agent.items()))
+        (agent is None or all(statement["actor"].get(k) == v for k, v in agent.items()))
         and query.get("verb", statement["verb"]["id"]) == statement["verb"]["id"]
         and query.get("activity", statement["object"]["id"]) == statement["object"]["id"]
     )
@@ -80,11 +106,14 @@ def _instant(value: str) -> datetime:
 
 
 def _text(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _handler(lrs: ConformantLrs) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: a client pages over one connection
+        disable_nagle_algorithm = True  # else each body waits on the client's delayed ACK
+
         def do_GET(self) -> None:
             if self.headers.get("Authorization") != BASIC:
                 self._send(401, {"error": "unauthorised"})
@@ -94,11 +123,12 @@ def _handler(lrs: ConformantLrs) -> type[BaseHTTPRequestHandler]:
             self._send(*lrs.answer(query))
 
         def _send(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            self.send_header("X-Experience-API-Consistent-Through", _text(datetime.now(UTC)))
+            if lrs.sends_consistent_through:
+                self.send_header("X-Experience-API-Consistent-Through", lrs.consistent_through())
             self.end_headers()
             self.wfile.write(data)
 

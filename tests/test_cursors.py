@@ -185,3 +185,20 @@ def test_an_lrs_resumes_from_the_older_mark_less_the_overlap() -> None:
         2026, 1, 3, tzinfo=UTC
     )
     assert XapiCursor().since(timedelta(hours=1)) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "consistent_through", "since"),
+    [
+        ("stored", "2026-01-02T12:00:00Z", datetime(2026, 1, 2, 12, 0, tzinfo=UTC)),
+        ("stored", "2026-01-05T00:00:00Z", datetime(2026, 1, 3, 0, 0, tzinfo=UTC)),
+        ("stored", None, datetime(2026, 1, 2, 22, 0, tzinfo=UTC)),
+        ("timestamp", "2026-01-05T00:00:00Z", datetime(2026, 1, 2, 22, 0, tzinfo=UTC)),
+        (None, "2026-01-05T00:00:00Z", datetime(2026, 1, 2, 22, 0, tzinfo=UTC)),
+    ],
+)
+def test_only_an_lrs_filtering_on_stored_with_consistent_through_resumes_without_overlap(
+    key: str | None, consistent_through: str | None, since: datetime
+) -> None:
+    cursor = XapiCursor(key, "2026-01-03T00:00:00Z", consistent_through)
+    assert cursor.since(timedelta(hours=2)) == since
