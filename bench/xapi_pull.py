@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing
 import os
 import random
@@ -189,16 +190,42 @@ def onemind(lrs: Lrs, config: Path, *args: str) -> tuple[float, subprocess.Compl
     return seconds, done
 
 
-def ours(lrs: Lrs, store: Path, count: int) -> tuple[float, int | None]:
+@dataclass(frozen=True)
+class Sync:
+    """A whole `onemind sync`: its wall time, split at the source's first and last log lines
+    (start-up, pull and store, then linking, classification and recompute); its requests."""
+
+    seconds: float
+    start_up: float
+    pull_and_store: float
+    after: float
+    requests: int | None
+
+
+def ours(lrs: Lrs, store: Path, count: int) -> Sync:
     """(b): a full sync in its own process; it must report every statement new."""
     config = config_file(lrs, store)
     onemind(lrs, config, "init")
     before = lrs.served()
-    seconds, done = onemind(lrs, config, "sync", "--json")
+    began = time.time()
+    seconds, done = onemind(lrs, config, "-v", "sync", "--json")
     [result] = json.loads(done.stdout)["sources"]
     assert (result["fetched"], result["new"], result["quarantined"]) == (count, count, 0), result
     after = lrs.served()
-    return seconds, None if before is None or after is None else after - before
+    started, finished = (_logged(done.stderr, line) for line in ("sync started", "sync succeeded"))
+    return Sync(
+        seconds,
+        started - began,
+        finished - started,
+        began + seconds - finished,
+        None if before is None or after is None else after - before,
+    )
+
+
+def _logged(stderr: str, message: str) -> float:
+    """When the first log line holding `message` was written (seconds since the epoch)."""
+    line = next(line for line in stderr.splitlines() if message in line)
+    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
 
 
 def connector_alone(lrs: Lrs, count: int) -> float:
@@ -222,12 +249,15 @@ def connector_alone(lrs: Lrs, count: int) -> float:
     return seconds
 
 
-def quiet_rerun(lrs: Lrs, store: Path) -> tuple[float, int]:
-    """A rerun with nothing new: its time, and its requests (urllib3's debug lines)."""
+def quiet_rerun(lrs: Lrs, store: Path) -> tuple[Sync, int]:
+    """A rerun with nothing new: its time, split, and its requests (urllib3's debug lines)."""
+    began = time.time()
     seconds, done = onemind(lrs, config_file(lrs, store), "--debug", "sync", "--json")
     [result] = json.loads(done.stdout)["sources"]
     assert result["new"] == 0 and result["status"] == "succeeded", result
-    return seconds, done.stderr.count(REQUEST_LINE)
+    started, finished = (_logged(done.stderr, line) for line in ("sync started", "sync succeeded"))
+    split = Sync(seconds, started - began, finished - started, began + seconds - finished, None)
+    return split, done.stderr.count(REQUEST_LINE)
 
 
 def python_start() -> float:
@@ -238,7 +268,8 @@ def python_start() -> float:
 
 def measure(lrs: Lrs, count: int, runs: int, workdir: Path, target: float | None) -> None:
     print(f"{lrs.name}: {count} statements, page size {lrs.limit}, {runs} run(s)")
-    floors, syncs = [], []
+    floors: list[float] = []
+    syncs: list[Sync] = []
     for run in range(runs):
         store = workdir / f"{lrs.name.split()[0].lower()}-{run}.db"
         order = ("floor", "ours") if run % 2 == 0 else ("ours", "floor")
@@ -248,29 +279,40 @@ def measure(lrs: Lrs, count: int, runs: int, workdir: Path, target: float | None
                 assert seen == count, seen
                 floors.append(seconds)
             else:
-                seconds, requests_made = ours(lrs, store, count)
-                syncs.append(seconds)
-        made = "" if requests_made is None else f", ours {requests_made} requests"
+                syncs.append(ours(lrs, store, count))
+        made = "" if syncs[-1].requests is None else f" ({syncs[-1].requests} requests)"
         print(
             f"  run {run + 1} ({order[0]} first): (a) floor {floors[-1]:.2f} s ({pages} requests)"
-            f", (b) ours {syncs[-1]:.2f} s{made}"
+            f", (b) ours {syncs[-1].seconds:.2f} s{made}"
         )
     alone = statistics.median(connector_alone(lrs, count) for _ in range(runs))
-    a, b = statistics.median(floors), statistics.median(syncs)
+    a = statistics.median(floors)
+    b = statistics.median(s.seconds for s in syncs)
+    start_up, pulled, after = (
+        statistics.median(getattr(s, part) for s in syncs)
+        for part in ("start_up", "pull_and_store", "after")
+    )
     goal = f" (target <= {target})" if target else ""
     print(f"  median (a) floor {a:.2f} s = {count / a:,.0f} statements/s")
     print(
         f"  median (b) ours  {b:.2f} s = {count / b:,.0f} statements/s; (b)/(a) = {b / a:.2f}{goal}"
     )
     print(
-        f"  (c) connector alone {alone:.2f} s ((c)/(a) = {alone / a:.2f}); "
-        f"store, start-up and recompute around it (b)-(c) = {b - alone:.2f} s"
+        f"    (b) = start-up {start_up:.2f} s + pull and store {pulled:.2f} s "
+        f"+ link, classify, recompute {after:.2f} s"
+    )
+    print(
+        f"  median (c) connector alone {alone:.2f} s, (c)/(a) = {alone / a:.2f}; "
+        f"so the store takes about {pulled - alone:.2f} s of the pull and store "
+        f"({(pulled - alone) / count * 1e6:.0f} us a statement)"
     )
     rerun, requests_made = quiet_rerun(lrs, store)
     start = python_start()
     print(
-        f"  quiet rerun: {requests_made} request(s), {rerun:.2f} s; python -c pass {start:.2f} s; "
-        f"beyond process start {rerun - start:.2f} s"
+        f"  quiet rerun: {requests_made} request(s), {rerun.seconds:.2f} s = start-up "
+        f"{rerun.start_up:.2f} s + pull {rerun.pull_and_store:.2f} s + link, classify, "
+        f"recompute {rerun.after:.2f} s; python -c pass {start:.2f} s, "
+        f"so {rerun.seconds - start:.2f} s beyond process start"
     )
 
 
@@ -281,6 +323,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--limit", type=int, default=500, help="fast LRS page size (Ralph: 100)")
     args = parser.parse_args()
+    logging.getLogger("onemind").setLevel(logging.ERROR)  # (c)'s warning about http://
     with tempfile.TemporaryDirectory(prefix="onemind-xapi-bench-") as tmp:
         workdir = Path(tmp)
         with fast_lrs(args.statements, args.limit) as lrs:

@@ -5,28 +5,15 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import requests
 from requests.auth import HTTPBasicAuth
-from tincan import (
-    Activity,
-    ActivityDefinition,
-    Agent,
-    AgentAccount,
-    Extensions,
-    LanguageMap,
-    Result,
-    Statement,
-    StatementRef,
-    Verb,
-)
 
 from onemind.config.model import XapiSourceConfig
 from onemind.connectors.base import CheckResult, Connector, Pushes, Reconciles, run_checks
@@ -34,20 +21,18 @@ from onemind.connectors.http import HttpClient
 from onemind.connectors.paging import MoreLinkPaginator
 from onemind.connectors.xapi_cursor import PageWalk, XapiCursor
 from onemind.connectors.xapi_statements import (
-    VOIDED,
     parse_instant,
     read_statement,
     statement_rules,
 )
 from onemind.domain.records import Checkpoint, CredentialNotice, PullItem, VoidRecord
-from onemind.errors import ConfigurationError, OneMindError, SourceError, TransientError
+from onemind.errors import OneMindError, SourceError, TransientError
+
+if TYPE_CHECKING:
+    from tincan import Statement  # imported when pushing: pulling needs no tincan
 
 log = logging.getLogger(__name__)
 
-ACHIEVED = "https://w3id.org/xapi/tla/verbs/achieved"
-CREDENTIAL_TYPE = "https://w3id.org/xapi/tla/activity-types/credential"
-CREDENTIAL_EXTENSION = "https://onemind.example/xapi/extensions/credential"
-NAMESPACE = uuid.UUID("5b0f2d6e-7c61-4c4e-9f3e-0a8e1d6c2b57")
 CONSISTENT_THROUGH = "X-Experience-API-Consistent-Through"
 FULL_EVERY = timedelta(days=7)
 PROBE_GAP = timedelta(seconds=2)
@@ -236,48 +221,19 @@ class XapiConnector(Connector, Pushes, Reconciles):
         return self._put(statement)
 
     def revoke(self, notice: CredentialNotice) -> str:
-        target = self.credential_statement(notice)
-        voiding = Statement(
-            id=uuid.uuid5(NAMESPACE, f"void:{notice.credential_id}"),
-            actor=target.actor,
-            verb=Verb(id=VOIDED, display=LanguageMap({"en-US": "voided"})),
-            object=StatementRef(id=target.id),
-            timestamp=notice.issued_at,
-        )
-        return self._put(voiding)
+        from onemind.connectors.xapi_push import voiding_statement
+
+        return self._put(voiding_statement(self.credential_statement(notice), notice))
 
     def credential_statement(self, notice: CredentialNotice) -> Statement:
-        """The 'achieved' statement for a credential; its id depends only on the credential."""
-        return Statement(
-            id=uuid.uuid5(NAMESPACE, f"credential:{notice.credential_id}"),
-            actor=self._actor(notice),
-            verb=Verb(id=ACHIEVED, display=LanguageMap({"en-US": "achieved"})),
-            object=Activity(
-                id=urljoin(self.config.achievement_base, notice.category),
-                definition=ActivityDefinition(
-                    name=LanguageMap({"en-US": notice.achievement_name}), type=CREDENTIAL_TYPE
-                ),
-            ),
-            result=Result(
-                completion=True, extensions=Extensions({CREDENTIAL_EXTENSION: notice.credential})
-            ),
-            timestamp=notice.issued_at,
-        )
+        """The 'achieved' statement for a credential; its id depends only on the credential.
 
-    def _actor(self, notice: CredentialNotice) -> Agent:
-        if notice.email:
-            return Agent(mbox=f"mailto:{notice.email}", name=notice.person_name)
-        if notice.employee_id and self.config.account_home_page:
-            return Agent(
-                account=AgentAccount(
-                    home_page=self.config.account_home_page, name=notice.employee_id
-                ),
-                name=notice.person_name,
-            )
-        raise ConfigurationError(
-            f"source {self.name!r}: credential {notice.credential_id} has no "
-            "email, and account_home_page is not set to name the person"
-        )
+        Raises:
+            ConfigurationError: the person has no email, and no account can name them.
+        """
+        from onemind.connectors.xapi_push import credential_statement
+
+        return credential_statement(self.config, notice)
 
     def _put(self, statement: Statement) -> str:
         """PUT with the statement's own id: 204 stored, 409 already there (pushing twice = once)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any, ClassVar
 
 from onemind.connectors.cursors import instant, text, unreadable, versioned
@@ -133,11 +134,10 @@ class Span:
         marks = _marks(statements, key)
         if not marks:
             return None
-        ordered = sorted(marks)
-        below = [text for mark, text in ordered if mark < ordered[-1][0]]
-        rising = marks == ordered and ordered[0][0] < ordered[-1][0]
-        low, high = ordered[0], ordered[-1]
-        return cls(low[0], high[0], low[1], high[1], below[-1] if below else None, rising)
+        low, high = min(marks), max(marks)
+        below = max([m for m in marks if m[0] < high[0]], default=None)
+        rising = low[0] < high[0] and all(a <= b for a, b in pairwise(marks))
+        return cls(low[0], high[0], low[1], high[1], below[1] if below else None, rising)
 
     @classmethod
     def at(cls, mark: str) -> Span:
@@ -155,17 +155,18 @@ class Span:
 def _marks(statements: list[Any], key: str | None) -> list[tuple[datetime, str]]:
     """Each statement's `key` value; while the key is unknown, the earlier of `stored` and
     `timestamp`, so that a mark is safe whichever of the two the LRS filters on."""
+    if key is not None:
+        return [mark for mark in (_mark(s, key) for s in statements) if mark is not None]
     found = []
     for statement in statements:
-        values = [_mark(statement, field) for field in ((key,) if key else KEYS)]
-        known = [v for v in values if v is not None]
+        known = [v for v in (_mark(statement, field) for field in KEYS) if v is not None]
         if known:
             found.append(min(known))
     return found
 
 
 def _mark(statement: Any, field: str) -> tuple[datetime, str] | None:
-    value = statement.get(field) if isinstance(statement, Mapping) else None
+    value = statement.get(field) if isinstance(statement, dict) else None
     if not isinstance(value, str):
         return None
     try:

@@ -1,10 +1,12 @@
 """xAPI statement → record: completion verbs earn credit, `voided` retracts it.
 
-Shared by every xAPI source (a file exported from an LRS, or the LRS itself).
+Shared by every xAPI source (a file exported from an LRS, or the LRS itself). Statements are
+parsed JSON: objects are dicts (checked as such, which is quicker than asking for a Mapping).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ DEFAULT_VERBS = (
 )
 UTC_ZONE = ZoneInfo("UTC")
 LANGUAGES = ("en-US", "en", "en-GB")
+CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def read_statement(
     statement: Any, rules: StatementRules
 ) -> CompletionRecord | VoidRecord | Rejected | None:
     """The record a statement means, a Rejected if it is malformed, None if it earns nothing."""
-    if not isinstance(statement, Mapping):
+    if not isinstance(statement, dict):
         return Rejected("statement ?", "not a JSON object", {"value": str(statement)[:500]})
     sid = statement.get("id")
     location = f"statement {sid}"
@@ -71,6 +74,8 @@ def read_statement(
 def _check_id(sid: Any) -> None:
     if not isinstance(sid, str):
         raise ValueError("id: missing")
+    if CANONICAL_UUID.fullmatch(sid):  # as xAPI writes them: spares parsing the common case
+        return
     try:
         uuid.UUID(sid)
     except ValueError:
@@ -79,7 +84,7 @@ def _check_id(sid: Any) -> None:
 
 def _verb(statement: Mapping[str, Any]) -> str:
     verb = statement.get("verb")
-    if not isinstance(verb, Mapping) or not isinstance(verb.get("id"), str):
+    if not isinstance(verb, dict) or not isinstance(verb.get("id"), str):
         raise ValueError("verb.id: missing")
     return verb["id"]
 
@@ -87,14 +92,14 @@ def _verb(statement: Mapping[str, Any]) -> str:
 def _earned(result: Any) -> bool:
     if result is None:
         return True
-    if not isinstance(result, Mapping):
+    if not isinstance(result, dict):
         raise ValueError("result: not an object")
     return result.get("success") is not False and result.get("completion") is not False
 
 
 def _void(statement: Mapping[str, Any], sid: str, location: str) -> VoidRecord:
     target = statement.get("object")
-    if not isinstance(target, Mapping) or target.get("objectType") != "StatementRef":
+    if not isinstance(target, dict) or target.get("objectType") != "StatementRef":
         raise ValueError("object: a voiding statement must target a StatementRef")
     _check_id(target.get("id"))
     return VoidRecord(
@@ -106,7 +111,7 @@ def _completion(
     statement: Mapping[str, Any], sid: str, location: str, rules: StatementRules
 ) -> CompletionRecord:
     activity = statement.get("object")
-    if not isinstance(activity, Mapping) or not isinstance(activity.get("id"), str):
+    if not isinstance(activity, dict) or not isinstance(activity.get("id"), str):
         raise ValueError("object.id: missing")
     if activity.get("objectType", "Activity") != "Activity":
         raise ValueError(f"object.objectType: {activity.get('objectType')!r} is not an Activity")
@@ -127,7 +132,7 @@ def _completion(
 
 
 def _actor(actor: Any, rules: StatementRules) -> dict[str, str]:
-    if not isinstance(actor, Mapping):
+    if not isinstance(actor, dict):
         raise ValueError("actor: missing")
     if actor.get("objectType") == "Group":
         raise ValueError("actor: a Group cannot earn a person's credit")
@@ -137,7 +142,7 @@ def _actor(actor: Any, rules: StatementRules) -> dict[str, str]:
     if isinstance(actor.get("mbox_sha1sum"), str):
         return {"mbox_sha1sum": actor["mbox_sha1sum"].lower()}
     account = actor.get("account")
-    if isinstance(account, Mapping) and account.get("name"):
+    if isinstance(account, dict) and account.get("name"):
         if rules.account_as == "employee_id":
             return {"employee_id": str(account["name"])}
         return {"account": f"{account.get('homePage', '')}|{account['name']}"}
@@ -145,7 +150,7 @@ def _actor(actor: Any, rules: StatementRules) -> dict[str, str]:
 
 
 def _title(names: Any) -> str | None:
-    if not isinstance(names, Mapping) or not names:
+    if not isinstance(names, dict) or not names:
         return None
     for language in LANGUAGES:
         if names.get(language):
