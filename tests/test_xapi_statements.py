@@ -144,3 +144,22 @@ def test_hours_from_a_configured_extension() -> None:
     record = read_statement(data, StatementRules(hours_extension=extension))
     assert isinstance(record, CompletionRecord)
     assert record.hours == 40.0
+
+
+@pytest.mark.parametrize(
+    ("sid", "kept"),
+    [
+        (SID, True),
+        (SID.upper(), True),
+        (SID.replace("-", ""), True),  # forms uuid.UUID reads are read as before
+        ("{" + SID + "}", True),
+        (f"urn:uuid:{SID}", True),
+        (SID[:-1] + "g", False),
+        (SID + "0", False),
+        (SID.replace("-", "_"), False),
+    ],
+)
+def test_statement_ids_are_read_as_uuid_reads_them(sid: str, kept: bool) -> None:
+    record = read_statement(statement(id=sid), StatementRules())
+    assert isinstance(record, CompletionRecord) == kept
+    assert isinstance(record, Rejected) != kept
