@@ -22,7 +22,7 @@ from onemind.connectors.paging import MoreLinkPaginator
 from onemind.connectors.xapi_cursor import PageWalk, XapiCursor
 from onemind.connectors.xapi_statements import (
     parse_instant,
-    read_statement,
+    read_statements,
     statement_rules,
 )
 from onemind.domain.records import Checkpoint, CredentialNotice, PullItem, VoidRecord
@@ -93,7 +93,7 @@ class XapiConnector(Connector, Pushes, Reconciles):
             checkpoint = walk.page(page.statements)
             if checkpoint is not None:
                 yield Checkpoint(checkpoint.to_json())
-            yield from self._records(page.statements)
+            yield from page.records
             if last:
                 yield Checkpoint(walk.end().to_json())
 
@@ -120,12 +120,6 @@ class XapiConnector(Connector, Pushes, Reconciles):
         """The field the LRS filters `since` on: as configured, else as found before."""
         declared = self.config.since_field
         return saved.key if declared == "auto" else declared
-
-    def _records(self, statements: list[Any]) -> Iterator[PullItem]:
-        for statement in statements:
-            record = read_statement(statement, self.rules)
-            if record is not None:
-                yield record
 
     def full_pass_every(self, cursor: dict[str, Any] | None) -> timedelta | None:
         """An LRS that filters `since` on `timestamp` never lists a statement stored late with
@@ -190,7 +184,12 @@ class XapiConnector(Connector, Pushes, Reconciles):
             raise SourceError(
                 f"source {self.name!r}: statements page {number} has no 'statements' list"
             )
-        return _Page(statements, body.get("more"), response.headers.get(CONSISTENT_THROUGH))
+        return _Page(
+            statements,
+            body.get("more"),
+            response.headers.get(CONSISTENT_THROUGH),
+            read_statements(statements, self.rules),
+        )
 
     def since(self, cursor: dict[str, Any] | None) -> datetime | None:
         """Where a pull from this saved cursor starts when it is not finishing a window (see
@@ -251,9 +250,13 @@ class XapiConnector(Connector, Pushes, Reconciles):
 
 @dataclass(frozen=True)
 class _Page:
+    """A page as read, with its records: read in the thread that fetched it, so that turning
+    statements into records overlaps the store's writing of the page before."""
+
     statements: list[Any]
     more: Any
     consistent_through: str | None
+    records: list[PullItem]
 
 
 def _empty_result(response: requests.Response) -> bool:

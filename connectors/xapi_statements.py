@@ -191,6 +191,8 @@ def _hours(statement: Mapping[str, Any], extension: str | None) -> float | None:
     return None
 
 
-def read_statements(statements: Sequence[Any], rules: StatementRules) -> list[Any]:
+def read_statements(
+    statements: Sequence[Any], rules: StatementRules
+) -> list[CompletionRecord | VoidRecord | Rejected]:
     """Every meaningful record of a page, in order; statements that earn nothing are dropped."""
     return [r for r in (read_statement(s, rules) for s in statements) if r is not None]

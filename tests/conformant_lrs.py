@@ -88,14 +88,14 @@ class ConformantLrs:
         listed = range(low, high)
         if not {"agent", "verb", "activity"} & query.keys():
             return list(listed)
-        return [n for n in listed if _matches(self.statements[n], query)]
+        agent = json.loads(query["agent"]) if "agent" in query else {}
+        return [n for n in listed if _matches(self.statements[n], agent, query)]
 
 
-def _matches(statement: dict[str, Any], query: dict[str, str]) -> bool:
+def _matches(statement: dict[str, Any], agent: dict[str, Any], query: dict[str, str]) -> bool:
     """Whether a statement passes the query's agent, verb and activity filters."""
-    agent = json.loads(query["agent"]) if "agent" in query else None
     return (
-        (agent is None or all(statement["actor"].get(k) == v for k, v in agent.items()))
+        all(statement["actor"].get(k) == v for k, v in agent.items())
         and query.get("verb", statement["verb"]["id"]) == statement["verb"]["id"]
         and query.get("activity", statement["object"]["id"]) == statement["object"]["id"]
     )
