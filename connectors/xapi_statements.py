@@ -170,11 +170,14 @@ def _day(statement: Mapping[str, Any], zone: ZoneInfo) -> date:
 def parse_instant(value: str, field: str) -> datetime:
     """An xAPI ISO 8601 instant; one without an offset is taken as UTC."""
     try:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        instant = datetime.fromisoformat(value)  # reads "Z" itself (Python 3.11)
     except ValueError:
-        raise ValueError(f"{field}: {value!r} is not an ISO 8601 time") from None
+        try:
+            instant = datetime.fromisoformat(value.replace("z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{field}: {value!r} is not an ISO 8601 time") from None
     if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=ZoneInfo("UTC"))
+        instant = instant.replace(tzinfo=UTC_ZONE)
     return instant
 
 
