@@ -36,6 +36,7 @@ class AgencyConfig(Strict):
     program: Literal["one-mind", "one-mind-2016"] = "one-mind"
     pledged_on: date | None = None
     deadline_months: Annotated[int, Field(ge=12, le=36)] = 36
+    region: Annotated[str, Field(max_length=100)] | None = None
     partnership_on: date | None = None
     partnership_evidence: str | None = None
     policy_on: date | None = None
@@ -177,8 +178,10 @@ def reference_problems(settings: Settings) -> list[tuple[tuple[str | int, ...], 
         problems.append((("agencies", index, "id"), "this id is given to an earlier agency too"))
     for index in _repeats([s.name for s in settings.sources]):
         problems.append((("sources", index, "name"), "this name is given to an earlier source too"))
+    listed = any(getattr(s, "role", None) == "agencies" for s in settings.sources)
     for index, source in enumerate(settings.sources):
-        if source.agency is not None and source.agency not in agency_ids:
+        # with an agencies file, a source's agency may be one it lists (checked when syncing)
+        if source.agency is not None and source.agency not in agency_ids and not listed:
             problems.append(
                 (
                     ("sources", index, "agency"),

@@ -78,6 +78,27 @@ COMPLETION_COLUMNS = (
     "completed_on",
     "expires_on",
 )
+AGENCY_COLUMNS = (
+    "id",
+    "name",
+    "program",
+    "pledged_on",
+    "deadline_months",
+    "region",
+    "report_to",
+    "partnership_on",
+    "partnership_evidence",
+    "policy_on",
+    "policy_evidence",
+)
+ATTESTATION_COLUMNS = ("agency", "kind", "attested_on", "evidence", "recorded_by")
+ROLE_COLUMNS = {
+    "roster": ROSTER_COLUMNS,
+    "completions": COMPLETION_COLUMNS,
+    "agencies": AGENCY_COLUMNS,
+    "attestations": ATTESTATION_COLUMNS,
+}
+"""The fields each role of a CSV/XLSX source reads (header names default to these)."""
 
 
 class CountOnly(Strict):
@@ -105,7 +126,7 @@ class PresetConfig(Strict):
 class TabularSourceConfig(SourceBase):
     connector = "onemind.connectors.tabular:TabularConnector"
     kind: Literal["csv", "xlsx"]
-    role: Literal["roster", "completions"]
+    role: Literal["roster", "completions", "agencies", "attestations"]
     path: Path
     preset: str | None = None
     columns: dict[str, str] = {}
@@ -134,11 +155,13 @@ class TabularSourceConfig(SourceBase):
     @model_validator(mode="after")
     def _columns_are_fields(self) -> TabularSourceConfig:
         _check_columns(self.role, self.columns)
+        if self.role == "agencies" and self.agency is not None:
+            raise ValueError("an agencies file lists agencies: it takes no agency = …")
         return self
 
 
 def _check_columns(role: str, columns: dict[str, str]) -> None:
-    known = ROSTER_COLUMNS if role == "roster" else COMPLETION_COLUMNS
+    known = ROLE_COLUMNS[role]
     unknown = sorted(set(columns) - set(known))
     if unknown:
         raise ValueError(

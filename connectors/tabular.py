@@ -8,11 +8,14 @@ import logging
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
 
-from onemind.config.model import COMPLETION_COLUMNS, ROSTER_COLUMNS, TabularSourceConfig
+from onemind.config.model import TabularSourceConfig
+from onemind.config.sources import ROLE_COLUMNS
+from onemind.connectors import agency_rows
 from onemind.connectors.base import CheckResult, Connector, run_checks
 from onemind.connectors.cursors import FileCursor
 from onemind.connectors.fields import (
@@ -22,7 +25,14 @@ from onemind.connectors.fields import (
     parse_optional_date,
     text,
 )
-from onemind.domain.records import Checkpoint, CompletionRecord, PullItem, Rejected, RosterEntry
+from onemind.domain.records import (
+    Checkpoint,
+    CompletionRecord,
+    ListingEnd,
+    PullItem,
+    Rejected,
+    RosterEntry,
+)
 from onemind.errors import ConfigurationError, SourceError
 
 log = logging.getLogger(__name__)
@@ -38,6 +48,8 @@ renamed .xlsx, a truncated file), a damaged member, malformed XML."""
 REQUIRED = {
     "roster": ("employee_id", "first_name", "last_name", "sworn", "hired_on"),
     "completions": ("course_id", "completed_on"),
+    "agencies": ("id", "name"),
+    "attestations": ("kind", "attested_on"),
 }
 
 
@@ -48,8 +60,13 @@ class TabularConnector(Connector):
         self.config = config
         self.name = config.name
         self.path = Path(config.path)
-        fields = ROSTER_COLUMNS if config.role == "roster" else COMPLETION_COLUMNS
-        self.columns = {f: config.columns.get(f, f) for f in fields}
+        self.columns = {f: config.columns.get(f, f) for f in ROLE_COLUMNS[config.role]}
+        self.parse = {
+            "roster": self._roster_entry,
+            "completions": self._completion,
+            "agencies": partial(agency_rows.agency_entry, self),
+            "attestations": partial(agency_rows.attestation_entry, self),
+        }[config.role]
 
     def check(self) -> CheckResult:
         return run_checks(("file", self._readable), ("columns", self._columns_found))
@@ -87,7 +104,6 @@ class TabularConnector(Connector):
         _, header = next(rows)
         positions = self._header_map(header)
         counts = self._count_only(header)
-        parse = self._roster_entry if self.config.role == "roster" else self._completion
         skipped = 0
         for line, cells in rows:
             location = f"{self.path.name}:{line}"
@@ -101,7 +117,7 @@ class TabularConnector(Connector):
                 skipped += 1
                 continue
             try:
-                yield parse(values, location)
+                yield self.parse(values, location)
             except ValueError as exc:
                 yield Rejected(location, str(exc), _payload(values))
         if skipped:
@@ -109,6 +125,8 @@ class TabularConnector(Connector):
             log.info(
                 "skipped %d row(s) of %s: their %s does not count", skipped, self.path.name, column
             )
+        if self.config.role == "agencies":
+            yield ListingEnd(self.name, self.path.name)
         yield Checkpoint(FileCursor(digest).to_json())
 
     def _count_only(self, header: list[Any]) -> Callable[[list[Any]], bool]:
@@ -131,7 +149,8 @@ class TabularConnector(Connector):
         lookup = {n.lower(): i for i, n in enumerate(names)}
         positions = {f: lookup[c.lower()] for f, c in self.columns.items() if c.lower() in lookup}
         missing = [self.columns[f] for f in REQUIRED[self.config.role] if f not in positions]
-        if self.config.role == "roster" and "agency" not in positions and not self.config.agency:
+        needs_agency = self.config.role in ("roster", "attestations")
+        if needs_agency and "agency" not in positions and not self.config.agency:
             missing.append(self.columns["agency"] + " (or set agency = … on the source)")
         if self.config.role == "completions" and not {"employee_id", "email"} & set(positions):
             missing.append(f"{self.columns['employee_id']} or {self.columns['email']}")

@@ -82,7 +82,54 @@ class Skipped:
     reason: str
 
 
-Record = RosterEntry | CompletionRecord | VoidRecord | Rejected
+@dataclass(frozen=True, slots=True)
+class AgencyEntry:
+    """One agency as an agencies file lists it; `external_id` is the agency id."""
+
+    external_id: str
+    location: str
+    name: str
+    program: str
+    pledged_on: date | None
+    deadline_months: int
+    region: str | None
+    report_to: tuple[str, ...]
+    attestations: tuple[AttestationEntry, ...] = ()
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationEntry:
+    """Partnership or policy evidence of one agency, dated, as a source states it."""
+
+    external_id: str
+    location: str
+    agency: str
+    kind: str
+    attested_on: date
+    evidence: str | None
+    recorded_by: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ListingEnd:
+    """An agencies file was read to its end: the agencies it no longer lists have left it."""
+
+    external_id: str
+    location: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+Record = (
+    RosterEntry
+    | CompletionRecord
+    | VoidRecord
+    | Rejected
+    | AgencyEntry
+    | AttestationEntry
+    | ListingEnd
+)
 PullItem = Record | Checkpoint | Skipped
 
 

@@ -71,13 +71,13 @@ def send_reports(
 
 
 def agencies(session: Session, agency: str | None) -> list[str]:
-    """Every agency's id, or the one named.
+    """Every active agency's id, or the one named (active or not).
 
     Raises:
         ConfigurationError: the named agency is not in the store.
     """
     if agency is None:
-        return list(session.scalars(select(Agency.id).order_by(Agency.id)))
+        return list(session.scalars(select(Agency.id).where(Agency.active).order_by(Agency.id)))
     if session.get(Agency, agency) is None:
         raise ConfigurationError(
             f"no agency {agency!r} in the store (is it in [[agencies]] and has 'onemind init' run?)"

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onemind.config.model import AgencyConfig, Settings
 from onemind.domain.categories import BUILT_IN
+from onemind.domain.records import AttestationEntry
 from onemind.domain.rules import BUILT_IN_RULES, TITLE
+from onemind.store.agencies import CONFIG, record_attestations, release
 from onemind.store.audit import audit
 from onemind.store.models import (
     Agency,
-    Attestation,
     Category,
     MappingRule,
     Source,
@@ -22,7 +22,6 @@ from onemind.store.models import (
 from onemind.store.upsert import upsert
 
 SYSTEM = "onemind"
-CONFIG = "configuration"
 
 
 def apply_settings(session: Session, settings: Settings, now: datetime) -> list[str]:
@@ -33,6 +32,7 @@ def apply_settings(session: Session, settings: Settings, now: datetime) -> list[
     _categories(session)
     _rules(session, now)
     attested = [a.id for a in settings.agencies if _agency(session, a, now)]
+    release(session, [a.id for a in settings.agencies])
     upsert(
         session,
         Source.__table__,
@@ -98,6 +98,9 @@ def _agency(session: Session, config: AgencyConfig, now: datetime) -> bool:
     agency.pledged_on = config.pledged_on
     agency.deadline_months = config.deadline_months
     agency.report_to = list(config.report_to)
+    agency.region = config.region
+    agency.active = True
+    agency.managed_by = CONFIG
     session.add(agency)
     session.flush()
     attestations = (
@@ -123,28 +126,7 @@ def attest(
     now: datetime,
 ) -> bool:
     """Record an attestation once; a new one (or new evidence) is audited. Whether it was new."""
-    found = session.scalar(
-        select(Attestation).where(
-            Attestation.agency_id == agency_id,
-            Attestation.kind == kind,
-            Attestation.attested_on == on,
-        )
+    entry = AttestationEntry(
+        f"{agency_id}:{kind}:{on.isoformat()}", actor, agency_id, kind, on, evidence, actor
     )
-    if found is not None and found.evidence == evidence:
-        return False
-    details: dict[str, Any] = {"kind": kind, "on": on.isoformat(), "evidence": evidence}
-    if found is None:
-        session.add(
-            Attestation(
-                agency_id=agency_id,
-                kind=kind,
-                attested_on=on,
-                evidence=evidence,
-                recorded_by=actor,
-                recorded_at=now,
-            )
-        )
-    else:
-        found.evidence = evidence
-    audit(session, now, actor, "attestation.record", agency_id, details)
-    return True
+    return bool(record_attestations(session, [entry], now))

@@ -149,7 +149,7 @@ def _any(condition: Any) -> Any:
 
 def everyone_counted(as_of: Day, agencies: Select[Any] | None) -> Select[Any]:
     """One row per (agency, person) counted at `as_of` under the agency's own program;
-    sworn if any of their active employments there is sworn. Every agency when None."""
+    sworn if any of their active employments there is sworn. Every active agency when None."""
     in_scope = or_(
         *(and_(Agency.program == program.id, _in_scope(program)) for program in PROGRAMS.values())
     )
@@ -168,7 +168,9 @@ def everyone_counted(as_of: Day, agencies: Select[Any] | None) -> Select[Any]:
         )
         .group_by(Employment.agency_id, Agency.program, Employment.person_id)
     )
-    return query if agencies is None else query.where(Employment.agency_id.in_(agencies))
+    if agencies is None:
+        return query.where(Agency.active)
+    return query.where(Employment.agency_id.in_(agencies))
 
 
 def count_query(as_of: Day, agencies: Select[Any] | None, *earlier: Day) -> Select[Any]:
@@ -225,7 +227,8 @@ def head_counts_at(
     earlier: Sequence[date] = (),
     agency_ids: Iterable[str] | None = None,
 ) -> list[dict[str, Counts]]:
-    """Counts per agency at `as_of`, then at each earlier date, in one query."""
+    """Counts per agency at `as_of`, then at each earlier date, in one query (every active
+    agency's unless `agency_ids` names them)."""
     wanted = None if agency_ids is None else list(agency_ids)
     found: list[dict[str, Counts]] = [{} for _ in range(len(earlier) + 1)]
     settle_planner(session)
@@ -287,7 +290,7 @@ def attested(
 def compute(
     session: Session, as_of: date, agency_ids: Iterable[str] | None = None
 ) -> list[CoverageReport]:
-    """Coverage reports for the agencies, ordered by agency id."""
+    """Coverage reports for the agencies (every active one when None), ordered by agency id."""
     wanted = None if agency_ids is None else list(agency_ids)
     window = as_of - timedelta(days=rules.RATE_WINDOW_DAYS)
     now, before = head_counts_at(session, as_of, [window], wanted)
@@ -296,8 +299,7 @@ def compute(
     query = select(
         Agency.id, Agency.name, Agency.program, Agency.pledged_on, Agency.deadline_months
     ).order_by(Agency.id)
-    if wanted is not None:
-        query = query.where(Agency.id.in_(wanted))
+    query = query.where(Agency.active if wanted is None else Agency.id.in_(wanted))
     return [
         _report(a, as_of, now.get(a.id, Counts()), before.get(a.id, Counts()), evidence)
         for a in session.execute(query)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     Unicode,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -50,6 +51,11 @@ class Agency(Base):
     pledged_on: Mapped[date | None] = mapped_column(Date)
     deadline_months: Mapped[int] = mapped_column(Integer, default=36)
     report_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    region: Mapped[str | None] = mapped_column(String(100))
+    # An agency that left the agencies file listing it: kept with its history, out of reports.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Who states it: "configuration" ([[agencies]]), an agencies source's name, NULL for neither.
+    managed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Attestation(Base):

@@ -37,6 +37,7 @@ class SourceLoad:
         now: Callable[[], datetime],
         committed: BatchStats,
         agency: str | None = None,
+        writer: type[RecordWriter] = RecordWriter,
     ) -> None:
         self.sessions = sessions
         self.source = source
@@ -45,6 +46,7 @@ class SourceLoad:
         self.lock_ttl = lock_ttl
         self.now = now
         self.agency = agency
+        self.writer_class = writer
         self.committed = committed
         self.pending = BatchStats()
         self.cursor: dict[str, Any] | None = None
@@ -127,7 +129,7 @@ class SourceLoad:
                 "pulling (raise [scheduler] lock_ttl_seconds if batches take that long)"
             )
         agencies = set(session.scalars(select(Agency.id)))
-        self.writer = RecordWriter(session, source.id, self.run_id, now, agencies, self.agency)
+        self.writer = self.writer_class(session, source.id, self.run_id, now, agencies, self.agency)
         return self.writer
 
     def _source(self) -> Source:

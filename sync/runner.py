@@ -23,13 +23,14 @@ from onemind.errors import ConfigurationError, OneMindError, SourceError
 from onemind.mapping.catalogue import refresh_catalogue
 from onemind.pipeline.recompute import deliver_pushes, recompute
 from onemind.store import coverage, dropped
+from onemind.store.agencies import AgencyWriter
 from onemind.store.bootstrap import apply_settings
 from onemind.store.classify import classify_pending
 from onemind.store.db import transaction
 from onemind.store.linking import apply_voids, link_completions, unlinked_count
 from onemind.store.models import RawRecord, Source
 from onemind.store.status import StatusChange
-from onemind.store.writer import BatchStats
+from onemind.store.writer import BatchStats, RecordWriter
 from onemind.sync import lock, runs
 from onemind.sync.loading import SourceLoad
 from onemind.sync.logcontext import sync_context
@@ -115,9 +116,7 @@ class SyncRunner:
             raise ConfigurationError(unknown_names("source", unknown, known, "in [[sources]]"))
         with transaction(self.sessions) as session:
             apply_settings(session, self.settings, self.now())
-        ordered = sorted(
-            wanted, key=lambda n: getattr(self.settings.source(n), "role", "") != "roster"
-        )
+        ordered = sorted(wanted, key=lambda n: _load_order(self.settings.source(n)))
         results = []
         for name in ordered:
             if self.stop.is_set():
@@ -280,6 +279,7 @@ class SyncRunner:
     def _load(self, config: SourceConfig, run_id: int, result: SourceResult) -> SourceLoad:
         """Where a pull's records go; what it commits is counted in `result.stats`."""
         agency = config.agency
+        registers = getattr(config, "role", None) in ("agencies", "attestations")
         return SourceLoad(
             self.sessions,
             config.name,
@@ -289,6 +289,7 @@ class SyncRunner:
             self.now,
             result.stats,
             agency,
+            AgencyWriter if registers else RecordWriter,
         )
 
     def _end(self, started: runs.Started, result: SourceResult) -> None:
@@ -301,6 +302,16 @@ class SyncRunner:
             log.info("sync failed: %s", result.error)  # the caller reports it: CLI line or log
         else:
             log.info("sync %s: %s", result.status, result.stats)
+
+
+LOAD_ORDER = ("agencies", "roster")
+"""Roles synced first, in this order: agencies before the rosters that name them, rosters before
+the completions and attestations that name their people and agencies."""
+
+
+def _load_order(config: SourceConfig) -> int:
+    role = getattr(config, "role", None)
+    return LOAD_ORDER.index(role) if role in LOAD_ORDER else len(LOAD_ORDER)
 
 
 def _run_ids(results: list[SourceResult]) -> list[int]:

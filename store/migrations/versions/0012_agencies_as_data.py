@@ -1,0 +1,31 @@
+"""agencies as data: region, active, and who states each agency
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-11-27 13:45:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Every agency so far came from [[agencies]] and is active; the next sync says which still do.
+    with op.batch_alter_table("agency", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("region", sa.String(length=100), nullable=True))
+        batch_op.add_column(
+            sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
+        batch_op.add_column(sa.Column("managed_by", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    # In place (SQLite 3.35+): a batch copy of agency cannot drop a table other rows point at.
+    op.drop_column("agency", "managed_by")
+    op.drop_column("agency", "active")
+    op.drop_column("agency", "region")
