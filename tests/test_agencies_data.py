@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config import Settings, parse_settings
+from onemind.errors import ConfigurationError
 from onemind.reports.batch import agencies as report_targets
 from onemind.store import coverage
 from onemind.store.models import (
@@ -282,3 +283,57 @@ def test_attestations_from_a_file_change_the_status_once(
     with sessions() as session:
         changes = session.execute(select(AgencyStatusChange.agency_id, AgencyStatusChange.after))
         assert list(changes) == [("a-pd", "complete")]
+
+
+def test_an_agencies_workbook_is_read_like_a_csv_file(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["ID", "Name", "Pledged", "Region"])
+    sheet.append(["a-pd", "A Police Department", datetime(2025, 1, 15), "North"])
+    workbook.save(tmp_path / "agencies.xlsx")
+    source = {
+        "name": "agencies",
+        "kind": "xlsx",
+        "role": "agencies",
+        "path": "agencies.xlsx",
+        "columns": {"id": "ID", "name": "Name", "pledged_on": "Pledged"},
+    }
+    settings = parse_settings({"sources": [source]}, tmp_path / "onemind.toml", environ={})
+    assert sync(settings, sessions, now).ok
+    a = agencies(sessions)["a-pd"]
+    assert (a.name, a.pledged_on, a.region, a.active) == (
+        "A Police Department",
+        date(2025, 1, 15),
+        "North",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ({"role": "agencies", "agency": "a-pd"}, "an agencies file lists agencies"),
+        ({"role": "agencies", "columns": {"agency": "A"}}, "agency not among the agencies fields"),
+        ({"role": "attestations", "columns": {"id": "A"}}, "id not among the attestations fields"),
+    ],
+)
+def test_agencies_and_attestation_sources_are_checked_when_loaded(
+    source: dict[str, Any], problem: str, tmp_path: Path
+) -> None:
+    raw = {"sources": [{"name": "file", "kind": "csv", "path": "file.csv", **source}]}
+    with pytest.raises(ConfigurationError, match=problem):
+        parse_settings(raw, tmp_path / "onemind.toml", environ={})
+
+
+def test_a_source_may_name_an_agency_only_an_agencies_file_lists(tmp_path: Path) -> None:
+    roster = {"name": "roster", "kind": "csv", "role": "roster", "path": "r.csv", "agency": "x-pd"}
+    listing = {"name": "agencies", "kind": "csv", "role": "agencies", "path": "a.csv"}
+    with pytest.raises(ConfigurationError, match="agency 'x-pd' is not in"):
+        parse_settings({"sources": [roster]}, tmp_path / "onemind.toml", environ={})
+    settings = parse_settings({"sources": [roster, listing]}, tmp_path / "o.toml", environ={})
+    assert [s.name for s in settings.sources] == ["roster", "agencies"]

@@ -18,6 +18,8 @@ from onemind.config.presets import BUILT_IN
 from onemind.config.problems import INPUT_ONLY
 from onemind.config.secrets import Secret
 from onemind.config.sources import (
+    AGENCY_COLUMNS,
+    ATTESTATION_COLUMNS,
     COMPLETION_COLUMNS,
     MOODLE_REPORT_COLUMNS,
     ROSTER_COLUMNS,
@@ -137,6 +139,8 @@ def _plain(value: Any) -> Any:
 def test_column_lists_are_the_fields_read() -> None:
     assert keys(TABLES["roster-columns"], "field") == list(ROSTER_COLUMNS)
     assert keys(TABLES["completion-columns"], "field") == list(COMPLETION_COLUMNS)
+    assert keys(TABLES["agency-columns"], "field") == list(AGENCY_COLUMNS)
+    assert keys(TABLES["attestation-columns"], "field") == list(ATTESTATION_COLUMNS)
     moodle = TABLES["moodle-report-columns"]
     assert dict(zip(keys(moodle, "field"), keys(moodle, "header"), strict=True)) == (
         MOODLE_REPORT_COLUMNS

@@ -16,12 +16,12 @@ depends_on = None
 
 def upgrade() -> None:
     # Every agency so far came from [[agencies]] and is active; the next sync says which still do.
-    with op.batch_alter_table("agency", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("region", sa.String(length=100), nullable=True))
-        batch_op.add_column(
-            sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
-        batch_op.add_column(sa.Column("managed_by", sa.String(length=64), nullable=True))
+    # Plain ADD COLUMN: a batch copy of agency would have to drop a table other rows point at.
+    op.add_column("agency", sa.Column("region", sa.String(length=100), nullable=True))
+    op.add_column(
+        "agency", sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
+    )
+    op.add_column("agency", sa.Column("managed_by", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
