@@ -103,7 +103,7 @@ class AttestationEntry:
     """Partnership or policy evidence of one agency, dated, as a source states it."""
 
     external_id: str
-    location: str
+    location: str = field(repr=False)  # out of the digest of the agency row that holds it
     agency: str
     kind: str
     attested_on: date

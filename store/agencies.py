@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Select, insert, select, update
@@ -162,7 +163,7 @@ class AgencyWriter(RecordWriter):
             self._mark_left()
         return stats
 
-    @property
+    @cached_property
     def source_name(self) -> str:
         return self.session.get_one(Source, self.source_id).name
 
