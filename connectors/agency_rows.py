@@ -91,8 +91,10 @@ def source_actor(source: str) -> str:
 
 
 def _refuse_nul(reader: TabularConnector, values: dict[str, Any]) -> None:
+    if "\x00" not in "".join(map(str, values.values())):
+        return
     for field, value in values.items():
-        if "\x00" in text(value):
+        if "\x00" in str(value):
             raise ValueError(
                 f"{reader.columns[field]}: contains a NUL character, which the store cannot keep"
             )
@@ -151,5 +153,7 @@ def _addresses(reader: TabularConnector, values: dict[str, Any]) -> tuple[str, .
 
 
 def _plain(values: dict[str, Any]) -> dict[str, str]:
-    """The row as text, kept with the record."""
+    """The row as text, kept with the record (CSV cells already are)."""
+    if all(type(v) is str for v in values.values()):
+        return values
     return {k: text(v) for k, v in values.items()}

@@ -149,14 +149,15 @@ class AgencyWriter(RecordWriter):
             self._drop_written_this_run(latest, existing, repeats)
             stats.repeated += repeats.identical
             rejected.extend(repeats.conflicting)
-            for key, reason in self._refusals(kind, latest).items():
+            stated = self._stated_by(list(latest)) if kind == "agency" else {}
+            for key, reason in self._refusals(kind, latest, stated).items():
                 entry = latest.pop(key)
                 existing.pop(key, None)
                 rejected.append(Rejected(entry.location, reason, entry.payload))
             stored = self._store_raw(kind, latest, existing)
             stats.new += sum(s.new for s in stored.values())
             stats.updated += sum(s.changed and not s.new for s in stored.values())
-            self._take(list(latest.values()))
+            self._take(list(latest.values()), stated)
         self._still_listed(rejected)
         stats.quarantined = self.quarantine(rejected)
         if any(isinstance(r, ListingEnd) for r in records):
@@ -167,9 +168,12 @@ class AgencyWriter(RecordWriter):
     def source_name(self) -> str:
         return self.session.get_one(Source, self.source_id).name
 
-    def _refusals(self, kind: str, latest: dict[str, Any]) -> dict[str, str]:
-        """Why records cannot be taken, by key: an agency another place states, an attestation
-        of an agency the store does not know."""
+    def _refusals(
+        self, kind: str, latest: dict[str, Any], stated: dict[str, tuple[str | None, bool]]
+    ) -> dict[str, str]:
+        """Why records cannot be taken, by key: an agency another place states (`stated`: who
+        states each stored agency, and whether it is active), an attestation of an agency the
+        store does not know."""
         if kind == "attestation":
             return {
                 key: f"agency: unknown agency {entry.agency!r}: list it in an agencies file "
@@ -177,7 +181,6 @@ class AgencyWriter(RecordWriter):
                 for key, entry in latest.items()
                 if entry.agency not in self.agencies
             }
-        stated = self._stated_by(list(latest))
         mine = self.source_name
         refusals = {}
         for key in latest:
@@ -203,13 +206,14 @@ class AgencyWriter(RecordWriter):
             found.update({agency: (by, active) for agency, by, active in rows})
         return found
 
-    def _take(self, entries: list[Any]) -> None:
+    def _take(self, entries: list[Any], stated: dict[str, tuple[str | None, bool]]) -> None:
         """Agencies created or updated and made active (back, if they had left); attestations."""
         agencies = [e for e in entries if isinstance(e, AgencyEntry)]
         attestations = [e for e in entries if isinstance(e, AttestationEntry)]
         attestations += [a for e in agencies for a in e.attestations]
         if agencies:
-            self._returning(agencies)
+            back = [e.external_id for e in agencies if not stated.get(e.external_id, ("", True))[1]]
+            _audit(self.session, self.now, "agency.return", self._lifecycle(back))
             upsert(
                 self.session,
                 Agency.__table__,
@@ -231,12 +235,6 @@ class AgencyWriter(RecordWriter):
             "active": True,
             "managed_by": self.source_name,
         }
-
-    def _returning(self, entries: list[AgencyEntry]) -> None:
-        """Audit the agencies a file lists again after they had left."""
-        stated = self._stated_by([e.external_id for e in entries])
-        back = [key for key, (_, active) in stated.items() if not active]
-        _audit(self.session, self.now, "agency.return", self._lifecycle(back))
 
     def _lifecycle(self, ids: Iterable[str]) -> list[tuple[str, str, dict[str, Any]]]:
         actor = f"source:{self.source_name}"
