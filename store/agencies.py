@@ -214,13 +214,9 @@ class AgencyWriter(RecordWriter):
         if agencies:
             back = [e.external_id for e in agencies if not stated.get(e.external_id, ("", True))[1]]
             _audit(self.session, self.now, "agency.return", self._lifecycle(back))
-            upsert(
-                self.session,
-                Agency.__table__,
-                [self._agency_row(e) for e in agencies],
-                keys=["id"],
-                update=list(AGENCY_FIELDS),
-            )
+            rows = [self._agency_row(e) for e in agencies]
+            stated_columns = [column for column in rows[0] if column != "id"]
+            upsert(self.session, Agency.__table__, rows, keys=["id"], update=stated_columns)
         record_attestations(self.session, attestations, self.now)
 
     def _agency_row(self, entry: AgencyEntry) -> dict[str, Any]:
@@ -273,15 +269,3 @@ class AgencyWriter(RecordWriter):
         for part in chunks(left):
             self.session.execute(update(Agency).where(Agency.id.in_(part)).values(active=False))
         _audit(self.session, self.now, "agency.leave", self._lifecycle(left))
-
-
-AGENCY_FIELDS = (
-    "name",
-    "program",
-    "pledged_on",
-    "deadline_months",
-    "region",
-    "report_to",
-    "active",
-    "managed_by",
-)

@@ -73,11 +73,13 @@ def record_status_changes(
 
 
 def pending_status_changes(session: Session) -> dict[str, list[AgencyStatusChange]]:
-    """Recorded changes no report has told yet, per agency, oldest first."""
+    """Recorded changes no report has told yet, per active agency, oldest first (an inactive
+    agency's wait until it is back)."""
     pending: dict[str, list[AgencyStatusChange]] = {}
     query = (
         select(AgencyStatusChange)
-        .where(AgencyStatusChange.notified_at.is_(None))
+        .join(Agency, Agency.id == AgencyStatusChange.agency_id)
+        .where(AgencyStatusChange.notified_at.is_(None), Agency.active)
         .order_by(AgencyStatusChange.id)
     )
     for row in session.scalars(query):

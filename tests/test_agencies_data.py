@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from onemind.config import Settings, parse_settings
 from onemind.errors import ConfigurationError
 from onemind.reports.batch import agencies as report_targets
+from onemind.reports.delivery import status_notices
 from onemind.store import coverage
 from onemind.store.models import (
     Agency,
@@ -283,6 +284,11 @@ def test_attestations_from_a_file_change_the_status_once(
     with sessions() as session:
         changes = session.execute(select(AgencyStatusChange.agency_id, AgencyStatusChange.after))
         assert list(changes) == [("a-pd", "complete")]
+        assert list(status_notices(session)) == ["a-pd"]
+    gone = {**files, "agencies": HEADER, "attestations": ATTESTATIONS}
+    assert sync(settings_for(tmp_path, **gone), sessions, now).reports == []
+    with sessions() as session:
+        assert status_notices(session) == {}  # told when it is back
 
 
 def test_an_agencies_workbook_is_read_like_a_csv_file(
