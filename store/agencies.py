@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from onemind.domain.records import (
@@ -31,11 +31,6 @@ from onemind.store.writer import BatchStats, RecordWriter
 
 CONFIG = "configuration"
 """`managed_by` of the agencies `[[agencies]]` states."""
-
-
-def active_agencies() -> Select[tuple[str]]:
-    """The ids of the agencies reports and counts of every agency cover."""
-    return select(Agency.id).where(Agency.active)
 
 
 def release(session: Session, configured: list[str]) -> None:
