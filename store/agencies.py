@@ -152,7 +152,11 @@ class AgencyWriter(RecordWriter):
             stored = self._store_raw(kind, latest, existing)
             stats.new += sum(s.new for s in stored.values())
             stats.updated += sum(s.changed and not s.new for s in stored.values())
-            self._take(list(latest.values()), stated)
+            mine = (self.source_name, True)
+            self._take(
+                [e for k, e in latest.items() if stored[k].changed or stated.get(k, mine) != mine],
+                stated,
+            )
         self._still_listed(rejected)
         stats.quarantined = self.quarantine(rejected)
         if any(isinstance(r, ListingEnd) for r in records):
@@ -202,7 +206,9 @@ class AgencyWriter(RecordWriter):
         return found
 
     def _take(self, entries: list[Any], stated: dict[str, tuple[str | None, bool]]) -> None:
-        """Agencies created or updated and made active (back, if they had left); attestations."""
+        """Agencies created or updated and made active (back, if they had left, or taken over
+        from a place that no longer states them); attestations. `entries`: the new or changed
+        rows, and the rows of agencies not yet active under this source."""
         agencies = [e for e in entries if isinstance(e, AgencyEntry)]
         attestations = [e for e in entries if isinstance(e, AttestationEntry)]
         attestations += [a for e in agencies for a in e.attestations]
