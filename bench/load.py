@@ -1,0 +1,185 @@
+"""Completions-load benchmark: `onemind sync` of one CSV beside the floor, from the same run.
+
+The floor is the least work the load needs, timed in a child process like ours:
+SQLite, the file read with `csv.reader` and inserted into one indexed table in one
+transaction; PostgreSQL, the file sent with COPY into one table. Ours is `onemind init` then
+`onemind sync` of the file (wall time and peak RSS of the whole command), then a rerun of the
+unchanged file. Ratios are ours over the floor; the machine is shared, so only they count.
+
+Run it from the repository root; try it small first:
+
+    .venv/bin/python bench/load.py --rows 20000 --pg-rows 20000
+
+Full size (1,000,000 rows on SQLite, 2,000,000 on PostgreSQL) takes several minutes; the
+CSV files are generated once into bench/out/ and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from onemind.bench.coverage import (
+    AS_OF,
+    CSV_SOURCE,
+    OUT,
+    PG_ADMIN,
+    build_world,
+    onemind,
+    postgres_database,
+    run_child,
+    write_config,
+    write_csv,
+)
+from onemind.store.db import make_engine, session_factory, transaction
+from onemind.store.models import Completion, QuarantinedRecord, Source
+
+PG_DATABASE = "onemind_bench_bulkload_load"
+PG_FLOOR_DATABASE = "onemind_bench_bulkload_floor"
+
+SQLITE_FLOOR = """
+import csv, sqlite3, sys
+connection = sqlite3.connect(sys.argv[2])
+connection.execute(
+    "CREATE TABLE completion (id INTEGER PRIMARY KEY, employee_id TEXT, email TEXT, "
+    "course_id TEXT, course_title TEXT, provider TEXT, hours TEXT, completed_on TEXT, "
+    "expires_on TEXT)"
+)
+connection.execute(
+    "CREATE INDEX ix_completion_key ON completion (employee_id, email, course_id, completed_on)"
+)
+with open(sys.argv[1], newline="", encoding="utf-8") as handle, connection:
+    rows = csv.reader(handle)
+    next(rows)
+    connection.executemany(
+        "INSERT INTO completion (employee_id, email, course_id, course_title, provider, hours, "
+        "completed_on, expires_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+"""
+
+POSTGRES_FLOOR = """
+import psycopg, sys
+with psycopg.connect(sys.argv[2]) as connection:
+    connection.execute(
+        "CREATE TABLE completion (id BIGSERIAL PRIMARY KEY, employee_id TEXT, email TEXT, "
+        "course_id TEXT, course_title TEXT, provider TEXT, hours REAL, completed_on DATE, "
+        "expires_on DATE)"
+    )
+    copy = (
+        "COPY completion (employee_id, email, course_id, course_title, provider, hours, "
+        "completed_on, expires_on) FROM STDIN (FORMAT csv, HEADER true)"
+    )
+    with open(sys.argv[1], "rb") as handle, connection.cursor().copy(copy) as pipe:
+        while chunk := handle.read(1 << 20):
+            pipe.write(chunk)
+"""
+
+
+def completions_csv(rows: int, seed: int) -> Path:
+    """The generated file of `rows` rows, written once per size and seed."""
+    path = OUT / f"completions-{rows}-{seed}.csv"
+    if not path.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        world = argparse.Namespace(seed=seed, agencies=18_000, people=800_000)
+        partial = path.with_suffix(".part")
+        write_csv(partial, build_world(world), rows)
+        partial.rename(path)
+    return path
+
+
+def fresh_sqlite(name: str) -> Path:
+    database = OUT / name
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    return database
+
+
+def stored(url: str) -> str:
+    engine = make_engine(url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            source = select(Source.id).where(Source.name == CSV_SOURCE).scalar_subquery()
+            taken = session.scalar(select(func.count()).where(Completion.source_id == source))
+            held = session.scalar(select(func.count()).where(QuarantinedRecord.source_id == source))
+    finally:
+        engine.dispose()
+    return f"{taken} completions stored, {held} quarantined"
+
+
+def ours(backend: str, url: str, path: Path) -> dict[str, Any]:
+    """Our sync of `path` into a new store at `url`: first run, then the unchanged rerun."""
+    config = OUT / f"load-{backend}.toml"
+    write_config(config, url, path)
+    _, _, code = run_child(onemind(config, "init"), OUT / f"load-{backend}-init.log")
+    if code:
+        raise SystemExit(f"{backend}: onemind init failed, see bench/out/load-{backend}-init.log")
+    sync = onemind(config, "sync", CSV_SOURCE, "--as-of", AS_OF.isoformat())
+    runs = {}
+    for label in ("first", "rerun"):
+        log = OUT / f"load-{backend}-{label}.log"
+        seconds, rss, code = run_child(sync, log)
+        if code:
+            raise SystemExit(f"{backend}: onemind sync exited {code}, see {log}")
+        runs[label] = (seconds, rss)
+    return runs | {"stored": stored(url)}
+
+
+def floor(script: str, path: Path, target: str, backend: str) -> tuple[float, float]:
+    seconds, rss, code = run_child(
+        [sys.executable, "-c", script, str(path), target], OUT / f"load-{backend}-floor.log"
+    )
+    if code:
+        raise SystemExit(f"{backend}: the floor failed, see bench/out/load-{backend}-floor.log")
+    return seconds, rss
+
+
+def report(backend: str, rows: int, floor_run: tuple[float, float], run: dict[str, Any]) -> None:
+    (base, base_rss), (first, rss), (again, again_rss) = floor_run, run["first"], run["rerun"]
+    print(f"{backend}, {rows:,} rows ({run['stored']})")
+    print(f"  floor          {base:7.1f} s  peak {base_rss:5.0f} MB")
+    print(f"  ours, first    {first:7.1f} s  peak {rss:5.0f} MB  ratio {first / base:5.2f}")
+    print(f"  ours, rerun    {again:7.1f} s  peak {again_rss:5.0f} MB  (unchanged file)")
+
+
+def bench_sqlite(rows: int, seed: int) -> None:
+    path = completions_csv(rows, seed)
+    floor_run = floor(SQLITE_FLOOR, path, str(fresh_sqlite("load-floor.db")), "sqlite")
+    run = ours("sqlite", f"sqlite:///{fresh_sqlite('load.db')}", path)
+    report("sqlite", rows, floor_run, run)
+
+
+def bench_postgres(rows: int, seed: int, admin_url: str) -> None:
+    path = completions_csv(rows, seed)
+    with postgres_database(admin_url, PG_FLOOR_DATABASE) as url:
+        floor_run = floor(POSTGRES_FLOOR, path, url.replace("+psycopg", ""), "postgresql")
+    with postgres_database(admin_url, PG_DATABASE) as url:
+        run = ours("postgresql", url, path)
+    report("postgresql", rows, floor_run, run)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the SQLite load")
+    parser.add_argument("--pg-rows", type=int, default=2_000_000, help="rows of the PG load")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--pg-admin-url", default=PG_ADMIN)
+    parser.add_argument("--seed", type=int, default=2026)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if not args.skip_sqlite:
+        bench_sqlite(args.rows, args.seed)
+    if not args.skip_postgres:
+        bench_postgres(args.pg_rows, args.seed, args.pg_admin_url)
+
+
+if __name__ == "__main__":
+    main()
