@@ -3,8 +3,9 @@
 At a million rows, SQLAlchemy's per-row parameter handling costs more than the database's own
 work, and RETURNING makes SQLite insert one row at a time. A `BulkInsert` is compiled once per
 dialect; each column's own bind processor converts its values. SQLite takes them through the
-driver's `executemany`; PostgreSQL through COPY into a temporary table and one INSERT … SELECT,
-since it would otherwise plan and run the statement once per row.
+driver's `executemany`; PostgreSQL through COPY, straight into the table, or, where columns are
+computed, into a temporary table and one INSERT … SELECT, since it would otherwise plan and run
+the statement once per row.
 """
 
 from __future__ import annotations
@@ -57,9 +58,12 @@ class BulkInsert:
             for index, name in enumerate(self.columns)
             if (processor := _processor(table.c[name], dialect)) is not None
         ]
-        self.fixed_processors = [_processor(table.c[name], dialect) for name in self.fixed]
-        copies = dialect.name == "postgresql"
-        self.send = self._copy_then_insert(dialect) if copies else self._execute_many(dialect)
+        if dialect.name != "postgresql":
+            self.send = self._execute_many(dialect)
+        elif expressions is None:
+            self.send = self._copy(dialect)
+        else:
+            self.send = self._copy_then_insert(dialect)
 
     def execute(
         self, connection: Connection, rows: Sequence[list[Any]], fixed: Mapping[str, Any]
@@ -71,11 +75,7 @@ class BulkInsert:
         for index, processor in self.processors:
             for row in rows:
                 row[index] = processor(row[index])
-        values = [
-            fixed[name] if processor is None else processor(fixed[name])
-            for name, processor in zip(self.fixed, self.fixed_processors, strict=True)
-        ]
-        self.send(connection, rows, values)
+        self.send(connection, rows, [fixed[name] for name in self.fixed])
 
     def _execute_many(self, dialect: Dialect) -> Callable[[Connection, Any, list[Any]], None]:
         """One parametrised INSERT … VALUES run by `executemany`, rows as positional tuples."""
@@ -94,16 +94,46 @@ class BulkInsert:
         shape = itemgetter(*order) if len(order) > 1 else lambda row: (row[order[0]],)
         sql = compiled.string
 
+        convert = self._fixed_converter(dialect)
+
         def send(connection: Connection, rows: Any, values: list[Any]) -> None:
-            tail = values + constants
+            tail = convert(values) + constants
             for row in rows:
                 row.extend(tail)
             connection.exec_driver_sql(sql, [shape(row) for row in rows])
 
         return send
 
+    def _fixed_converter(self, dialect: Dialect) -> Callable[[list[Any]], list[Any]]:
+        """The fixed columns' values as the driver takes them."""
+        processors = [_processor(self.table.c[name], dialect) for name in self.fixed]
+
+        def convert(values: list[Any]) -> list[Any]:
+            return [
+                value if processor is None else processor(value)
+                for value, processor in zip(values, processors, strict=True)
+            ]
+
+        return convert
+
+    def _copy(self, dialect: Dialect) -> Callable[[Connection, Any, list[Any]], None]:
+        """COPY straight into the table, each row followed by the fixed values."""
+        copy = f"COPY {self.table.name} ({', '.join((*self.columns, *self.fixed))}) FROM STDIN"
+        convert = self._fixed_converter(dialect)
+
+        def send(connection: Connection, rows: Any, values: list[Any]) -> None:
+            tail = convert(values)
+            driver: Any = connection.connection.driver_connection
+            with driver.cursor() as cursor, cursor.copy(copy) as pipe:
+                for row in rows:
+                    row.extend(tail)
+                    pipe.write_row(row)
+
+        return send
+
     def _copy_then_insert(self, dialect: Dialect) -> Callable[[Connection, Any, list[Any]], None]:
-        """COPY into a per-session temporary table, then INSERT … SELECT from it."""
+        """COPY into a per-session temporary table, then INSERT … SELECT from it (whose
+        parameters, the fixed values, SQLAlchemy converts itself)."""
         stage = Table(
             f"bulk_{self.table.name}",
             MetaData(),

@@ -104,6 +104,16 @@ class SyncRun(Base):
     )
 
 
+class RawBatch(Base):
+    """The payloads of one written batch of records, together: zlib of a JSON array."""
+
+    __tablename__ = "raw_batch"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_run.id"))
+    payloads: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class RawRecord(Base):
     """Exactly what a source said, keyed by (source, external id)."""
 
@@ -113,7 +123,11 @@ class RawRecord(Base):
     external_id: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(20))
     location: Mapped[str] = mapped_column(String(500))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the payload as sent, inline; or, from a bulk load, row `batch_row` of batch `batch_id`
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=False)  # JSON null
+    # raw_batch.id without a foreign key, which SQLite could not drop on a downgrade
+    batch_id: Mapped[int | None] = mapped_column(Id)
+    batch_row: Mapped[int | None] = mapped_column(Integer)
     payload_hash: Mapped[str] = mapped_column(String(64))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)

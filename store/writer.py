@@ -18,6 +18,7 @@ from onemind.store.bulk import BulkInsert, allocate_ids
 from onemind.store.classify import Classifier
 from onemind.store.linking import person_of
 from onemind.store.models import Classification, Completion, QuarantinedRecord, RawRecord, Voiding
+from onemind.store.payloads import payloads_of, store_batch
 from onemind.store.repeats import Repeats, fingerprint, first_of_each
 from onemind.store.roster import apply_roster
 from onemind.store.screening import kept, screen
@@ -127,20 +128,11 @@ class RecordWriter:
         if not earlier:
             return
         differing = [e.raw_id for k, e in earlier.items() if e.digest != fingerprint(latest[k])]
-        payloads = self._payloads(differing)
+        payloads = payloads_of(self.session, differing)
         for key, stored in earlier.items():
             del existing[key]
             record = latest.pop(key)
             repeats.add(record, stored.digest, stored.location, payloads.get(stored.raw_id, {}))
-
-    def _payloads(self, raw_ids: list[int]) -> dict[int, dict[str, Any]]:
-        found: dict[int, dict[str, Any]] = {}
-        for part in chunks(raw_ids):
-            rows = self.session.execute(
-                select(RawRecord.id, RawRecord.payload).where(RawRecord.id.in_(part))
-            )
-            found.update({raw_id: payload for raw_id, payload in rows})
-        return found
 
     def _known_agencies(
         self, entries: list[RosterEntry], rejected: list[Rejected]
@@ -188,7 +180,8 @@ class RecordWriter:
     def _store_raw(
         self, kind: str, latest: dict[str, Any], existing: dict[str, Existing]
     ) -> dict[str, Stored]:
-        """Upsert raw rows keyed on (source, external id); report which are new or changed."""
+        """Upsert raw rows keyed on (source, external id), the payloads of those new or
+        changed kept as one batch; report which are new or changed."""
         if not latest:
             return {}
         hashes = {key: fingerprint(r) for key, r in latest.items()}
@@ -200,33 +193,42 @@ class RecordWriter:
                 .where(RawRecord.id.in_(ids))
                 .values(last_seen=self.now, last_run_id=self.run_id)
             )
-        for key in (k for k, s in result.items() if s.changed):
+        changed = [k for k, s in result.items() if s.changed]
+        # Key order keeps the unique index's inserts close together.
+        new = sorted(k for k in latest if k not in existing)
+        if not changed and not new:
+            return result
+        connection = self.session.connection()
+        payloads = [latest[k].payload for k in (*changed, *new)]
+        batch_id = store_batch(connection, self.source_id, self.run_id, payloads)
+        for row, key in enumerate(changed):
             record = latest[key]
             self.session.execute(
                 update(RawRecord)
                 .where(RawRecord.id == result[key].raw_id)
                 .values(
-                    payload=record.payload,
+                    payload=None,
+                    batch_id=batch_id,
+                    batch_row=row,
                     payload_hash=hashes[key],
                     location=record.location[:500],
                     last_seen=self.now,
                     last_run_id=self.run_id,
                 )
             )
-        new = sorted(k for k in latest if k not in existing)
         if new:
-            # Key order keeps the unique index's inserts close together.
-            result.update(self._insert_raw(kind, [latest[k] for k in new], hashes))
+            records = [latest[k] for k in new]
+            result.update(self._insert_raw(kind, records, hashes, batch_id, len(changed)))
         return result
 
     def _insert_raw(
-        self, kind: str, records: list[Any], hashes: dict[str, str]
+        self, kind: str, records: list[Any], hashes: dict[str, str], batch_id: int, first_row: int
     ) -> dict[str, Stored]:
         connection = self.session.connection()
         ids = allocate_ids(connection, RawRecord.__table__, len(records))
         rows = [
-            [raw_id, r.external_id, r.location[:500], r.payload, hashes[r.external_id]]
-            for raw_id, r in zip(ids, records, strict=True)
+            [raw_id, r.external_id, r.location[:500], hashes[r.external_id], row]
+            for row, (raw_id, r) in enumerate(zip(ids, records, strict=True), start=first_row)
         ]
         fixed = {
             "source_id": self.source_id,
@@ -235,6 +237,8 @@ class RecordWriter:
             "last_seen": self.now,
             "first_run_id": self.run_id,
             "last_run_id": self.run_id,
+            "batch_id": batch_id,
+            "payload": None,
         }
         _statements(connection.dialect).raw.execute(connection, rows, fixed)
         return {
@@ -368,9 +372,12 @@ def _statements(dialect: Dialect) -> Statements:
     return Statements(
         raw=BulkInsert(
             RawRecord.__table__,
-            ("id", "external_id", "location", "payload", "payload_hash"),
+            ("id", "external_id", "location", "payload_hash", "batch_row"),
             dialect,
-            fixed=("source_id", "kind", "first_seen", "last_seen", "first_run_id", "last_run_id"),
+            fixed=(
+                *("source_id", "kind", "first_seen", "last_seen", "first_run_id", "last_run_id"),
+                *("batch_id", "payload"),
+            ),
         ),
         completion=BulkInsert(
             Completion.__table__,

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.domain.records import Record
@@ -17,6 +17,8 @@ from onemind.store.writer import BatchStats, RecordWriter
 from onemind.sync import lock, runs
 
 COMMIT_RECORDS = 15_000
+GROWN_TABLES = ("raw_record", "completion")
+"""Tables whose keys a load looks up, their statistics refreshed as a load grows them."""
 
 
 class SourceLoad:
@@ -52,6 +54,7 @@ class SourceLoad:
         self.cursor: dict[str, Any] | None = None
         self.session: Session | None = None
         self.writer: RecordWriter | None = None
+        self.analyzed_at = COMMIT_RECORDS
 
     def __enter__(self) -> SourceLoad:
         return self
@@ -96,6 +99,22 @@ class SourceLoad:
         session.commit()
         self.committed.add(self.pending)
         self._close()
+        self._analyze_when_doubled()
+
+    def _analyze_when_doubled(self) -> None:
+        """Refresh PostgreSQL's statistics each time the load has doubled what it wrote.
+
+        Autovacuum comes too late for a first load: planned for the near-empty table, each
+        lookup of a batch's keys reads every row of the source. Doubling keeps the total
+        work of the refreshes proportional to the load.
+        """
+        if self.committed.fetched < 2 * self.analyzed_at:
+            return
+        self.analyzed_at = self.committed.fetched
+        with self.sessions() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text(f"ANALYZE {', '.join(GROWN_TABLES)}"))
+                session.commit()
 
     def rollback(self) -> None:
         """Drop what an open transaction holds (nothing once committed)."""

@@ -3,6 +3,7 @@ value; and at head the schema is exactly what the models describe (on both backe
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -150,3 +151,62 @@ def test_a_downgrade_past_the_run_columns_keeps_the_runs(empty: Engine) -> None:
     with empty.connect() as connection:
         kept = connection.execute(text("SELECT id, status FROM sync_run")).all()
     assert [tuple(r) for r in kept] == [(rows["sync_run"]["id"], rows["sync_run"]["status"])]
+
+
+def test_raw_payloads_survive_0015_both_ways(empty: Engine) -> None:
+    """Inline payloads stay as they are on the upgrade; batched ones go back inline on the
+    downgrade, with the completions and classifications that point at their raw records."""
+    from onemind.store.payloads import pack
+
+    config = alembic_config(empty)
+    command.upgrade(config, "0011")
+    payload = {"course_id": "CIT-40", "hours": "40", "note": "é"}
+    with empty.begin() as connection:
+        connection.execute(text("INSERT INTO source (id, name, kind) VALUES (1, 'f', 'csv')"))
+        connection.execute(
+            text(
+                "INSERT INTO raw_record (id, source_id, external_id, kind, location, payload, "
+                "payload_hash, first_seen, last_seen) VALUES (1, 1, 'a', 'completion', 'f.csv:2', "
+                ":payload, 'h', :when, :when)"
+            ),
+            {"payload": json.dumps(payload), "when": WHEN},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO completion (id, raw_record_id, source_id, course_key, course_title, "
+                "completed_on, voided) VALUES (7, 1, 1, 'CIT-40', 'CIT', '2026-01-05', false)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO classification (completion_id, rule_version, classified_at) "
+                "VALUES (7, 3, :when)"
+            ),
+            {"when": WHEN},
+        )
+    command.upgrade(config, "head")
+    batched = {"course_id": "MHFA", "hours": "8"}
+    with empty.begin() as connection:
+        assert connection.scalar(text("SELECT payload FROM raw_record")) in (
+            payload,
+            json.dumps(payload),
+        )
+        assert connection.scalar(text("SELECT rule_version FROM classification")) == 3
+        connection.execute(
+            text("INSERT INTO raw_batch (id, source_id, payloads) VALUES (5, 1, :packed)"),
+            {"packed": pack([{"other": "row"}, batched])},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO raw_record (id, source_id, external_id, kind, location, payload, "
+                "payload_hash, first_seen, last_seen, batch_id, batch_row) VALUES (2, 1, 'b', "
+                "'completion', 'f.csv:3', 'null', 'h', :when, :when, 5, 1)"
+            ),
+            {"when": WHEN},
+        )
+    command.downgrade(config, "0011")
+    with empty.connect() as connection:
+        kept = connection.execute(text("SELECT id, payload FROM raw_record ORDER BY id")).all()
+        assert connection.scalar(text("SELECT count(*) FROM completion")) == 1
+    as_json = [(i, p if isinstance(p, dict) else json.loads(p)) for i, p in kept]
+    assert as_json == [(1, payload), (2, batched)]

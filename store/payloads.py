@@ -1,0 +1,67 @@
+"""Raw payloads kept per written batch: one compressed JSON array instead of a JSON row each.
+
+A raw record names its batch and its row in it. One `json.dumps` of the whole batch and a fast
+zlib level cost a fraction of encoding every payload on its own, and the store keeps a fifth
+of the bytes. Older raw records keep their payload inline; `payloads_of` reads both.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from onemind.store.bulk import allocate_ids
+from onemind.store.models import RawBatch, RawRecord
+from onemind.store.upsert import chunks
+
+LEVEL = 1
+"""zlib level: most of the saving at a small part of the time of the default level."""
+
+
+def pack(payloads: Sequence[dict[str, Any]]) -> bytes:
+    text = json.dumps(payloads, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return zlib.compress(text.encode(), LEVEL)
+
+
+def unpack(packed: bytes) -> list[dict[str, Any]]:
+    return json.loads(zlib.decompress(packed))
+
+
+def store_batch(
+    connection: Connection, source_id: int, run_id: int, payloads: Sequence[dict[str, Any]]
+) -> int:
+    """Keep `payloads` as one new batch; its id, by which raw records name it."""
+    (batch_id,) = allocate_ids(connection, RawBatch.__table__, 1)
+    connection.execute(
+        RawBatch.__table__.insert().values(
+            id=batch_id, source_id=source_id, run_id=run_id, payloads=pack(payloads)
+        )
+    )
+    return batch_id
+
+
+def payloads_of(session: Session, raw_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The payload of each of these raw records, inline or from its batch."""
+    found: dict[int, dict[str, Any]] = {}
+    placed: dict[int, list[tuple[int, int]]] = {}
+    for part in chunks(raw_ids):
+        rows = session.execute(
+            select(RawRecord.id, RawRecord.payload, RawRecord.batch_id, RawRecord.batch_row).where(
+                RawRecord.id.in_(part)
+            )
+        )
+        for raw_id, payload, batch_id, row in rows:
+            if batch_id is None:
+                found[raw_id] = payload
+            else:
+                placed.setdefault(batch_id, []).append((raw_id, row))
+    for batch_id, members in placed.items():
+        packed = session.scalars(select(RawBatch.payloads).where(RawBatch.id == batch_id)).one()
+        payloads = unpack(packed)
+        found.update({raw_id: payloads[row] for raw_id, row in members})
+    return found
