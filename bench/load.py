@@ -22,25 +22,20 @@ import argparse
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
-from onemind.bench.coverage import (
-    AS_OF,
-    CSV_SOURCE,
-    OUT,
-    PG_ADMIN,
-    build_world,
-    onemind,
-    postgres_database,
-    write_config,
-    write_csv,
-)
+from onemind.bench.coverage import build_world, postgres_database, write_csv
 from onemind.store.db import make_engine, session_factory, transaction
 from onemind.store.models import Completion, QuarantinedRecord, Source
 
+OUT = Path(__file__).resolve().parent / "out"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+CSV_SOURCE = "bench-csv"
+AS_OF = date(2026, 11, 26)
 LAUNCHER = """
 import json, resource, subprocess, sys, time
 start = time.perf_counter()
@@ -103,6 +98,15 @@ def run_child(command: list[str], log: Path) -> tuple[Timing, int]:
     result = subprocess.run(launcher, capture_output=True, text=True, check=True)
     seconds, cpu, rss_kib, code = json.loads(result.stdout)
     return (seconds, cpu, rss_kib / 1024), code
+
+
+def onemind(config: Path, *args: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("onemind")), "--config", str(config), *args]
+
+
+def write_config(path: Path, store_url: str, csv_path: Path) -> None:
+    source = f'name = "{CSV_SOURCE}"\nkind = "csv"\nrole = "completions"\npath = "{csv_path}"\n'
+    path.write_text(f'[store]\nurl = "{store_url}"\n\n[[sources]]\n{source}', encoding="utf-8")
 
 
 def completions_csv(rows: int, seed: int) -> Path:
