@@ -7,12 +7,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Column, Engine, Integer, select
+from sqlalchemy.orm import Session
 
-from onemind.store.models import Base
+from onemind.store.models import Base, RawRecord
+from onemind.store.payloads import payloads_of
 
 BOOKKEEPING = {
     "sync_run": None,
-    "raw_record": {"last_seen", "last_run_id"},
+    # where a payload is kept depends on how the records were batched: compared as read
+    "raw_record": {"last_seen", "last_run_id", "payload", "batch_id", "batch_row"},
+    "raw_batch": None,
     "quarantined_record": {"run_id"},  # the latest run that found the problem
     "source": {"cursor_updated_at"},
     "classification": {"classified_at"},
@@ -54,9 +58,22 @@ def dump(
                 tuple(json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row)
                 for row in rows
             ]
+            if table.name == "raw_record":
+                out[table.name] = _with_payloads(engine, out[table.name])
             if not keys:
                 out[table.name].sort(key=repr)
     return out
+
+
+def _with_payloads(engine: Engine, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Raw records (in id order) each with its payload as read, inline or from its batch."""
+    with Session(engine) as session:
+        ids = list(session.scalars(select(RawRecord.id).order_by(RawRecord.id)))
+        payloads = payloads_of(session, ids)
+    return [
+        (*row, json.dumps(payloads[raw_id], sort_keys=True))
+        for raw_id, row in zip(ids, rows, strict=True)
+    ]
 
 
 def _natural(column: Column[Any]) -> bool:
