@@ -26,9 +26,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from csvsync import write_csv
+from hubdata import build_world
+from hubload import postgres_database
 from sqlalchemy import func, select
 
-from onemind.bench.coverage import build_world, postgres_database, write_csv
 from onemind.store.db import make_engine, session_factory, transaction
 from onemind.store.models import Completion, QuarantinedRecord, Source
 

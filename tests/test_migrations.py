@@ -153,13 +153,13 @@ def test_a_downgrade_past_the_run_columns_keeps_the_runs(empty: Engine) -> None:
     assert [tuple(r) for r in kept] == [(rows["sync_run"]["id"], rows["sync_run"]["status"])]
 
 
-def test_raw_payloads_survive_0015_both_ways(empty: Engine) -> None:
+def test_raw_payloads_survive_0014_both_ways(empty: Engine) -> None:
     """Inline payloads stay as they are on the upgrade; batched ones go back inline on the
     downgrade, with the completions and classifications that point at their raw records."""
     from onemind.store.payloads import pack
 
     config = alembic_config(empty)
-    command.upgrade(config, "0011")
+    command.upgrade(config, "0013")
     payload = {"course_id": "CIT-40", "hours": "40", "note": "é"}
     with empty.begin() as connection:
         connection.execute(text("INSERT INTO source (id, name, kind) VALUES (1, 'f', 'csv')"))
@@ -204,7 +204,7 @@ def test_raw_payloads_survive_0015_both_ways(empty: Engine) -> None:
             ),
             {"when": WHEN},
         )
-    command.downgrade(config, "0011")
+    command.downgrade(config, "0013")
     with empty.connect() as connection:
         kept = connection.execute(text("SELECT id, payload FROM raw_record ORDER BY id")).all()
         assert connection.scalar(text("SELECT count(*) FROM completion")) == 1

@@ -1,7 +1,7 @@
 """raw payloads of a bulk load kept per batch, compressed
 
-Revision ID: 0015
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-27 14:00:00
 """
 
@@ -11,8 +11,8 @@ import zlib
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
