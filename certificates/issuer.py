@@ -12,10 +12,10 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from onemind.certificates import documents
+from onemind.certificates.batch import PERSON, SYSTEM, issue_people
 from onemind.certificates.keys import Signer, signer
 from onemind.certificates.outbox import enqueue
 from onemind.config.model import CertificatesConfig
-from onemind.domain.categories import CRISIS
 from onemind.store import coverage
 from onemind.store.audit import audit
 from onemind.store.models import (
@@ -23,19 +23,9 @@ from onemind.store.models import (
     Classification,
     Completion,
     Credential,
-    Employment,
-    Person,
-    RawRecord,
-    Source,
 )
 
-PERSON = "person"
 AGENCY = "agency"
-SYSTEM = "onemind"
-TIER_NAMES = {
-    CRISIS: "Crisis intervention (CIT, CRIT or equivalent)",
-    "mh": "Mental health training (MHFA or equivalent)",
-}
 
 
 @dataclass
@@ -64,10 +54,8 @@ def reconcile(
     for credential, reason in _lost_basis(session, wanted):
         revoke(session, credential, reason, SYSTEM, now, pushing)
         changes.revoked.append(credential.id)
-    for person_id, tier, row in _unrecognised(session, as_of, wanted):
-        credential = _issue_person(session, config, key, person_id, tier, row, now)
-        enqueue(session, credential, "issue", now, pushing)
-        changes.issued.append(credential.id)
+    found = _unrecognised(session, as_of, wanted)
+    changes.issued += issue_people(session, config, key, found, now, pushing)
     changes.revoked += _recheck_recognitions(session, now)
     if reports is None:
         reports = coverage.compute(session, as_of)
@@ -180,76 +168,6 @@ def _better(row: Any, than: Any) -> bool:
         (than.valid_until or forever),
         than.completed_on,
     )
-
-
-def _issue_person(
-    session: Session,
-    config: CertificatesConfig,
-    key: Signer,
-    person_id: int,
-    tier: str,
-    row: Any,
-    now: datetime,
-) -> Credential:
-    person = session.get_one(Person, person_id)
-    credential_id = f"urn:uuid:{uuid.uuid4()}"
-    subject = {"identifier": [_identity(session, person, key.pepper)]}
-    award = documents.achievement(
-        config, row.category_id, row.label, f"Completed training recognised as {row.label}."
-    )
-    location, source = session.execute(
-        select(RawRecord.location, Source.name)
-        .join(Completion, Completion.raw_record_id == RawRecord.id)
-        .join(Source, Source.id == RawRecord.source_id)
-        .where(Completion.id == row.id)
-    ).one()
-    evidence = [
-        {
-            "type": ["Evidence"],
-            "name": "Training record",
-            "description": f"{source} {location}, completed {row.completed_on.isoformat()}; "
-            f"classified {row.category_id} by mapping rule #{row.rule_id} "
-            f"(version {row.rule_version})",
-        }
-    ]
-    document = documents.credential(
-        config,
-        credential_id,
-        TIER_NAMES[tier],
-        subject,
-        award,
-        evidence,
-        row.completed_on,
-        row.valid_until,
-        now,
-    )
-    credential = Credential(
-        id=credential_id,
-        kind=PERSON,
-        person_id=person_id,
-        tier=tier,
-        category_id=row.category_id,
-        completion_id=row.id,
-        rule_id=row.rule_id,
-        valid_from=row.completed_on,
-        valid_until=row.valid_until,
-        issued_at=now,
-        kid=key.kid,
-        jwt=key.sign(document),
-        status="active",
-    )
-    return _record(session, credential, now)
-
-
-def _identity(session: Session, person: Person, pepper: bytes) -> dict[str, Any]:
-    """The email as Open Badges hashes it (a holder can prove it), else the employee id keyed
-    with the issuer's pepper: an id is easy to guess and no one but the issuer checks it."""
-    if person.email:
-        return documents.hashed_identity(person.email, "emailAddress")
-    employee = session.scalar(
-        select(Employment.employee_id).where(Employment.person_id == person.id).limit(1)
-    )
-    return documents.hashed_identity(employee or str(person.id), "identifier", pepper)
 
 
 def _record(session: Session, credential: Credential, now: datetime) -> Credential:

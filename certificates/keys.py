@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -27,6 +28,9 @@ class Signer:
 
     def sign(self, payload: dict[str, Any]) -> str:
         return jose.sign(payload, self.key, self.kid)
+
+    def sign_many(self, payloads: Iterable[dict[str, Any]]) -> list[str]:
+        return jose.sign_many(payloads, self.key, self.kid)
 
     @cached_property
     def pepper(self) -> bytes:

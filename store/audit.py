@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from onemind.store.models import AuditEntry
@@ -15,3 +17,19 @@ def audit(
 ) -> None:
     """Add one entry to the log, in the transaction of the change it records."""
     session.add(AuditEntry(at=at, actor=actor, action=action, target=target, details=details))
+
+
+def audit_many(
+    session: Session,
+    at: datetime,
+    actor: str,
+    action: str,
+    entries: Sequence[tuple[str, dict[str, Any]]],
+) -> None:
+    """Many entries of one action at once, as (target, details): one bulk insert."""
+    if entries:
+        rows = [
+            {"at": at, "actor": actor, "action": action, "target": target, "details": details}
+            for target, details in entries
+        ]
+        session.execute(insert(AuditEntry), rows)
