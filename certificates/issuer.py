@@ -48,6 +48,25 @@ def reconcile(
     `reports` are the agencies' coverage at `as_of` when the caller has just computed them;
     `pushing` names the sources whose connectors take credentials back (see `pushing_sources`).
     """
+    changes = reconcile_people(session, config, now, as_of, people, pushing)
+    key = signer(session, config, now)
+    changes.revoked += _recheck_recognitions(session, now)
+    if reports is None:
+        reports = coverage.compute(session, as_of)
+    changes.issued += _recognise_agencies(session, config, key, reports, now)
+    return changes
+
+
+def reconcile_people(
+    session: Session,
+    config: CertificatesConfig,
+    now: datetime,
+    as_of: date,
+    people: Iterable[int] | None = None,
+    pushing: Collection[str] = (),
+) -> CertificateChanges:
+    """The people's credentials only (all when None): revoke what lost its basis, then issue
+    what their records earn, in bulk. Agencies' recognitions are `reconcile`'s."""
     wanted = None if people is None else sorted(set(people))
     changes = CertificateChanges()
     key = signer(session, config, now)
@@ -56,10 +75,6 @@ def reconcile(
         changes.revoked.append(credential.id)
     found = _unrecognised(session, as_of, wanted)
     changes.issued += issue_people(session, config, key, found, now, pushing)
-    changes.revoked += _recheck_recognitions(session, now)
-    if reports is None:
-        reports = coverage.compute(session, as_of)
-    changes.issued += _recognise_agencies(session, config, key, reports, now)
     return changes
 
 
@@ -284,4 +299,4 @@ def _recheck_recognitions(session: Session, now: datetime) -> list[str]:
     return revoked
 
 
-__all__ = ["AGENCY", "PERSON", "CertificateChanges", "reconcile", "revoke"]
+__all__ = ["AGENCY", "PERSON", "CertificateChanges", "reconcile", "reconcile_people", "revoke"]

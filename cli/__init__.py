@@ -19,6 +19,7 @@ from onemind.cli.options import examples
 from onemind.cli.reports import report
 from onemind.cli.secrets import secrets
 from onemind.cli.sync import init, runs, serve, sync
+from onemind.cli.worker import worker
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.sync.logcontext import configure as configure_logging
 
@@ -62,6 +63,7 @@ for _command in (
     check,
     quarantine,
     unmatched,
+    worker,
 ):
     cli.add_command(_command)
 

@@ -167,18 +167,24 @@ def serve(ctx: Context, run_now: bool, log_format: str, log_file: Path | None) -
 
     Each job's start, result and duration is logged at INFO (DEBUG with --debug).
     """
+    from onemind.cli.worker import dispatch_for
     from onemind.store.db import safe_url
     from onemind.sync.logcontext import configure
     from onemind.sync.scheduler import Service
 
     configure(logging.DEBUG if ctx.debug else logging.INFO, log_format, log_file)
     engine = ctx.engine()
-    service = Service(ctx.settings(), engine, ctx.now)
+    settings = ctx.settings()
+    service = Service(settings, engine, ctx.now, dispatch=dispatch_for(settings))
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: service.stop.set())
 
     def ready(jobs: list[Any]) -> None:
-        click.echo(f"serving {len(jobs)} job(s) on {safe_url(engine)}; stop with Ctrl-C or SIGTERM")
+        where = "enqueued for workers" if service.dispatch else "run here"
+        click.echo(
+            f"serving {len(jobs)} job(s) on {safe_url(engine)} ({where}); "
+            "stop with Ctrl-C or SIGTERM"
+        )
         for job in jobs:
             when = job.next_run_time.strftime("%Y-%m-%d %H:%M %Z") if job.next_run_time else "-"
             click.echo(f"  {job.id}: next run {when}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field, model_validator
@@ -114,6 +116,7 @@ class SchedulerConfig(Strict):
     misfire_grace_seconds: Annotated[int, Field(ge=1)] = 6 * 3600
     workers: Annotated[int, Field(ge=1, le=32)] = 4
     lock_ttl_seconds: Annotated[int, Field(ge=10)] = 900
+    report_claim_ttl_seconds: Annotated[int, Field(ge=10)] = 600
 
 
 class ReportsConfig(Strict):
@@ -122,6 +125,40 @@ class ReportsConfig(Strict):
     hub_to: list[EmailAddress] = []
     hub_schedule: Cron | None = None
     flag_failing_after: Annotated[int, Field(ge=1)] = 3
+
+
+class WorkersConfig(Strict):
+    """A Celery worker pool: `onemind serve` enqueues jobs on the broker, `onemind worker` runs
+    them. Without this section every job runs inside `onemind serve`."""
+
+    broker: Annotated[str, Field(pattern=r"^(redis|rediss|amqp|amqps)://")]
+    broker_password: Secret | None = None
+    queue: Annotated[str, Field(pattern=SLUG)] = "onemind"
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 2
+    visibility_timeout_seconds: Annotated[int, Field(ge=1)] = 3600
+    max_retries: Annotated[int, Field(ge=0, le=50)] = 5
+    retry_backoff_seconds: Annotated[int, Field(ge=1)] = 30
+    issue_batch: Annotated[int, Field(ge=100, le=100_000)] = 5000
+
+    @model_validator(mode="after")
+    def _no_password_in_url(self) -> WorkersConfig:
+        if re.match(r"^[a-z]+://[^/@]*:[^/@]+@", self.broker):
+            raise ValueError(
+                "broker: the URL holds a password in plain text; put it in broker_password "
+                '(e.g. broker_password = "env:BROKER_PASSWORD")'
+            )
+        return self
+
+    def broker_url(self) -> str:
+        """The broker URL with its password filled in from `broker_password`."""
+        if self.broker_password is None:
+            return self.broker
+        scheme, _, rest = self.broker.partition("://")
+        user, at, host = rest.rpartition("@")
+        if not at:
+            user, host = "", rest
+        password = quote(self.broker_password.get(), safe="")
+        return f"{scheme}://{user.split(':')[0]}:{password}@{host}"
 
 
 class Settings(Strict):
@@ -136,6 +173,7 @@ class Settings(Strict):
     smtp: SmtpConfig | None = None
     scheduler: SchedulerConfig = SchedulerConfig()
     reports: ReportsConfig = ReportsConfig()
+    workers: WorkersConfig | None = None
     base_dir: Path = Path(".")
 
     @model_validator(mode="before")

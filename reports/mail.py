@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -80,6 +81,76 @@ def send(config: SmtpConfig, message: EmailMessage) -> None:
         ) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise TransientError(f"could not send through SMTP server {where}: {exc}") from exc
+
+
+class NotSent(TransientError):
+    """The server accepted the message for no one: sending again is safe."""
+
+
+class MaybeSent(TransientError):
+    """The connection failed while the message was handed over: it may have been delivered."""
+
+
+def hand_over(
+    config: SmtpConfig,
+    message: EmailMessage,
+    recipients: list[str],
+    before_data: Callable[[], None] = lambda: None,
+) -> list[str]:
+    """Send step by step, telling apart what was certainly not sent from what may have been.
+
+    `before_data` runs once the server has accepted the sender and a recipient, just before the
+    message itself goes (it may raise `NotSent` to stop there). Returns the recipients the
+    server refused (it accepted the message for all the others).
+
+    Raises:
+        ConfigurationError: as `send`.
+        NotSent: nothing was delivered (connection, login, sender or every recipient refused).
+        MaybeSent: the message was on its way when the connection failed.
+    """
+    where = f"{config.host}:{config.port}"
+    context = _tls_context(config)
+    try:
+        with _connect(config, context) as client:
+            if config.starttls:
+                client.starttls(context=context)
+            if config.username and config.password:
+                client.login(config.username, config.password.get())
+            return _envelope(client, message, recipients, where, before_data)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise ConfigurationError(
+            f"SMTP server {where} refused the login of {config.username!r}: {exc.smtp_code}"
+        ) from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise ConfigurationError(f"SMTP server {where} does not offer STARTTLS") from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise NotSent(f"could not send through SMTP server {where}: {exc}") from exc
+
+
+def _envelope(
+    client: smtplib.SMTP,
+    message: EmailMessage,
+    recipients: list[str],
+    where: str,
+    before_data: Callable[[], None],
+) -> list[str]:
+    client.ehlo_or_helo_if_needed()
+    code, reply = client.mail(str(message["From"]))
+    if code != 250:
+        raise NotSent(f"SMTP server {where} refused the sender: {code} {reply!r}")
+    refused = [r for r in recipients if client.rcpt(r)[0] not in (250, 251)]
+    if len(refused) == len(recipients):
+        raise NotSent(f"SMTP server {where} refused every recipient: {', '.join(refused)}")
+    before_data()
+    try:
+        code, reply = client.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+    except smtplib.SMTPDataError as exc:
+        raise NotSent(f"SMTP server {where} refused the message: {exc}") from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise MaybeSent(f"SMTP server {where}: connection lost while sending: {exc}") from exc
+    if code != 250:
+        raise NotSent(f"SMTP server {where} refused the message: {code} {reply!r}")
+    return refused
 
 
 def _tls_context(config: SmtpConfig) -> ssl.SSLContext:

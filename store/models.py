@@ -438,6 +438,32 @@ class ReportArchive(Base):
     csv: Mapped[str | None] = mapped_column(Text)
 
 
+class ReportClaim(Base):
+    """A report's one delivery per scheduled period: the row claimed before anything is sent.
+
+    `subject` is the agency id (or `hub`); `period` names the scheduled slot. `state` moves from
+    `claimed` to `sending` (committed just before the message is handed to the server) and ends
+    `sent`, `failed` (nothing was accepted: a retry may claim it again) or `unknown` (the
+    server's answer was lost: never resent by itself). `delivered` lists the recipients the
+    server accepted, so a retry after a partial refusal goes only to the others.
+    """
+
+    __tablename__ = "report_claim"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(20))
+    holder: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    delivered: Mapped[list[str]] = mapped_column(JSON, default=list)
+    archive_id: Mapped[int | None] = mapped_column(ForeignKey("report_archive.id"))
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("kind", "subject", "period"),)
+
+
 # APScheduler's SQLAlchemyJobStore table, declared here so migrations create it and
 # autogenerate leaves it alone; the job store finds it existing and uses it as it is.
 apscheduler_jobs = Table(

@@ -66,7 +66,7 @@ def acquire(
     current = session.get_one(SyncLock, source_id, populate_existing=True)
     if current.holder == holder:
         return None
-    if _dead_here(current.holder) and _take_over(session, current, values):
+    if gone_here(current.holder) and _take_over(session, current, values):
         return None
     return Held(current.holder, current.run_id, current.acquired_at, current.expires_at)
 
@@ -82,7 +82,7 @@ def _take_over(session: Session, dead: SyncLock, values: dict[str, object]) -> b
     return result.rowcount == 1
 
 
-def _dead_here(holder: str) -> bool:
+def gone_here(holder: str) -> bool:
     """Whether the holder ran on this host in a process that no longer exists."""
     host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]

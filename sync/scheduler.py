@@ -13,7 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -27,10 +28,11 @@ from sqlalchemy import Engine
 from onemind.config.model import Settings
 from onemind.domain.cron import crontab_trigger
 from onemind.errors import ConfigurationError, OneMindError
-from onemind.reports.delivery import deliver_agency, deliver_hub, status_notices
+from onemind.reports.delivery import Delivery, Once, deliver_agency, deliver_hub, status_notices
 from onemind.store.db import session_factory, transaction
 from onemind.store.history import source_health
 from onemind.store.status import mark_told
+from onemind.sync import lock
 from onemind.sync.logcontext import log_context
 from onemind.sync.runner import SyncOutcome, SyncRunner
 
@@ -50,8 +52,21 @@ class JobSpec:
     trigger: CronTrigger
 
 
+class Dispatch(Protocol):
+    """Where scheduled jobs go when a worker pool runs them (`[workers]`): onto its queue."""
+
+    def sync(self, source: str) -> None: ...
+
+    def report(self, agency: str, period: str) -> None: ...
+
+    def hub(self, period: str) -> None: ...
+
+
 class Service:
-    """What scheduled jobs run against: settings, the store, the clock and the stop signal."""
+    """What scheduled jobs run against: settings, the store, the clock and the stop signal.
+
+    With a `dispatch`, the scheduled jobs are enqueued for workers instead of run here.
+    """
 
     def __init__(
         self,
@@ -59,6 +74,7 @@ class Service:
         engine: Engine,
         now: Callable[[], datetime],
         stop: threading.Event | None = None,
+        dispatch: Dispatch | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -66,6 +82,8 @@ class Service:
         self.now = now
         self.stop = stop or threading.Event()
         self.zone = settings.schedule_zone
+        self.dispatch = dispatch
+        self.holder = lock.holder_id()
         self._notify = threading.Lock()
 
     def today(self) -> date:
@@ -105,36 +123,71 @@ class Service:
             with self.sessions() as session:
                 notices = status_notices(session)
             for agency, notice in notices.items():
-                if notice.message is None or self._deliver(agency, "status-change", notice.message):
+                told = notice.message is None
+                if not told:
+                    period = f"status-change:{max(notice.change_ids)}"
+                    delivery = self._deliver(agency, "status-change", period, notice.message)
+                    told = delivery is not None and delivery.sent
+                if told:
                     with transaction(self.sessions) as session:
                         mark_told(session, notice.change_ids, self.now())
 
-    def report(self, agency: str) -> bool:
-        """The agency's scheduled report; whether it was sent."""
-        return self._deliver(agency, "schedule")
+    def report(self, agency: str, period: str | None = None) -> Delivery | None:
+        """The agency's scheduled report, once for its `period` (None: on demand, unguarded)."""
+        return self._deliver(agency, "schedule", period)
 
-    def hub(self) -> bool:
-        """The hub summary for academy staff; whether it was sent."""
+    def hub(self, period: str | None = None) -> Delivery | None:
+        """The hub summary for academy staff, once for its `period`."""
+        once = None if period is None else self._once(period)
         try:
-            delivery = deliver_hub(
-                self.settings, self.sessions, "schedule", self.now(), self.today()
+            return deliver_hub(
+                self.settings, self.sessions, "schedule", self.now(), self.today(), once
             )
         except OneMindError as exc:
             log.error("hub summary not sent: %s", exc)
-            return False
-        return delivery.sent
+            return None
 
-    def _deliver(self, agency: str, reason: str, changed: str | None = None) -> bool:
+    def period(self, schedule: str | None) -> str:
+        """The scheduled slot a job fired for: the schedule's latest time at or before now,
+        so two schedulers (or a late, coalesced run) name the same period."""
+        now = self.now()
+        slot = now.replace(second=0, microsecond=0)
+        if schedule is None:
+            return slot.astimezone(UTC).isoformat()
+        trigger = crontab_trigger(schedule, self.zone)
+        fire = trigger.get_next_fire_time(None, now - self._grace())
+        while fire is not None and fire <= now:
+            slot = fire
+            fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        return slot.astimezone(UTC).isoformat()
+
+    def _grace(self) -> timedelta:
+        return timedelta(seconds=self.settings.scheduler.misfire_grace_seconds)
+
+    def _once(self, period: str) -> Once:
+        ttl = timedelta(seconds=self.settings.scheduler.report_claim_ttl_seconds)
+        return Once(period, self.holder, ttl, lock.gone_here)
+
+    def _deliver(
+        self, agency: str, reason: str, period: str | None, changed: str | None = None
+    ) -> Delivery | None:
+        once = None if period is None else self._once(period)
         try:
             delivery = deliver_agency(
-                self.settings, self.sessions, agency, reason, self.now(), self.today(), changed
+                self.settings,
+                self.sessions,
+                agency,
+                reason,
+                self.now(),
+                self.today(),
+                changed,
+                once,
             )
         except OneMindError as exc:
             log.error("report of %s not sent: %s", agency, exc)
-            return False
-        if delivery.sent:
-            log.info("report of %s (%s) sent to %s", agency, reason, ", ".join(delivery.recipients))
-        return delivery.sent
+            return None
+        log.info("report of %s (%s): %s", agency, reason, outcome(delivery))
+        return delivery
 
     def scheduler(self) -> BackgroundScheduler:
         """A scheduler on the store's job table, one run per job at a time, missed runs merged."""
@@ -246,18 +299,54 @@ def _current() -> Service:
 
 
 def sync_job(source: str) -> None:
-    """Scheduled: sync one source."""
-    _run(f"sync:{source}", lambda: summary(_current().sync(source)))
+    """Scheduled: sync one source (or put it on the workers' queue)."""
+    service = _current()
+    dispatch = service.dispatch
+    if dispatch is not None:
+        _run(f"sync:{source}", lambda: _enqueue(lambda: dispatch.sync(source)))
+        return
+    _run(f"sync:{source}", lambda: summary(service.sync(source)))
 
 
 def report_job(agency: str) -> None:
-    """Scheduled: send one agency's report."""
-    _run(f"report:{agency}", lambda: "sent" if _current().report(agency) else "not sent")
+    """Scheduled: send one agency's report, once for this period."""
+    service = _current()
+    schedule = next((a.report_schedule for a in service.settings.agencies if a.id == agency), None)
+    period = service.period(schedule)
+    dispatch = service.dispatch
+    if dispatch is not None:
+        _run(f"report:{agency}", lambda: _enqueue(lambda: dispatch.report(agency, period)))
+        return
+    _run(f"report:{agency}", lambda: outcome(service.report(agency, period)))
 
 
 def hub_job() -> None:
-    """Scheduled: send the hub summary to academy staff."""
-    _run(HUB_JOB, lambda: "sent" if _current().hub() else "not sent")
+    """Scheduled: send the hub summary to academy staff, once for this period."""
+    service = _current()
+    period = service.period(service.settings.reports.hub_schedule)
+    dispatch = service.dispatch
+    if dispatch is not None:
+        _run(HUB_JOB, lambda: _enqueue(lambda: dispatch.hub(period)))
+        return
+    _run(HUB_JOB, lambda: outcome(service.hub(period)))
+
+
+def _enqueue(put: Callable[[], None]) -> str:
+    put()
+    return "enqueued"
+
+
+def outcome(delivery: Delivery | None) -> str:
+    """A delivery on one line: sent, already sent by another, in progress elsewhere, failed."""
+    if delivery is None:
+        return "not sent"
+    if delivery.error:
+        return f"not sent ({delivery.claim or 'failed'}): {delivery.error}"
+    if delivery.busy_until is not None:
+        return f"being sent by another process (claim held until {delivery.busy_until:%H:%M:%S})"
+    if delivery.archive_id is None and delivery.claim is not None:
+        return f"already {delivery.claim} for this period"
+    return f"sent to {', '.join(delivery.recipients)}"
 
 
 def _run(job: str, work: Callable[[], str]) -> None:

@@ -12,6 +12,7 @@ import pytest
 HEAVY = [
     "alembic",
     "apscheduler",
+    "celery",
     "cryptography",
     "fpdf",
     "jinja2",
