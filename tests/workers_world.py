@@ -47,7 +47,8 @@ COURSES = [
 
 
 def write_world(folder: Path) -> list[str]:
-    """Two roster files and two completion files over four agencies; the sources' names."""
+    """Four agencies, each in both roster files (so every status is `overdue` from the first
+    roster on: no status-change notices) and in both completion files; the sources' names."""
     rosters: list[list[str]] = [[], []]
     completions: list[list[str]] = [[], []]
     for a, agency in enumerate(AGENCIES):
@@ -55,7 +56,7 @@ def write_world(folder: Path) -> list[str]:
             mail = f"p{n}@{agency}.example"
             sworn = "false" if n == 5 else "true"
             position = "Dispatcher" if n == 5 else "Officer"
-            rosters[a // 2].append(
+            rosters[n // 3].append(
                 f"{agency},{n},P{n},{agency},{mail},{sworn},{position},,2020-01-01,"
             )
             if (n + a) % 3 != 2:
@@ -77,7 +78,7 @@ def config_text(folder: Path, store: str, smtp_port: int, workers: str = "") -> 
 [[agencies]]
 id = "{agency}"
 name = "Police Department {agency}"
-pledged_on = 2025-01-01
+pledged_on = 2020-01-01
 report_to = ["chief@{agency}.example", "training@{agency}.example"]
 report_schedule = "{SCHEDULE}"
 """
@@ -163,7 +164,17 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
     def counts(self) -> Counter[str]:
-        return Counter(recipient for recipient, _, _ in self.received)
+        """Scheduled reports received, by recipient (status-change notices aside)."""
+        return Counter(
+            recipient
+            for recipient, subject, _ in self.received
+            if not subject.startswith("Status changed")
+        )
+
+    def doubled(self) -> list[tuple[str, str]]:
+        """(recipient, Message-ID) received more than once: a report sent twice."""
+        seen = Counter((recipient, message_id) for recipient, _, message_id in self.received)
+        return [key for key, count in seen.items() if count > 1]
 
 
 @contextmanager
