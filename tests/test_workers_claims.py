@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cli_run import onemind
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from workers_world import (
@@ -23,6 +24,7 @@ from workers_world import (
 )
 
 from onemind.config import Settings, parse_settings
+from onemind.errors import ConfigurationError
 from onemind.store import claims
 from onemind.store.db import session_factory, transaction
 from onemind.store.models import ReportArchive, ReportClaim
@@ -199,3 +201,33 @@ def test_on_demand_reports_are_not_claimed(
     assert set(mailbox[0].counts().values()) == {2}
     with session_factory(engine)() as session:
         assert session.scalars(select(ReportClaim)).all() == []
+
+
+def test_worker_without_a_workers_section_says_what_to_add(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "onemind.toml"
+    path.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "onemind.db"}"\n')
+    code, _, err = onemind(capsys, "--config", str(path), "worker")
+    assert code == 2 and "needs a [workers] section with a broker" in err
+
+
+@pytest.mark.parametrize(
+    ("workers", "problem"),
+    [
+        ('broker = "redis://:hunter2@127.0.0.1:6379/0"', "holds a password in plain text"),
+        ('broker = "http://127.0.0.1:6379"', "broker"),
+        ('broker = "redis://127.0.0.1"\nconcurrency = 0', "concurrency"),
+    ],
+)
+def test_bad_workers_sections_are_refused(tmp_path: Path, workers: str, problem: str) -> None:
+    text = f"[workers]\n{workers}\n"
+    with pytest.raises(ConfigurationError, match=problem):
+        parse_settings(tomllib.loads(text), tmp_path / "onemind.toml", {})
+
+
+def test_the_broker_password_goes_into_the_url_only_when_connecting(tmp_path: Path) -> None:
+    text = '[workers]\nbroker = "amqp://onemind@rabbit:5672//"\nbroker_password = "env:BROKER"\n'
+    settings = parse_settings(tomllib.loads(text), tmp_path / "x.toml", {"BROKER": "p@ss/w"})
+    assert settings.workers is not None
+    assert settings.workers.broker_url() == "amqp://onemind:p%40ss%2Fw@rabbit:5672//"
