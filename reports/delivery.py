@@ -274,13 +274,10 @@ def deliver_agency(
             raise ConfigurationError(f"no agency {agency_id!r} in the store (run 'onemind init')")
         recipients = list(agency.report_to)
 
-    def rendered() -> Rendered:
-        with sessions() as session:
-            return render_agency(session, settings, agency_id, as_of, now, changed)
+    def rendered(session: Session) -> Rendered:
+        return render_agency(session, settings, agency_id, as_of, now, changed)
 
-    if once is not None:
-        return _deliver_once(settings, sessions, rendered, agency_id, recipients, reason, now, once)
-    return deliver(settings, sessions, rendered(), recipients, reason, now)
+    return _send(settings, sessions, rendered, agency_id, recipients, reason, now, once)
 
 
 def deliver_hub(
@@ -291,13 +288,31 @@ def deliver_hub(
     as_of: date,
     once: Once | None = None,
 ) -> Delivery:
-    def rendered() -> Rendered:
-        with sessions() as session:
-            return render_hub(session, settings, as_of, now)
+    def rendered(session: Session) -> Rendered:
+        return render_hub(session, settings, as_of, now)
 
     recipients = list(settings.reports.hub_to)
+    return _send(settings, sessions, rendered, HUB, recipients, reason, now, once)
+
+
+def _send(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    render_with: Callable[[Session], Rendered],
+    subject: str,
+    recipients: list[str],
+    reason: str,
+    now: datetime,
+    once: Once | None,
+) -> Delivery:
+    """Render in a session of its own and send: once per period with `once`, else every time."""
+
+    def rendered() -> Rendered:
+        with sessions() as session:
+            return render_with(session)
+
     if once is not None:
-        return _deliver_once(settings, sessions, rendered, HUB, recipients, reason, now, once)
+        return _deliver_once(settings, sessions, rendered, subject, recipients, reason, now, once)
     return deliver(settings, sessions, rendered(), recipients, reason, now)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -61,26 +62,8 @@ def send(config: SmtpConfig, message: EmailMessage) -> None:
             CA file cannot be read.
         TransientError: the server could not be reached or refused the message.
     """
-    where = f"{config.host}:{config.port}"
-    context = _tls_context(config)
-    try:
-        with _connect(config, context) as client:
-            if config.starttls:
-                client.starttls(context=context)
-            if config.username and config.password:
-                client.login(config.username, config.password.get())
-            client.send_message(message)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise ConfigurationError(
-            f"SMTP server {where} refused the login of {config.username!r}: {exc.smtp_code}"
-        ) from exc
-    except smtplib.SMTPNotSupportedError as exc:
-        raise ConfigurationError(
-            f"SMTP server {where} does not offer STARTTLS: nothing was sent (set implicit_tls "
-            "if it expects TLS from the start)"
-        ) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise TransientError(f"could not send through SMTP server {where}: {exc}") from exc
+    with _client(config, TransientError) as client:
+        client.send_message(message)
 
 
 class NotSent(TransientError):
@@ -108,6 +91,14 @@ def hand_over(
         NotSent: nothing was delivered (connection, login, sender or every recipient refused).
         MaybeSent: the message was on its way when the connection failed.
     """
+    with _client(config, NotSent) as client:
+        return _envelope(client, message, recipients, f"{config.host}:{config.port}", before_data)
+
+
+@contextmanager
+def _client(config: SmtpConfig, failure: type[TransientError]) -> Iterator[smtplib.SMTP]:
+    """A connection, encrypted and logged in as configured; SMTP and network errors raised in
+    the block become `failure` (a refused login or missing STARTTLS: ConfigurationError)."""
     where = f"{config.host}:{config.port}"
     context = _tls_context(config)
     try:
@@ -116,15 +107,18 @@ def hand_over(
                 client.starttls(context=context)
             if config.username and config.password:
                 client.login(config.username, config.password.get())
-            return _envelope(client, message, recipients, where, before_data)
+            yield client
     except smtplib.SMTPAuthenticationError as exc:
         raise ConfigurationError(
             f"SMTP server {where} refused the login of {config.username!r}: {exc.smtp_code}"
         ) from exc
     except smtplib.SMTPNotSupportedError as exc:
-        raise ConfigurationError(f"SMTP server {where} does not offer STARTTLS") from exc
+        raise ConfigurationError(
+            f"SMTP server {where} does not offer STARTTLS: nothing was sent (set implicit_tls "
+            "if it expects TLS from the start)"
+        ) from exc
     except (smtplib.SMTPException, OSError) as exc:
-        raise NotSent(f"could not send through SMTP server {where}: {exc}") from exc
+        raise failure(f"could not send through SMTP server {where}: {exc}") from exc
 
 
 def _envelope(

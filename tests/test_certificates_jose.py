@@ -206,3 +206,14 @@ def test_garbage_is_unreadable_not_an_error(token: str) -> None:
         jose.verify(token, jwks)
     with pytest.raises(jose.JoseError):
         jose.parse(token)
+
+
+@pytest.mark.parametrize("algorithm", jose.ALGORITHMS)
+def test_signing_in_bulk_gives_the_tokens_one_at_a_time_gives(algorithm: str) -> None:
+    key = jose.generate(algorithm)
+    jwks = {"keys": [jose.public_jwk(key)]}
+    kid = jwks["keys"][0]["kid"]
+    payloads = [{"jti": f"urn:uuid:{n}", "name": "Zoë <x>", "n": n} for n in range(3)]
+    tokens = jose.sign_many(payloads, key, kid)
+    assert tokens == [jose.sign(payload, key, kid) for payload in payloads]
+    assert [jose.verify(token, jwks).payload for token in tokens] == payloads
