@@ -25,6 +25,7 @@ from workers_world import (
     SCHEDULE,
     Mailbox,
     config_text,
+    forget_queue,
     pg_database,
     require_broker,
     scalar,
@@ -102,6 +103,7 @@ def hub(tmp_path: Path, store: str, mailbox: tuple[Mailbox, int]) -> Iterator[Hu
     made = Hub(tmp_path, store, mailbox[1], REDIS)
     yield made
     made.engine.dispose()
+    forget_queue(REDIS, made.queue)
 
 
 def snapshot(engine: Engine, period: str) -> dict[str, Any]:

@@ -228,6 +228,17 @@ def require_broker(url: str) -> None:
         pytest.skip(f"broker {url} not reachable: {exc}")
 
 
+def forget_queue(url: str, queue: str) -> None:
+    """Remove the test queue's keys from Redis (Kombu leaves its bindings behind)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(f"{queue}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 class Worker:
     """One `onemind worker --pool solo` process, its output in a file."""
 
