@@ -206,6 +206,7 @@ def test_a_round_trip_on_rabbitmq(tmp_path: Path, store: str, mailbox: tuple[Mai
             until(lambda: hub.settled_reports() == 1, 180, "the report sent")
     finally:
         hub.engine.dispose()
+        forget_queue(RABBITMQ, hub.queue)
     assert mailbox[0].counts() == {
         f"chief@{AGENCIES[0]}.example": 1,
         f"training@{AGENCIES[0]}.example": 1,

@@ -14,6 +14,7 @@ from onemind.config.model import WorkersConfig
 if TYPE_CHECKING:  # Celery loads only in the processes that talk to the broker
     from celery import Celery
 
+
 def make_app(config: WorkersConfig) -> Celery:
     """A Celery app on the configured broker, tasks to be installed by `tasks.install`."""
     from celery import Celery
