@@ -20,6 +20,8 @@ from onemind.cli.reports import report
 from onemind.cli.secrets import secrets
 from onemind.cli.sync import init, runs, serve, sync
 from onemind.cli.worker import worker
+from onemind.cli.users import users
+from onemind.cli.web import web
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.sync.logcontext import configure as configure_logging
 
@@ -64,6 +66,8 @@ for _command in (
     quarantine,
     unmatched,
     worker,
+    users,
+    web,
 ):
     cli.add_command(_command)
 

@@ -149,7 +149,11 @@ def _attestations(session: Session, agency_id: str, as_of: date) -> dict[str, st
     """The latest attestation of each kind on or before the date, as 'attested on …: evidence'."""
     rows = session.scalars(
         select(Attestation)
-        .where(Attestation.agency_id == agency_id, Attestation.attested_on <= as_of)
+        .where(
+            Attestation.agency_id == agency_id,
+            Attestation.attested_on <= as_of,
+            Attestation.rejected_at.is_(None),
+        )
         .order_by(Attestation.attested_on)
     )
     found = {}

@@ -279,9 +279,11 @@ def head_counts(
 def attested(
     session: Session, as_of: date, agency_ids: list[str] | None = None
 ) -> set[tuple[str, str]]:
-    """(agency, kind) pairs with an attestation dated on or before `as_of` (of every agency,
-    or of the given ones)."""
-    query = select(Attestation.agency_id, Attestation.kind).where(Attestation.attested_on <= as_of)
+    """(agency, kind) pairs with an attestation dated on or before `as_of`, not rejected (of
+    every agency, or of the given ones)."""
+    query = select(Attestation.agency_id, Attestation.kind).where(
+        Attestation.attested_on <= as_of, Attestation.rejected_at.is_(None)
+    )
     if agency_ids is not None:
         query = query.where(Attestation.agency_id.in_(agency_ids))
     return {(agency, kind) for agency, kind in session.execute(query.distinct())}

@@ -69,6 +69,14 @@ class Attestation(Base):
     evidence: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # an evidence file kept under the store's private files folder, with its checked type
+    evidence_file: Mapped[str | None] = mapped_column(String(100))
+    evidence_name: Mapped[str | None] = mapped_column(String(300))
+    evidence_type: Mapped[str | None] = mapped_column(String(100))
+    # a rejected attestation no longer counts (migration 0013)
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_by: Mapped[str | None] = mapped_column(String(200))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (UniqueConstraint("agency_id", "kind", "attested_on"),)
 
 
@@ -462,6 +470,53 @@ class ReportClaim(Base):
     archive_id: Mapped[int | None] = mapped_column(ForeignKey("report_archive.id"))
     error: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (UniqueConstraint("kind", "subject", "period"),)
+
+
+class User(Base):
+    """Someone who signs in to the web app; an agency user sees only `agencies`."""
+
+    __tablename__ = "web_user"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    agencies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # raised when the password changes or the account is disabled: older sessions end
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for scripts, acting as its user; only its SHA-256 is kept."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(Base):
+    """A sign-in attempt, kept to slow down password guessing."""
+
+    __tablename__ = "login_attempt"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    __table_args__ = (Index("ix_login_attempt_username_at", "username", "at"),)
+
+
+class WebSecret(Base):
+    """The key that signs the web app's session cookies, made once per store."""
+
+    __tablename__ = "web_secret"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
 # APScheduler's SQLAlchemyJobStore table, declared here so migrations create it and

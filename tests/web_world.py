@@ -1,0 +1,108 @@
+"""A small synced world for the web tests: two agencies, an unmapped crisis course, credentials,
+one user per role, and a test client that signs in like a browser (cookie and CSRF token)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.config import Settings, parse_settings
+from onemind.store.db import transaction
+from onemind.sync.runner import SyncRunner
+from onemind.web.accounts import add_user
+from onemind.web.app import create_app
+
+AS_OF = date(2026, 11, 26)
+PASSWORD = "correct horse battery"
+USERS = {
+    "admin": ("admin", []),
+    "academy": ("academy", []),
+    "viewer": ("viewer", []),
+    "coord": ("agency", ["a-pd"]),
+    "bcoord": ("agency", ["b-pd"]),
+}
+ROSTER = """agency,employee_id,first_name,last_name,email,sworn,position,selected,hired_on,separated_on
+a-pd,1,Ann,Lee,ann@a.example,true,Officer,,2020-01-01,
+a-pd,2,Bob,Ray,bob@a.example,true,Officer,,2020-01-01,
+a-pd,3,Cat,Kim,cat@a.example,false,Dispatcher,,2020-01-01,
+a-pd,4,Dan,Fox,dan@a.example,true,Officer,,2020-01-01,
+b-pd,1,Eve,Orr,eve@b.example,true,Officer,,2020-01-01,
+b-pd,2,Fay,Poe,fay@b.example,true,Officer,,2020-01-01,
+"""
+COMPLETIONS = """employee_id,email,course_id,course_title,provider,hours,completed_on,expires_on
+,ann@a.example,CIT-40,Crisis Intervention Team (CIT) Basic 40-Hour,,40,2024-01-01,
+,bob@a.example,MHFA-PS,Mental Health First Aid for Public Safety,,8,2025-01-01,
+,cat@a.example,CIT-TC,CIT for Telecommunicators,,16,2024-01-01,
+,dan@a.example,SCIA,State Crisis Academy,,40,2024-06-01,
+,eve@b.example,CIT-40,Crisis Intervention Team (CIT) Basic 40-Hour,,40,2024-01-01,
+,fay@b.example,MHFA-PS,Mental Health First Aid for Public Safety,,8,2025-01-01,
+"""
+
+
+def make_settings(folder: Path) -> Settings:
+    (folder / "roster.csv").write_text(ROSTER)
+    (folder / "completions.csv").write_text(COMPLETIONS)
+    pledge = {"pledged_on": "2025-01-15", "deadline_months": 36}
+    raw = {
+        "agencies": [
+            {
+                "id": "a-pd",
+                "name": "Springfield Police Department",
+                **pledge,
+                "partnership_on": "2025-04-01",
+                "policy_on": "2025-06-01",
+            },
+            {
+                "id": "b-pd",
+                "name": "Shelbyville Police Department",
+                **pledge,
+                "partnership_on": "2025-04-01",
+            },
+        ],
+        "sources": [
+            {"name": "roster", "kind": "csv", "role": "roster", "path": "roster.csv"},
+            {"name": "academy", "kind": "csv", "role": "completions", "path": "completions.csv"},
+        ],
+        "certificates": {
+            "issuer_id": "https://academy.example",
+            "issuer_name": "State Academy",
+            "key_passphrase": "env:KEY_PASSPHRASE",
+        },
+    }
+    return parse_settings(raw, folder / "onemind.toml", environ={"KEY_PASSPHRASE": "s3cret"})
+
+
+def build(folder: Path, sessions: sessionmaker[Session], now: datetime) -> FastAPI:
+    """Sync the world, add the users, and make the app over it."""
+    settings = make_settings(folder)
+    assert SyncRunner(settings, sessions, lambda: now).run(as_of=AS_OF).ok
+    with transaction(sessions) as session:
+        for name, (role, agencies) in USERS.items():
+            add_user(session, name, PASSWORD, role, agencies, "test", now)
+    return create_app(sessions, settings, lambda: now, folder / "evidence")
+
+
+CSRF = re.compile(r'"X-CSRF-Token": "([^"]+)"')
+
+
+def csrf(client: TestClient) -> str:
+    """The form token of the client's session, as a page gives it."""
+    found = CSRF.search(client.get("/verify").text)
+    assert found is not None
+    return found.group(1)
+
+
+def sign_in(app: FastAPI, username: str | None) -> TestClient:
+    """A client signed in as `username` (None: a visitor)."""
+    client = TestClient(app, follow_redirects=False)
+    if username is None:
+        return client
+    form = {"username": username, "password": PASSWORD, "csrf": csrf(client), "next": "/"}
+    response = client.post("/login", data=form)
+    assert response.status_code == 303, response.text
+    return client

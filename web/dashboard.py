@@ -1,0 +1,190 @@
+"""The hub dashboard's table: every agency's latest coverage snapshot, filtered, sorted and paged
+in SQL, so that a page costs the same at 18 agencies as at 18,000."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Float, Select, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from onemind.domain import programs as rules
+from onemind.store.models import Agency, CoverageSnapshot
+
+PAGE_SIZE = 50
+NOT_COMPUTED = "not computed"
+SORTS = ("name", "status", "deadline", "crisis", "trained", "nonsworn")
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the dashboard was asked for; checked at the edge (see `web.forms`)."""
+
+    status: str | None = None
+    program: str | None = None
+    search: str | None = None
+    sort: str = "name"
+    descending: bool = False
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class Row:
+    agency: str
+    name: str
+    program: str
+    status: str
+    as_of: date | None
+    deadline: date | None
+    sworn_total: int
+    crisis_pct: float | None
+    trained_pct: float | None
+    nonsworn_pct: float | None
+    partnership: bool | None
+    policy: bool | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agency": self.agency,
+            "name": self.name,
+            "program": self.program,
+            "status": self.status,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "sworn_total": self.sworn_total,
+            "crisis_pct": self.crisis_pct,
+            "trained_pct": self.trained_pct,
+            "nonsworn_pct": self.nonsworn_pct,
+            "partnership": self.partnership,
+            "policy": self.policy,
+        }
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int]
+
+
+def _latest() -> Any:
+    """Each agency's newest snapshot date."""
+    return (
+        select(CoverageSnapshot.agency_id, func.max(CoverageSnapshot.as_of).label("as_of"))
+        .group_by(CoverageSnapshot.agency_id)
+        .subquery("latest")
+    )
+
+
+def latest_statuses(session: Session) -> dict[str, str]:
+    """Each agency's status in its newest snapshot."""
+    latest = _latest()
+    snap = CoverageSnapshot
+    rows = session.execute(
+        select(snap.agency_id, snap.status).join(
+            latest, and_(latest.c.agency_id == snap.agency_id, latest.c.as_of == snap.as_of)
+        )
+    )
+    return dict(rows.tuples())
+
+
+def _share(part: Any, whole: Any) -> Any:
+    return case((whole > 0, 100.0 * cast(part, Float) / whole), else_=None)
+
+
+def page(session: Session, query: Query, scope: Any = None) -> Page:
+    """One page of the table, the number of agencies it pages through and the counts by status
+    (over the other filters, so the counts say what each status filter would show)."""
+    latest = _latest()
+    snap = CoverageSnapshot
+    status = func.coalesce(snap.status, literal(NOT_COMPUTED))
+    columns = {
+        "name": func.lower(Agency.name),
+        "status": status,
+        "deadline": _deadline(session),
+        "crisis": _share(snap.sworn_crisis, snap.sworn_total),
+        "trained": _share(snap.sworn_trained, snap.sworn_total),
+        "nonsworn": _share(snap.nonsworn_trained, snap.nonsworn_selected_total),
+    }
+    base = (
+        select(Agency.id)
+        .outerjoin(latest, latest.c.agency_id == Agency.id)
+        .outerjoin(snap, and_(snap.agency_id == Agency.id, snap.as_of == latest.c.as_of))
+    )
+    base = _filtered(base, query, scope)
+    by_status = base.with_only_columns(status, func.count()).group_by(status)
+    counts = {name: number for name, number in session.execute(by_status)}
+    if query.status:
+        base = base.where(status == query.status)
+    total = counts.get(query.status, 0) if query.status else sum(counts.values())
+    order = columns[query.sort]
+    order = order.desc() if query.descending else order.asc()
+    listed = base.with_only_columns(
+        Agency.id,
+        Agency.name,
+        Agency.program,
+        Agency.pledged_on,
+        Agency.deadline_months,
+        status.label("status"),
+        snap.as_of,
+        snap.sworn_total,
+        columns["crisis"].label("crisis"),
+        columns["trained"].label("trained"),
+        columns["nonsworn"].label("nonsworn"),
+        snap.partnership,
+        snap.policy,
+    ).order_by(order.nulls_last(), Agency.id)
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(query.page, pages)
+    rows = session.execute(listed.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+    return Page([_row(r) for r in rows], total, number, pages, counts)
+
+
+def _filtered(base: Select[Any], query: Query, scope: Any) -> Select[Any]:
+    if scope is not None:
+        base = base.where(scope)
+    if query.program:
+        base = base.where(Agency.program == query.program)
+    if query.search:
+        like = "%" + query.search.lower().replace("\\", "\\\\").replace("%", "\\%") + "%"
+        like = like.replace("_", "\\_")
+        base = base.where(
+            or_(
+                func.lower(Agency.name).like(like, escape="\\"),
+                func.lower(Agency.id).like(like, escape="\\"),
+            )
+        )
+    return base
+
+
+def _deadline(session: Session) -> Any:
+    """The deadline as SQL can sort it: pledge date plus the agency's months."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Agency.pledged_on + func.make_interval(0, Agency.deadline_months)
+    months = literal("+") + cast(Agency.deadline_months, String) + literal(" months")
+    return func.date(Agency.pledged_on, months)
+
+
+def _row(r: Any) -> Row:
+    return Row(
+        agency=r.id,
+        name=r.name,
+        program=r.program,
+        status=r.status,
+        as_of=r.as_of,
+        deadline=rules.deadline(r.pledged_on, r.deadline_months),
+        sworn_total=r.sworn_total or 0,
+        crisis_pct=_rounded(r.crisis),
+        trained_pct=_rounded(r.trained),
+        nonsworn_pct=_rounded(r.nonsworn),
+        partnership=r.partnership,
+        policy=r.policy,
+    )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
