@@ -9,10 +9,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config import Settings, parse_settings
 from onemind.store.db import transaction
+from onemind.store.models import Attestation, Credential, Employment, MappingRule
 from onemind.sync.runner import SyncRunner
 from onemind.web.accounts import add_user
 from onemind.web.app import create_app
@@ -106,3 +108,25 @@ def sign_in(app: FastAPI, username: str | None) -> TestClient:
     response = client.post("/login", data=form)
     assert response.status_code == 303, response.text
     return client
+
+
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def ids_of(sessions: sessionmaker[Session], agency: str) -> dict[str, str]:
+    """Path parameters naming things of `agency`: itself, an attestation, a credential."""
+    with sessions() as session:
+        attestation = session.scalar(
+            select(Attestation.id).where(Attestation.agency_id == agency).order_by(Attestation.id)
+        )
+        staff = select(Employment.person_id).where(Employment.agency_id == agency)
+        credential = session.scalar(
+            select(Credential.id).where(Credential.person_id.in_(staff)).order_by(Credential.id)
+        )
+        rule = session.scalar(select(MappingRule.id).order_by(MappingRule.id))
+    return {
+        "agency_id": agency,
+        "attestation_id": str(attestation),
+        "credential_id": str(credential),
+        "rule_id": str(rule),
+    }

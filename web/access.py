@@ -2,7 +2,7 @@
 
 A request is signed in by the session cookie (pages) or by a bearer token (scripts). A policy
 names the roles it lets through; an agency user is further limited to their own agencies by
-`agency_in_scope`, which answers 404 for every other agency, as if it did not exist.
+the scope dependencies (`SCOPES`), which answer 404 for every other agency, as if it did not exist.
 State-changing requests made with the cookie must carry the session's CSRF token.
 """
 
@@ -19,7 +19,9 @@ from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from onemind.store.models import Agency, User
+from onemind.certificates import listing
+from onemind.errors import ConfigurationError
+from onemind.store.models import Agency, Attestation, Credential, User
 from onemind.web.accounts import ACADEMY, ADMIN, AGENCY, VIEWER, user_for_token
 
 COOKIE = "onemind_session"
@@ -167,17 +169,57 @@ CERTIFICATES = policy("certificates", ADMIN, ACADEMY, AGENCY)
 REVOKE = policy("revoke", ADMIN, ACADEMY)
 
 
-def agency_in_scope(session: Session, principal: Principal, agency_id: str) -> Agency:
-    """The agency, when it exists and the user may see it; else 404 (never 403: an agency
-    user learns nothing about other agencies, not even that they exist).
+def principal(request: Request) -> Principal:
+    """The user the route's policy let in (the policy is declared before any scope check)."""
+    found = getattr(request.state, "principal", None)
+    if not isinstance(found, Principal):
+        raise RuntimeError("a scope check ran before the route's policy")
+    return found
 
-    Raises:
-        HTTPException: 404.
-    """
-    agency = session.get(Agency, agency_id) if principal.sees(agency_id) else None
+
+def scoped_agency(request: Request, agency_id: str, session: Session = Depends(db)) -> Agency:
+    """The agency in the path, when it exists and the user may see it; else 404 (never 403: an
+    agency user learns nothing about other agencies, not even that they exist)."""
+    agency = session.get(Agency, agency_id) if principal(request).sees(agency_id) else None
     if agency is None:
         raise HTTPException(404, f"No agency {agency_id!r}.")
     return agency
+
+
+def scoped_attestation(
+    request: Request, attestation_id: int, session: Session = Depends(db)
+) -> Attestation:
+    """The attestation in the path, when the user may see its agency; else 404."""
+    row = session.get(Attestation, attestation_id)
+    if row is None or not principal(request).sees(row.agency_id):
+        raise HTTPException(404, f"No attestation {attestation_id}.")
+    return row
+
+
+def scoped_credential(
+    request: Request, credential_id: str, session: Session = Depends(db)
+) -> Credential:
+    """The credential in the path, when the user may see one of its holder's agencies; else 404."""
+    try:
+        credential: Credential | None = listing.find(session, credential_id)
+    except ConfigurationError:
+        credential = None
+    me = principal(request)
+    if credential is not None and me.scoped:
+        agencies = listing.summary(session, credential)["agencies"]
+        credential = credential if set(agencies) & set(me.agencies) else None
+    if credential is None:
+        raise HTTPException(404, f"No credential {credential_id!r}.")
+    return credential
+
+
+SCOPES = {
+    "agency_id": scoped_agency,
+    "attestation_id": scoped_attestation,
+    "credential_id": scoped_credential,
+}
+"""Each path parameter that names something of one agency, and the dependency that checks it
+(the route-table test requires it on every route with such a parameter)."""
 
 
 def visible_agencies(principal: Principal) -> Any:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from onemind.mapping.catalogue import review_groups
+from onemind.store.models import Agency, Attestation, Credential
 from onemind.web import credentials, dashboard, evidence, operations, review
 from onemind.web.access import (
     ATTEST,
@@ -31,12 +32,14 @@ from onemind.web.access import (
     VIEW,
     Principal,
     db,
+    scoped_agency,
+    scoped_attestation,
+    scoped_credential,
     visible_agencies,
 )
 from onemind.web.pages.agencies import AsOf, report_for
 from onemind.web.pages.attestations import (
     after_commit,
-    attestation_in_scope,
     read_upload,
     record_from_form,
 )
@@ -88,12 +91,12 @@ def agencies(
 @router.get("/agencies/{agency_id}")
 def agency(
     request: Request,
-    agency_id: str,
     as_of: AsOf = None,
     me: Principal = Depends(VIEW),
+    agency: Agency = Depends(scoped_agency),
     session: Session = Depends(db),
 ) -> dict[str, Any]:
-    report = report_for(request, session, me, agency_id, as_of)
+    report = report_for(request, session, agency, as_of)
     return {
         **report.coverage.to_json(),
         "outlook": report.outlook,
@@ -108,31 +111,30 @@ def agency(
 @router.post("/agencies/{agency_id}/attestations", status_code=201)
 async def attest(
     request: Request,
-    agency_id: str,
     kind: Annotated[str, Form(max_length=20)],
     attested_on: Annotated[date, Form()],
     tasks: BackgroundTasks,
     note: Annotated[str, Form(max_length=evidence.MAX_NOTE)] = "",
     file: UploadFile | None = None,
     me: Principal = Depends(ATTEST),
+    agency: Agency = Depends(scoped_agency),
     session: Session = Depends(db),
 ) -> dict[str, Any]:
     upload = await read_upload(file)
-    row = record_from_form(request, session, me, agency_id, (kind, attested_on, note), upload)
+    row = record_from_form(request, session, me, agency.id, (kind, attested_on, note), upload)
     after_commit(request, tasks)
-    return {"id": row.id, "agency": agency_id, "kind": kind, "attested_on": str(attested_on)}
+    return {"id": row.id, "agency": agency.id, "kind": kind, "attested_on": str(attested_on)}
 
 
 @router.post("/attestations/{attestation_id}/reject")
 def reject(
     request: Request,
-    attestation_id: int,
     body: Reason,
     tasks: BackgroundTasks,
     me: Principal = Depends(REVIEW_ATTESTATIONS),
+    row: Attestation = Depends(scoped_attestation),
     session: Session = Depends(db),
 ) -> dict[str, Any]:
-    row = attestation_in_scope(session, me, attestation_id)
     state = request.app.state
     evidence.reject(session, state.settings, row, body.reason, me.username, state.now())
     after_commit(request, tasks)
@@ -206,24 +208,26 @@ def certificates(
 
 @router.get("/certificates/{credential_id}")
 def certificate(
-    credential_id: str, me: Principal = Depends(CERTIFICATES), session: Session = Depends(db)
+    me: Principal = Depends(CERTIFICATES),
+    credential: Credential = Depends(scoped_credential),
+    session: Session = Depends(db),
 ) -> dict[str, Any]:
-    return credentials.shown(session, me, credential_id)
+    return credentials.shown(session, credential)
 
 
 @router.post("/certificates/{credential_id}/revoke")
 def revoke(
     request: Request,
-    credential_id: str,
     body: Reason,
     tasks: BackgroundTasks,
     me: Principal = Depends(REVOKE),
+    credential: Credential = Depends(scoped_credential),
     session: Session = Depends(db),
 ) -> dict[str, Any]:
     state = request.app.state
-    found = credentials.revoke(session, state.settings, me, credential_id, body.reason, state.now())
+    credentials.revoke(session, state.settings, me, credential, body.reason, state.now())
     after_commit(request, tasks)
-    return credentials.shown(session, me, found)
+    return credentials.shown(session, credential)
 
 
 @router.post("/verify")

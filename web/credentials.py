@@ -36,47 +36,31 @@ def listed(
     return list(found.values())
 
 
-def _visible(session: Session, me: Principal, credential_id: str) -> Credential:
-    try:
-        credential = listing.find(session, credential_id)
-    except ConfigurationError:
-        credential = None
-    if credential is not None and me.scoped:
-        holder = listing.summary(session, credential)
-        if not set(holder["agencies"]) & set(me.agencies):
-            credential = None
-    if credential is None:
-        raise HTTPException(404, f"No credential {credential_id!r}.")
-    return credential
-
-
-def shown(session: Session, me: Principal, credential_id: str) -> dict[str, Any]:
-    """A credential and its holder, when the user may see it (else 404)."""
-    return listing.summary(session, _visible(session, me, credential_id))
+def shown(session: Session, credential: Credential) -> dict[str, Any]:
+    """A credential and its holder."""
+    return listing.summary(session, credential)
 
 
 def revoke(
     session: Session,
     settings: Settings,
     me: Principal,
-    credential_id: str,
+    credential: Credential,
     reason: str,
     now: datetime,
-) -> str:
-    """Revoke (kept, marked, with the reason) and queue its withdrawal; returns its id.
+) -> None:
+    """Revoke (kept, marked, with the reason) and queue its withdrawal.
 
     Raises:
         ConfigurationError: certificates are not configured, it is already revoked or no
             reason is given.
     """
     listing.require_config(settings)
-    credential = _visible(session, me, credential_id)
     if credential.status == "revoked":
         raise ConfigurationError(f"{credential.id} is already revoked")
     if not reason.strip():
         raise ConfigurationError("give a reason for the revocation")
     issuer.revoke(session, credential, reason.strip(), me.username, now, pushing_sources(settings))
-    return credential.id
 
 
 def check(

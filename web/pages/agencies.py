@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from onemind.reports.content import AgencyReport, agency_report
 from onemind.reports.render import agency_chart, agency_html, chart_svg, people_csv
-from onemind.store.models import Attestation
-from onemind.web.access import VIEW, Principal, agency_in_scope, db
+from onemind.store.models import Agency, Attestation
+from onemind.web.access import VIEW, Principal, db, scoped_agency
 from onemind.web.templating import render
 
 router = APIRouter()
@@ -20,12 +20,11 @@ AsOf = Annotated[date | None, Query(alias="as_of")]
 
 
 def report_for(
-    request: Request, session: Session, me: Principal, agency_id: str, as_of: date | None
+    request: Request, session: Session, agency: Agency, as_of: date | None
 ) -> AgencyReport:
-    """The agency's report as of the date (default today), when the user may see it (else 404)."""
-    agency_in_scope(session, me, agency_id)
+    """The agency's report as of the date (default today)."""
     now = request.app.state.now()
-    return agency_report(session, request.app.state.settings, agency_id, as_of or now.date(), now)
+    return agency_report(session, request.app.state.settings, agency.id, as_of or now.date(), now)
 
 
 def attestations(session: Session, agency_id: str) -> list[Attestation]:
@@ -41,17 +40,17 @@ def attestations(session: Session, agency_id: str) -> list[Attestation]:
 @router.get("/agencies/{agency_id}")
 def agency_page(
     request: Request,
-    agency_id: str,
     as_of: AsOf = None,
     me: Principal = Depends(VIEW),
+    agency: Agency = Depends(scoped_agency),
     session: Session = Depends(db),
 ) -> Response:
-    report = report_for(request, session, me, agency_id, as_of)
+    report = report_for(request, session, agency, as_of)
     context = {
         "report": report,
         "c": report.coverage,
         "chart": chart_svg(agency_chart(report)),
-        "attestations": attestations(session, agency_id),
+        "attestations": attestations(session, agency.id),
         "people_shown": report.needs[:200],
         "may_attest": me.role in ("admin", "agency"),
         "may_reject": me.role == "admin",
@@ -62,28 +61,28 @@ def agency_page(
 @router.get("/agencies/{agency_id}/report.pdf")
 def agency_pdf(
     request: Request,
-    agency_id: str,
     as_of: AsOf = None,
     me: Principal = Depends(VIEW),
+    agency: Agency = Depends(scoped_agency),
     session: Session = Depends(db),
 ) -> Response:
     from onemind.reports.pdf import html_pdf
 
-    report = report_for(request, session, me, agency_id, as_of)
+    report = report_for(request, session, agency, as_of)
     pdf = html_pdf(agency_html(report, agency_chart(report)))
-    return _download(pdf, "application/pdf", f"{agency_id}-{report.coverage.as_of}.pdf")
+    return _download(pdf, "application/pdf", f"{agency.id}-{report.coverage.as_of}.pdf")
 
 
 @router.get("/agencies/{agency_id}/people.csv")
 def agency_csv(
     request: Request,
-    agency_id: str,
     as_of: AsOf = None,
     me: Principal = Depends(VIEW),
+    agency: Agency = Depends(scoped_agency),
     session: Session = Depends(db),
 ) -> Response:
-    report = report_for(request, session, me, agency_id, as_of)
-    name = f"{agency_id}-{report.coverage.as_of}-needs.csv"
+    report = report_for(request, session, agency, as_of)
+    name = f"{agency.id}-{report.coverage.as_of}-needs.csv"
     return _download(people_csv(report).encode(), "text/csv; charset=utf-8", name)
 
 

@@ -19,9 +19,17 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from onemind.pipeline.recompute import deliver_pushes
-from onemind.store.models import Attestation
+from onemind.store.models import Agency, Attestation
 from onemind.web import evidence
-from onemind.web.access import ATTEST, REVIEW_ATTESTATIONS, VIEW, Principal, agency_in_scope, db
+from onemind.web.access import (
+    ATTEST,
+    REVIEW_ATTESTATIONS,
+    VIEW,
+    Principal,
+    db,
+    scoped_agency,
+    scoped_attestation,
+)
 
 router = APIRouter()
 
@@ -50,7 +58,6 @@ def record_from_form(
     fields: tuple[str, date, str],
     upload: evidence.Upload | None,
 ) -> Attestation:
-    agency_in_scope(session, me, agency_id)
     kind, attested_on, note = fields
     state = request.app.state
     return evidence.record(
@@ -70,37 +77,27 @@ def record_from_form(
 @router.post("/agencies/{agency_id}/attestations")
 async def record_attestation(
     request: Request,
-    agency_id: str,
     kind: Annotated[str, Form(max_length=20)],
     attested_on: Annotated[date, Form()],
     tasks: BackgroundTasks,
     note: Annotated[str, Form(max_length=evidence.MAX_NOTE)] = "",
     file: UploadFile | None = None,
     me: Principal = Depends(ATTEST),
+    agency: Agency = Depends(scoped_agency),
     session: Session = Depends(db),
 ) -> Response:
     upload = await read_upload(file)
-    record_from_form(request, session, me, agency_id, (kind, attested_on, note), upload)
+    record_from_form(request, session, me, agency.id, (kind, attested_on, note), upload)
     after_commit(request, tasks)
-    return RedirectResponse(f"/agencies/{agency_id}#attestations", 303)
-
-
-def attestation_in_scope(session: Session, me: Principal, attestation_id: int) -> Attestation:
-    """The attestation, when the user may see its agency (else 404)."""
-    row = session.get(Attestation, attestation_id)
-    if row is None or not me.sees(row.agency_id):
-        raise HTTPException(404, f"No attestation {attestation_id}.")
-    return row
+    return RedirectResponse(f"/agencies/{agency.id}#attestations", 303)
 
 
 @router.get("/attestations/{attestation_id}/evidence")
 def evidence_file(
     request: Request,
-    attestation_id: int,
     me: Principal = Depends(VIEW),
-    session: Session = Depends(db),
+    row: Attestation = Depends(scoped_attestation),
 ) -> Response:
-    row = attestation_in_scope(session, me, attestation_id)
     path = evidence.evidence_path(request.app.state.evidence, row)
     if path is None or row.evidence_type is None:
         raise HTTPException(404, "This attestation has no evidence file.")
@@ -116,13 +113,12 @@ def evidence_file(
 @router.post("/attestations/{attestation_id}/reject")
 def reject_attestation(
     request: Request,
-    attestation_id: int,
     reason: Annotated[str, Form(max_length=evidence.MAX_NOTE)],
     tasks: BackgroundTasks,
     me: Principal = Depends(REVIEW_ATTESTATIONS),
+    row: Attestation = Depends(scoped_attestation),
     session: Session = Depends(db),
 ) -> Response:
-    row = attestation_in_scope(session, me, attestation_id)
     state = request.app.state
     evidence.reject(session, state.settings, row, reason, me.username, state.now())
     after_commit(request, tasks)

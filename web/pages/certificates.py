@@ -8,8 +8,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request, R
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from onemind.store.models import Credential
 from onemind.web import credentials
-from onemind.web.access import CERTIFICATES, REVOKE, Principal, db
+from onemind.web.access import CERTIFICATES, REVOKE, Principal, db, scoped_credential
 from onemind.web.pages.attestations import after_commit
 from onemind.web.templating import render
 
@@ -36,27 +37,27 @@ def list_page(
 @router.get("/certificates/{credential_id}")
 def show_page(
     request: Request,
-    credential_id: str,
     me: Principal = Depends(CERTIFICATES),
+    credential: Credential = Depends(scoped_credential),
     session: Session = Depends(db),
 ) -> Response:
-    shown = credentials.shown(session, me, credential_id)
+    shown = credentials.shown(session, credential)
     return render(request, "certificate.html", {"c": shown, "may_revoke": me.role != "agency"})
 
 
 @router.post("/certificates/{credential_id}/revoke")
 def revoke(
     request: Request,
-    credential_id: str,
     reason: Annotated[str, Form(min_length=1, max_length=2000)],
     tasks: BackgroundTasks,
     me: Principal = Depends(REVOKE),
+    credential: Credential = Depends(scoped_credential),
     session: Session = Depends(db),
 ) -> Response:
     state = request.app.state
-    found = credentials.revoke(session, state.settings, me, credential_id, reason, state.now())
+    credentials.revoke(session, state.settings, me, credential, reason, state.now())
     after_commit(request, tasks)
-    return RedirectResponse(f"/certificates/{found}", 303)
+    return RedirectResponse(f"/certificates/{credential.id}", 303)
 
 
 @router.get("/verify")
