@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -44,9 +45,7 @@ def add(
     """Create an account; asks for the password (at least 10 characters)."""
     from onemind.web.accounts import add_user
 
-    password = _password(
-        click.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else None
-    )
+    password = _password(sys.stdin.readline().rstrip("\n") if password_stdin else None)
     with ctx.transaction() as session:
         add_user(session, username, password, role, list(agencies), author(), ctx.now())
     click.echo(f"added {username} ({role})")
@@ -99,9 +98,7 @@ def set_password(ctx: Context, username: str, password_stdin: bool) -> None:
     """A new password; the user's open sessions end."""
     from onemind.web.accounts import set_password as set_user_password
 
-    password = _password(
-        click.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else None
-    )
+    password = _password(sys.stdin.readline().rstrip("\n") if password_stdin else None)
     with ctx.transaction() as session:
         set_user_password(session, username, password, author(), ctx.now())
     click.echo(f"password of {username} changed")

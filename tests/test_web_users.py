@@ -1,0 +1,124 @@
+"""`onemind users …`: accounts from the command line, and what the web does with them."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from cli_run import onemind
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from onemind.store.db import transaction
+from onemind.store.models import AuditEntry, User
+from onemind.web import accounts
+from onemind.web.accounts import AccountError, SignInRefused
+
+CONFIG = """
+[store]
+url = "sqlite:///{db}"
+
+[[agencies]]
+id = "a-pd"
+name = "A Police Department"
+"""
+
+
+def test_cli_adds_lists_disables_and_issues_tokens(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "onemind.toml"
+    config.write_text(CONFIG.format(db=tmp_path / "onemind.db"))
+    monkeypatch.setenv("ONEMIND_USER", "installer")
+
+    def run(*args: str, given: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(given))
+        return onemind(capsys, "--config", str(config), *args)
+
+    assert run("init")[0] == 0
+    assert (
+        run("users", "add", "root", "--role", "admin", "--password-stdin", given="s3cret-enough\n")[
+            0
+        ]
+        == 0
+    )
+    code, _, err = run(
+        "users", "add", "c", "--role", "agency", "--password-stdin", given="long enough pw\n"
+    )
+    assert code == 2 and "needs at least one --agency" in err
+    added = run(
+        "users",
+        "add",
+        "c",
+        "--role",
+        "agency",
+        "--agency",
+        "a-pd",
+        "--password-stdin",
+        given="long enough pw\n",
+    )
+    assert added[0] == 0
+    listed = json.loads(run("users", "list", "--json")[1])
+    assert [(u["username"], u["role"], u["agencies"], u["active"]) for u in listed] == [
+        ("c", "agency", ["a-pd"], True),
+        ("root", "admin", [], True),
+    ]
+    code, token, _ = run("users", "token", "c", "--name", "export")
+    assert code == 0 and token.startswith("om_")
+    assert run("users", "set-password", "c", "--password-stdin", given="short\n")[0] == 2
+    assert run("users", "disable", "c")[0] == 0
+    assert "c  agency [a-pd]  disabled" in run("users", "list")[1]
+    code, _, err = run("users", "disable", "nobody")
+    assert code == 2 and "no user 'nobody'" in err
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "role", "agencies", "message"),
+    [
+        ("a b", "long enough pw", "admin", [], "no spaces"),
+        ("x", "short", "admin", [], "at least 10 characters"),
+        ("x", "long enough pw", "boss", [], "role 'boss'"),
+        ("x", "long enough pw", "agency", [], "needs at least one --agency"),
+        ("x", "long enough pw", "viewer", ["a-pd"], "only agency users"),
+        ("x", "long enough pw", "agency", ["nowhere"], "unknown agency nowhere"),
+    ],
+)
+def test_bad_accounts_are_refused_with_the_reason(
+    sessions: sessionmaker[Session],
+    now: datetime,
+    username: str,
+    password: str,
+    role: str,
+    agencies: list[str],
+    message: str,
+) -> None:
+    with pytest.raises(AccountError, match=message), transaction(sessions) as session:
+        accounts.add_user(session, username, password, role, agencies, "test", now)
+
+
+def test_password_change_and_disable_end_access(
+    sessions: sessionmaker[Session], now: datetime
+) -> None:
+    with transaction(sessions) as session:
+        user = accounts.add_user(session, "ann", "first password", "viewer", [], "boss", now)
+        version = user.session_version
+        token = accounts.new_token(session, "ann", "script", "boss", now)
+        assert accounts.user_for_token(session, token, now) is not None
+        accounts.set_password(session, "ann", "second password", "boss", now)
+        assert user.session_version == version + 1
+        assert accounts.sign_in(session, "ann", "second password", "1.2.3.4", now).id == user.id
+        with pytest.raises(SignInRefused):
+            accounts.sign_in(session, "ann", "first password", "1.2.3.4", now)
+        accounts.disable(session, "ann", "boss", now)
+        assert accounts.user_for_token(session, token, now) is None
+        with pytest.raises(SignInRefused):
+            accounts.sign_in(session, "ann", "second password", "1.2.3.4", now)
+    with sessions() as session:
+        stored = session.scalar(select(User).where(User.username == "ann"))
+        assert stored is not None and stored.password_hash.startswith("$argon2")
+        assert token not in str(session.execute(select(accounts.ApiToken.token_hash)).all())
+        actions = session.scalars(select(AuditEntry.action).where(AuditEntry.actor == "boss"))
+        assert set(actions) >= {"user.add", "user.token", "user.set-password", "user.disable"}
