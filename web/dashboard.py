@@ -89,7 +89,7 @@ def latest_statuses(session: Session) -> dict[str, str]:
             latest, and_(latest.c.agency_id == snap.agency_id, latest.c.as_of == snap.as_of)
         )
     )
-    return dict(rows.tuples())
+    return {agency: status for agency, status in rows}
 
 
 def _share(part: Any, whole: Any) -> Any:
