@@ -21,6 +21,7 @@ from onemind.store.models import (
     Category,
     Classification,
     Completion,
+    CoverageLatest,
     CoverageSnapshot,
     Employment,
 )
@@ -337,7 +338,8 @@ def _report(
 
 
 def save_snapshots(session: Session, reports: Iterable[CoverageReport], now: datetime) -> None:
-    """Keep one snapshot per agency and date; a later computation of the same day replaces it."""
+    """Keep one snapshot per agency and date (a later computation of the same day replaces it),
+    and each agency's newest snapshot date."""
     rows = [
         {
             "agency_id": r.agency,
@@ -367,6 +369,16 @@ def save_snapshots(session: Session, reports: Iterable[CoverageReport], now: dat
     )
     for start in range(0, len(rows), 2000):
         session.execute(statement, rows[start : start + 2000])
+    newest = insert_for(session, CoverageLatest.__table__)
+    kept = [c.name for c in CoverageLatest.__table__.columns]
+    newest = newest.on_conflict_do_update(
+        index_elements=["agency_id"],
+        set_={c: newest.excluded[c] for c in kept if c != "agency_id"},
+        where=CoverageLatest.as_of <= newest.excluded.as_of,
+    )
+    latest = [{c: r[c] for c in kept} for r in rows]
+    for start in range(0, len(latest), 2000):
+        session.execute(newest, latest[start : start + 2000])
 
 
 __all__ = ["CoverageReport", "compute", "head_counts", "save_snapshots"]

@@ -327,6 +327,23 @@ class CoverageSnapshot(Base):
     __table_args__ = (UniqueConstraint("agency_id", "as_of"),)
 
 
+class CoverageLatest(Base):
+    """A copy of each agency's newest snapshot, kept by `save_snapshots`, so that the hub reads
+    every agency's current standing without scanning the history (migration 0013)."""
+
+    __tablename__ = "coverage_latest"
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    sworn_total: Mapped[int] = mapped_column(Integer)
+    sworn_crisis: Mapped[int] = mapped_column(Integer)
+    sworn_trained: Mapped[int] = mapped_column(Integer)
+    nonsworn_selected_total: Mapped[int] = mapped_column(Integer)
+    nonsworn_trained: Mapped[int] = mapped_column(Integer)
+    partnership: Mapped[bool] = mapped_column(Boolean)
+    policy: Mapped[bool] = mapped_column(Boolean)
+
+
 class AgencyStatusChange(Base):
     """An agency's status moved: written by the recomputation, sent once as a report."""
 

@@ -1,4 +1,5 @@
-"""web accounts, API tokens, login attempts; attestation evidence files and rejection
+"""web accounts, API tokens, login attempts; attestation evidence files and rejection;
+each agency's newest snapshot date
 
 Revision ID: 0013
 Revises: 0011
@@ -14,6 +15,13 @@ branch_labels = None
 depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+LATEST_COUNTS = (
+    "sworn_total",
+    "sworn_crisis",
+    "sworn_trained",
+    "nonsworn_selected_total",
+    "nonsworn_trained",
+)
 ATTESTATION_COLUMNS = (
     ("evidence_file", sa.String(100)),
     ("evidence_name", sa.String(300)),
@@ -71,9 +79,29 @@ def upgrade() -> None:
     )
     for name, kind in ATTESTATION_COLUMNS:
         op.add_column("attestation", sa.Column(name, kind, nullable=True))
+    op.create_table(
+        "coverage_latest",
+        sa.Column("agency_id", sa.String(64), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in LATEST_COUNTS),
+        sa.Column("partnership", sa.Boolean(), nullable=False),
+        sa.Column("policy", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["agency_id"], ["agency.id"], name=op.f("fk_coverage_latest_agency_id_agency")
+        ),
+        sa.PrimaryKeyConstraint("agency_id", name=op.f("pk_coverage_latest")),
+    )
+    copied = ", ".join(["agency_id", "as_of", "status", *LATEST_COUNTS, "partnership", "policy"])
+    op.execute(
+        f"INSERT INTO coverage_latest ({copied}) SELECT {copied} FROM coverage_snapshot s "
+        "WHERE s.as_of = (SELECT max(n.as_of) FROM coverage_snapshot n "
+        "WHERE n.agency_id = s.agency_id)"
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("coverage_latest")
     # plain DROP COLUMNs (SQLite 3.35+), as 0011 does: no batch copy of a referenced table
     for name, _ in reversed(ATTESTATION_COLUMNS):
         op.drop_column("attestation", name)
