@@ -160,3 +160,15 @@ def test_unknown_page_is_a_404_page(app: FastAPI) -> None:
     client = sign_in(app, "admin")
     assert client.get("/no/such/page").status_code == 404
     assert client.get("/api/v1/nothing").json() == {"detail": "Not Found"}
+
+
+def test_dashboard_keeps_each_agencys_newest_snapshot(app: FastAPI) -> None:
+    state = app.state
+    with transaction(state.sessions) as session:
+        recompute(session, state.settings, state.now(), date(2025, 6, 1))  # an older as-of
+        recompute(session, state.settings, state.now(), AS_OF, ["a-pd"])
+    listed = sign_in(app, "viewer").get("/api/v1/agencies").json()["agencies"]
+    assert {a["agency"]: a["as_of"] for a in listed} == {
+        "a-pd": AS_OF.isoformat(),
+        "b-pd": AS_OF.isoformat(),
+    }
