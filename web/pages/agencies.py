@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from onemind.reports.content import AgencyReport, agency_report
-from onemind.reports.render import agency_chart, agency_html, chart_svg, people_csv
+from onemind.reports.render import agency_chart, chart_svg, people_csv
 from onemind.store.models import Agency, Attestation
 from onemind.web.access import VIEW, Principal, db, scoped_agency
 from onemind.web.templating import render
@@ -66,10 +66,10 @@ def agency_pdf(
     agency: Agency = Depends(scoped_agency),
     session: Session = Depends(db),
 ) -> Response:
-    from onemind.reports.pdf import html_pdf
+    from onemind.reports.agency_pdf import agency_pdf
 
     report = report_for(request, session, agency, as_of)
-    pdf = html_pdf(agency_html(report, agency_chart(report)))
+    pdf = agency_pdf(report, agency_chart(report))
     return _download(pdf, "application/pdf", f"{agency.id}-{report.coverage.as_of}.pdf")
 
 
