@@ -19,9 +19,9 @@ from onemind.cli.options import examples
 from onemind.cli.reports import report
 from onemind.cli.secrets import secrets
 from onemind.cli.sync import init, runs, serve, sync
-from onemind.cli.worker import worker
 from onemind.cli.users import users
 from onemind.cli.web import web
+from onemind.cli.worker import worker
 from onemind.errors import ConfigurationError, OneMindError
 from onemind.sync.logcontext import configure as configure_logging
 

@@ -1,16 +1,16 @@
 """web accounts, API tokens, login attempts; attestation evidence files and rejection;
 each agency's newest snapshot date
 
-Revision ID: 0013
-Revises: 0011
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-27 13:40:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0011"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
