@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from datetime import timedelta
+from pathlib import Path
 from time import perf_counter
 from typing import Any
 
@@ -297,6 +298,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-csv", action="store_true")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN)
     parser.add_argument("--pg-database", default=PG_DATABASE)
+    parser.add_argument("--sqlite", type=Path, default=OUT / "bench.db", help="SQLite store")
     parser.add_argument("--chunk", type=int, default=20_000, help="rows per executemany")
     parser.add_argument("--repeat", type=int, default=3, help="floor/recompute pairs per backend")
     parser.add_argument("--report-runs", type=int, default=5, help="timed runs per report")
@@ -331,7 +333,7 @@ def compare(results: dict[str, list[dict[str, Any]]]) -> None:
 
 
 def run(args: argparse.Namespace, pg_url: str | None) -> None:
-    database = OUT / "bench.db" if args.reuse else fresh_sqlite()
+    database = args.sqlite if args.reuse else fresh_sqlite(args.sqlite)
     urls = [f"sqlite:///{database}"] + ([] if pg_url is None else [pg_url])
     targets = [Target(name, make_engine(url)) for name, url in zip(BACKENDS, urls, strict=False)]
     if args.reuse:

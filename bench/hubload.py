@@ -205,9 +205,9 @@ def postgres_database(admin_url: str, name: str, keep: bool = False) -> Iterator
         admin.dispose()
 
 
-def fresh_sqlite() -> Path:
-    OUT.mkdir(parents=True, exist_ok=True)
-    database = OUT / "bench.db"
+def fresh_sqlite(database: Path = OUT / "bench.db") -> Path:
+    """An empty place for a SQLite store (its folder made, an old file and its WAL removed)."""
+    database.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     return database

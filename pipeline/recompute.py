@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.certificates.issuer import CertificateChanges, reconcile
@@ -23,6 +23,8 @@ from onemind.mapping.changes import ChangeReport
 from onemind.store import coverage
 from onemind.store.models import Agency
 from onemind.store.status import StatusChange, record_status_changes
+
+RECOMPUTE_LOCK = int.from_bytes(b"recomput")  # the PostgreSQL advisory lock's key
 
 
 @dataclass
@@ -81,8 +83,16 @@ def deliver_pushes(
 
 
 def _one_at_a_time(session: Session) -> None:
-    """Serialise recomputations across processes (PostgreSQL row locks; SQLite locks the file)."""
-    session.execute(select(Agency.id).order_by(Agency.id).with_for_update(key_share=True)).all()
+    """Serialise recomputations across processes until this transaction ends, touching no row.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the database's write lock, taken
+    now by a write that matches nothing (a read would not take it, and two recomputations
+    would each compare their figures with the same old snapshots).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(RECOMPUTE_LOCK)))
+    else:
+        session.execute(update(Agency).where(false()).values(id=Agency.id))
 
 
 def change_rules(

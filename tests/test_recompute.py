@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+import pytest
+from builders import StoreBuilder
+from sqlalchemy import Engine, create_engine, delete, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from test_certificates import AS_OF, COMPLETIONS, ROSTER, make_settings, sync
 
 from onemind.cli import main
 from onemind.config import Settings
 from onemind.mapping import changes
-from onemind.pipeline.recompute import change_rules
+from onemind.pipeline.recompute import _one_at_a_time, change_rules, recompute
 from onemind.reports.delivery import status_notices
 from onemind.store.db import open_store
 from onemind.store.models import (
@@ -147,3 +152,85 @@ name = "A Police Department"
     with sessions() as session:
         told = [(c.before, c.after) for c in session.scalars(select(AgencyStatusChange))]
     assert told == [("on-track", "complete")]
+
+
+def started_hub(sessions: sessionmaker[Session], now: datetime) -> None:
+    """An agency whose last snapshot, a year ago, said it was complete: it is not now."""
+    with sessions.begin() as session:
+        b = StoreBuilder.start(session, now)
+        b.agency("a-pd")
+        b.person("a-pd")
+        figures = dict.fromkeys(("sworn_total", "sworn_crisis", "sworn_trained"), 1)
+        figures |= dict.fromkeys(("nonsworn_selected_total", "nonsworn_trained"), 0)
+        figures |= dict.fromkeys(("partnership", "policy", "crisis_20", "all_trained"), True)
+        session.add(
+            CoverageSnapshot(
+                agency_id="a-pd",
+                as_of=AS_OF.replace(year=AS_OF.year - 1),
+                program="one-mind",
+                status="complete",
+                **figures,
+            )
+        )
+
+
+def waiting_for_a_lock(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return bool(connection.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")))
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_two_recomputations_on_postgresql_run_one_after_the_other(
+    sessions: sessionmaker[Session], engine: Engine, now: datetime
+) -> None:
+    """The second waits for the first's commit before reading: one status change, not two."""
+    started_hub(sessions, now)
+    events: list[str] = []
+    first_done, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with sessions.begin() as session:
+            recompute(session, Settings(), now, AS_OF)
+            events.append("first recomputed")
+            first_done.set()
+            release.wait(30)
+        events.append("first committed")
+
+    def second() -> None:
+        with sessions.begin() as session:
+            recompute(session, Settings(), now, AS_OF)
+            events.append("second recomputed")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert first_done.wait(30)
+    threads[1].start()
+    for _ in range(300):  # until the second waits for the first (or has finished: a failure)
+        if waiting_for_a_lock(engine) or not threads[1].is_alive():
+            break
+        time.sleep(0.1)
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert events == ["first recomputed", "first committed", "second recomputed"]
+    with sessions() as session:
+        told = [(c.before, c.after) for c in session.scalars(select(AgencyStatusChange))]
+    assert len(told) == 1 and told[0][0] == "complete"
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_recomputation_on_sqlite_holds_the_write_lock_from_its_start(
+    sessions: sessionmaker[Session], engine: Engine, now: datetime
+) -> None:
+    started_hub(sessions, now)
+    impatient = create_engine(engine.url, connect_args={"timeout": 0})
+    with sessions.begin() as session:
+        _one_at_a_time(session)
+        with (
+            pytest.raises(OperationalError, match="database is locked"),
+            impatient.begin() as other,
+        ):
+            _one_at_a_time(Session(other))
+    with impatient.begin() as other:
+        _one_at_a_time(Session(other))
+    impatient.dispose()
