@@ -54,8 +54,9 @@ def recompute(
     """
     _one_at_a_time(session)
     reports = coverage.compute(session, as_of, agencies)
-    changes = record_status_changes(session, reports, now)
-    coverage.save_snapshots(session, reports, now)
+    latest = coverage.latest_snapshots(session, reports)
+    changes = record_status_changes(session, reports, now, latest)
+    coverage.save_snapshots(session, reports, now, latest)
     certificates = CertificateChanges()
     if settings.certificates is not None:
         certificates = reconcile(

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
 from onemind.domain import programs as rules
@@ -337,38 +337,102 @@ def _report(
     )
 
 
-def save_snapshots(session: Session, reports: Iterable[CoverageReport], now: datetime) -> None:
-    """Keep one snapshot per agency and date (a later computation of the same day replaces it),
-    and each agency's newest snapshot date."""
-    rows = [
-        {
-            "agency_id": r.agency,
-            "as_of": r.as_of,
-            "program": r.program,
-            "computed_at": now,
-            "sworn_total": r.counts.sworn_total,
-            "sworn_crisis": r.counts.sworn_crisis,
-            "sworn_trained": r.counts.sworn_trained,
-            "nonsworn_selected_total": r.counts.nonsworn_total,
-            "nonsworn_trained": r.counts.nonsworn_trained,
-            "partnership": r.partnership,
-            "policy": r.policy,
-            "crisis_20": r.crisis_20,
-            "all_trained": r.all_trained,
-            "status": r.status,
-        }
-        for r in reports
-    ]
-    if not rows:
-        return
-    statement = insert_for(session, CoverageSnapshot.__table__)
-    keep = {"agency_id", "as_of"}
-    statement = statement.on_conflict_do_update(
-        index_elements=["agency_id", "as_of"],
-        set_={c: statement.excluded[c] for c in rows[0] if c not in keep},
+FEW = 500  # up to this many agencies are named in the snapshot query; more read every agency
+SNAPSHOT_FIGURES = (
+    "program",
+    "sworn_total",
+    "sworn_crisis",
+    "sworn_trained",
+    "nonsworn_selected_total",
+    "nonsworn_trained",
+    "partnership",
+    "policy",
+    "crisis_20",
+    "all_trained",
+    "status",
+)
+
+
+def latest_snapshots(
+    session: Session, reports: Sequence[CoverageReport]
+) -> dict[str, dict[str, Any]]:
+    """Each reported agency's latest snapshot on or before the reports' date: its figures."""
+    if not reports:
+        return {}
+    day = max(r.as_of for r in reports)
+    older = aliased(CoverageSnapshot)
+    latest = (
+        select(older.id)
+        .where(older.agency_id == Agency.id, older.as_of <= day)
+        .order_by(older.as_of.desc())
+        .limit(1)
+        .correlate(Agency)
+        .scalar_subquery()
     )
-    for start in range(0, len(rows), 2000):
-        session.execute(statement, rows[start : start + 2000])
+    # one index seek per agency, however long the history of snapshots grows
+    query = select(
+        CoverageSnapshot.agency_id, *(CoverageSnapshot.__table__.c[c] for c in SNAPSHOT_FIGURES)
+    ).join(Agency, CoverageSnapshot.id == latest)
+    if len(reports) <= FEW:
+        query = query.where(Agency.id.in_([r.agency for r in reports]))
+    return {row.agency_id: row._asdict() for row in session.execute(query)}
+
+
+def _snapshot_row(report: CoverageReport, now: datetime) -> dict[str, Any]:
+    c = report.counts
+    return {
+        "agency_id": report.agency,
+        "as_of": report.as_of,
+        "computed_at": now,
+        "program": report.program,
+        "sworn_total": c.sworn_total,
+        "sworn_crisis": c.sworn_crisis,
+        "sworn_trained": c.sworn_trained,
+        "nonsworn_selected_total": c.nonsworn_total,
+        "nonsworn_trained": c.nonsworn_trained,
+        "partnership": report.partnership,
+        "policy": report.policy,
+        "crisis_20": report.crisis_20,
+        "all_trained": report.all_trained,
+        "status": report.status,
+    }
+
+
+def save_snapshots(
+    session: Session,
+    reports: Sequence[CoverageReport],
+    now: datetime,
+    latest: dict[str, dict[str, Any]] | None = None,
+) -> int:
+    """Keep an agency's snapshot for the date when its figures differ from its latest one on
+    or before that date (`latest_snapshots`, read here unless given); a later computation of
+    the same day replaces it. An unchanged agency writes nothing: the latest snapshot still
+    says what it says. Returns how many were written."""
+    if latest is None:
+        latest = latest_snapshots(session, reports)
+    rows = [_snapshot_row(r, now) for r in reports]
+    if not rows:
+        return 0
+    changed = []
+    for row in rows:
+        known = latest.get(row["agency_id"])
+        if known is None or any(known[c] != row[c] for c in SNAPSHOT_FIGURES):
+            changed.append(row)
+    if changed:
+        statement = insert_for(session, CoverageSnapshot.__table__)
+        keep = {"agency_id", "as_of"}
+        statement = statement.on_conflict_do_update(
+            index_elements=["agency_id", "as_of"],
+            set_={c: statement.excluded[c] for c in rows[0] if c not in keep},
+        )
+        session.execute(statement, changed)
+    _keep_newest(session, rows)
+    return len(changed)
+
+
+def _keep_newest(session: Session, rows: list[dict[str, Any]]) -> None:
+    """`coverage_latest` (the hub dashboard's) follows each agency's newest computation,
+    whether or not its figures changed (its date moves on)."""
     newest = insert_for(session, CoverageLatest.__table__)
     kept = [c.name for c in CoverageLatest.__table__.columns]
     newest = newest.on_conflict_do_update(
@@ -376,9 +440,7 @@ def save_snapshots(session: Session, reports: Iterable[CoverageReport], now: dat
         set_={c: newest.excluded[c] for c in kept if c != "agency_id"},
         where=CoverageLatest.as_of <= newest.excluded.as_of,
     )
-    latest = [{c: r[c] for c in kept} for r in rows]
-    for start in range(0, len(latest), 2000):
-        session.execute(newest, latest[start : start + 2000])
+    session.execute(newest, [{c: r[c] for c in kept} for r in rows])
 
 
-__all__ = ["CoverageReport", "compute", "head_counts", "save_snapshots"]
+__all__ = ["CoverageReport", "compute", "head_counts", "latest_snapshots", "save_snapshots"]

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from onemind.store.coverage import CoverageReport
-from onemind.store.models import Agency, AgencyStatusChange, CoverageSnapshot
-
-FEW = 500  # up to this many agencies are named in the query; more read every agency
+from onemind.store.coverage import CoverageReport, latest_snapshots
+from onemind.store.models import Agency, AgencyStatusChange
 
 
 @dataclass(frozen=True)
@@ -25,50 +24,48 @@ class StatusChange:
     after: str
 
 
-def status_changes(session: Session, reports: Sequence[CoverageReport]) -> list[StatusChange]:
-    """Compare fresh reports with each agency's latest snapshot on or before their date.
+def status_changes(
+    session: Session,
+    reports: Sequence[CoverageReport],
+    latest: dict[str, dict[str, Any]] | None = None,
+) -> list[StatusChange]:
+    """Compare fresh reports with each agency's latest snapshot on or before their date
+    (`latest_snapshots`, read here unless given).
 
     Call it before the fresh snapshots are saved; an agency seen for the first time is no change.
     """
-    if not reports:
-        return []
-    day = max(r.as_of for r in reports)
-    latest = (
-        select(CoverageSnapshot.status)
-        .where(CoverageSnapshot.agency_id == Agency.id, CoverageSnapshot.as_of <= day)
-        .order_by(CoverageSnapshot.as_of.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    # one index seek per agency, however long the history of snapshots grows
-    query = select(Agency.id, latest)
-    if len(reports) <= FEW:
-        query = query.where(Agency.id.in_([r.agency for r in reports]))
-    rows = session.execute(query)
-    before = {agency: status for agency, status in rows if status is not None}
+    if latest is None:
+        latest = latest_snapshots(session, reports)
     return [
-        StatusChange(r.agency, before[r.agency], r.status)
+        StatusChange(r.agency, latest[r.agency]["status"], r.status)
         for r in reports
-        if r.agency in before and before[r.agency] != r.status
+        if r.agency in latest and latest[r.agency]["status"] != r.status
     ]
 
 
 def record_status_changes(
-    session: Session, reports: Sequence[CoverageReport], now: datetime
+    session: Session,
+    reports: Sequence[CoverageReport],
+    now: datetime,
+    latest: dict[str, dict[str, Any]] | None = None,
 ) -> list[StatusChange]:
     """Find the changes and keep each as a row waiting to be reported."""
-    changes = status_changes(session, reports)
+    changes = status_changes(session, reports, latest)
     as_of = {r.agency: r.as_of for r in reports}
-    session.add_all(
-        AgencyStatusChange(
-            agency_id=c.agency,
-            as_of=as_of[c.agency],
-            before=c.before,
-            after=c.after,
-            recorded_at=now,
+    if changes:
+        session.execute(
+            insert(AgencyStatusChange),
+            [
+                {
+                    "agency_id": c.agency,
+                    "as_of": as_of[c.agency],
+                    "before": c.before,
+                    "after": c.after,
+                    "recorded_at": now,
+                }
+                for c in changes
+            ],
         )
-        for c in changes
-    )
     return changes
 
 

@@ -8,11 +8,13 @@ from datetime import date, datetime
 
 import pytest
 from builders import StoreBuilder
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.domain.programs import Counts
-from onemind.store import status
-from onemind.store.coverage import CoverageReport, save_snapshots
+from onemind.store import coverage
+from onemind.store.coverage import CoverageReport, latest_snapshots, save_snapshots
+from onemind.store.models import CoverageSnapshot
 from onemind.store.status import StatusChange, status_changes
 
 D = date(2026, 11, 26)
@@ -41,7 +43,7 @@ def test_latest_snapshot_on_or_before_the_date_is_compared(
     sessions: sessionmaker[Session], now: datetime, named: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not named:
-        monkeypatch.setattr(status, "FEW", 0)
+        monkeypatch.setattr(coverage, "FEW", 0)
     with sessions.begin() as session:
         b = StoreBuilder.start(session, now)
         for agency in ("a", "b", "c", "d"):
@@ -60,3 +62,30 @@ def test_latest_snapshot_on_or_before_the_date_is_compared(
     ]
     with sessions() as session:
         assert status_changes(session, [replace(fresh[0], status="at-risk")]) == []
+
+
+def test_a_snapshot_is_written_only_when_the_figures_differ_from_the_latest(
+    sessions: sessionmaker[Session], now: datetime
+) -> None:
+    later = now.replace(hour=now.hour + 1)
+    with sessions.begin() as session:
+        b = StoreBuilder.start(session, now)
+        for agency in ("a", "b"):
+            b.agency(agency)
+        first = [report("a", date(2026, 6, 1), "on-track"), report("b", D, "on-track")]
+        assert save_snapshots(session, first, now) == 2
+    fresh = [report("a", D, "on-track"), report("b", D, "at-risk")]
+    with sessions.begin() as session:
+        latest = latest_snapshots(session, fresh)
+        assert save_snapshots(session, fresh, later, latest) == 1
+    with sessions() as session:
+        kept = session.execute(
+            select(
+                CoverageSnapshot.agency_id, CoverageSnapshot.as_of, CoverageSnapshot.status
+            ).order_by(CoverageSnapshot.agency_id, CoverageSnapshot.as_of)
+        ).all()
+    assert kept == [("a", date(2026, 6, 1), "on-track"), ("b", D, "at-risk")]
+    with sessions.begin() as session:  # back to what the day's first computation said
+        assert save_snapshots(session, [report("b", D, "on-track")], later) == 1
+        assert status_changes(session, [report("b", D, "on-track")]) == []
+        assert status_changes(session, [replace(fresh[0], counts=Counts(6, 1, 6))]) == []
