@@ -70,13 +70,11 @@ def agencies(session: Session, people_ids: list[int]) -> list[str]:
 
 def flags(session: Session, people_ids: list[int], as_of: date) -> dict[int, str]:
     """Per person, the tiers they hold at `as_of` in words ('crisis+mh', 'mh', 'none')."""
-    cred = coverage.credentials(as_of).subquery()
     found: dict[int, str] = dict.fromkeys(people_ids, "none")
     for start in range(0, len(people_ids), CHUNK):
-        rows = session.execute(
-            select(cred).where(cred.c.person_id.in_(people_ids[start : start + CHUNK]))
-        )
-        for row in rows:
+        chunk = select(Person.id).where(Person.id.in_(people_ids[start : start + CHUNK]))
+        # the chunk's completions only, not every completion grouped and then filtered
+        for row in session.execute(coverage.credentials(as_of, people=chunk)):
             tiers = [t for t, held in (("crisis", row.crisis_n), ("mh", row.mh_n)) if held]
             found[row.person_id] = "+".join(tiers) or "none"
     return found

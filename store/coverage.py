@@ -355,8 +355,9 @@ SNAPSHOT_FIGURES = (
 
 def latest_snapshots(
     session: Session, reports: Sequence[CoverageReport]
-) -> dict[str, dict[str, Any]]:
-    """Each reported agency's latest snapshot on or before the reports' date: its figures."""
+) -> dict[str, tuple[Any, ...]]:
+    """Each reported agency's latest snapshot on or before the reports' date: its
+    `SNAPSHOT_FIGURES`, in that order (the status last)."""
     if not reports:
         return {}
     day = max(r.as_of for r in reports)
@@ -375,7 +376,7 @@ def latest_snapshots(
     ).join(Agency, CoverageSnapshot.id == latest)
     if len(reports) <= FEW:
         query = query.where(Agency.id.in_([r.agency for r in reports]))
-    return {row.agency_id: row._asdict() for row in session.execute(query)}
+    return {agency: tuple(figures) for agency, *figures in session.execute(query)}
 
 
 def _snapshot_row(report: CoverageReport, now: datetime) -> dict[str, Any]:
@@ -402,7 +403,7 @@ def save_snapshots(
     session: Session,
     reports: Sequence[CoverageReport],
     now: datetime,
-    latest: dict[str, dict[str, Any]] | None = None,
+    latest: dict[str, tuple[Any, ...]] | None = None,
 ) -> int:
     """Keep an agency's snapshot for the date when its figures differ from its latest one on
     or before that date (`latest_snapshots`, read here unless given); a later computation of
@@ -413,11 +414,11 @@ def save_snapshots(
     rows = [_snapshot_row(r, now) for r in reports]
     if not rows:
         return 0
-    changed = []
-    for row in rows:
-        known = latest.get(row["agency_id"])
-        if known is None or any(known[c] != row[c] for c in SNAPSHOT_FIGURES):
-            changed.append(row)
+    changed = [
+        row
+        for row in rows
+        if latest.get(row["agency_id"]) != tuple(row[c] for c in SNAPSHOT_FIGURES)
+    ]
     if changed:
         statement = insert_for(session, CoverageSnapshot.__table__)
         keep = {"agency_id", "as_of"}

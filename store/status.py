@@ -27,7 +27,7 @@ class StatusChange:
 def status_changes(
     session: Session,
     reports: Sequence[CoverageReport],
-    latest: dict[str, dict[str, Any]] | None = None,
+    latest: dict[str, tuple[Any, ...]] | None = None,
 ) -> list[StatusChange]:
     """Compare fresh reports with each agency's latest snapshot on or before their date
     (`latest_snapshots`, read here unless given).
@@ -36,10 +36,11 @@ def status_changes(
     """
     if latest is None:
         latest = latest_snapshots(session, reports)
+    before = {agency: figures[-1] for agency, figures in latest.items()}
     return [
-        StatusChange(r.agency, latest[r.agency]["status"], r.status)
+        StatusChange(r.agency, before[r.agency], r.status)
         for r in reports
-        if r.agency in latest and latest[r.agency]["status"] != r.status
+        if r.agency in before and before[r.agency] != r.status
     ]
 
 
@@ -47,7 +48,7 @@ def record_status_changes(
     session: Session,
     reports: Sequence[CoverageReport],
     now: datetime,
-    latest: dict[str, dict[str, Any]] | None = None,
+    latest: dict[str, tuple[Any, ...]] | None = None,
 ) -> list[StatusChange]:
     """Find the changes and keep each as a row waiting to be reported."""
     changes = status_changes(session, reports, latest)
