@@ -237,15 +237,13 @@ def head_counts_at(
     if wanted is not None:
         values["agency_ids"] = wanted
     statement = _count_statement(len(earlier), wanted is not None)
-    for row in session.execute(statement, values):
-        figures = row._mapping
-        for index, suffix in enumerate([""] + [f"_{i}" for i in range(len(earlier))]):
-            found[index][row.agency_id] = Counts(
-                int(figures["sworn_total"] or 0),
-                int(figures[f"sworn_crisis{suffix}"] or 0),
-                int(figures[f"sworn_trained{suffix}"] or 0),
-                int(figures["nonsworn_total"] or 0),
-                int(figures[f"nonsworn_trained{suffix}"] or 0),
+    # count_query's columns: agency, the two totals, then three figures per date
+    for agency, sworn, nonsworn, *figures in session.execute(statement, values).tuples():
+        sworn, nonsworn = int(sworn or 0), int(nonsworn or 0)
+        for index, counts in enumerate(found):
+            crisis, trained, nonsworn_trained = figures[3 * index : 3 * index + 3]
+            counts[agency] = Counts(
+                sworn, int(crisis or 0), int(trained or 0), nonsworn, int(nonsworn_trained or 0)
             )
     return found
 
