@@ -238,7 +238,7 @@ def head_counts_at(
         values["agency_ids"] = wanted
     statement = _count_statement(len(earlier), wanted is not None)
     # count_query's columns: agency, the two totals, then three figures per date
-    for agency, sworn, nonsworn, *figures in session.execute(statement, values).tuples():
+    for agency, sworn, nonsworn, *figures in session.execute(statement, values):
         sworn, nonsworn = int(sworn or 0), int(nonsworn or 0)
         for index, counts in enumerate(found):
             crisis, trained, nonsworn_trained = figures[3 * index : 3 * index + 3]
