@@ -31,7 +31,7 @@ from onemind.store.linking import apply_voids, link_completions, unlinked_count
 from onemind.store.models import RawRecord, Source
 from onemind.store.status import StatusChange
 from onemind.store.writer import BatchStats, RecordWriter
-from onemind.sync import lock, runs
+from onemind.sync import lock, quiet, runs
 from onemind.sync.loading import SourceLoad
 from onemind.sync.logcontext import sync_context
 
@@ -74,6 +74,8 @@ class SyncOutcome:
     certificates: CertificateChanges = field(default_factory=CertificateChanges)
     changes: list[StatusChange] = field(default_factory=list)
     stopped: bool = False
+    # False when nothing had changed since the figures were computed: `reports` is then empty
+    recomputed: bool = True
 
     @property
     def ok(self) -> bool:
@@ -115,7 +117,9 @@ class SyncRunner:
         if unknown:
             raise ConfigurationError(unknown_names("source", unknown, known, "in [[sources]]"))
         with transaction(self.sessions) as session:
-            apply_settings(session, self.settings, self.now())
+            stored = quiet.configured(session)
+            attested = apply_settings(session, self.settings, self.now())
+            reconfigured = bool(attested) or quiet.configured(session) != stored
         ordered = sorted(wanted, key=lambda n: _load_order(self.settings.source(n)))
         results = []
         for name in ordered:
@@ -124,19 +128,32 @@ class SyncRunner:
             results.append(self.sync_source(self.settings.source(name), full))
         if self.stop.is_set():
             return self._stopped(results)
-        return self.finish(results, as_of or self.now().date())
+        return self.finish(results, as_of or self.now().date(), reconfigured)
 
-    def finish(self, results: list[SourceResult], as_of: date) -> SyncOutcome:
-        """Link people, apply voids and classify; then the one recomputation every writer runs."""
+    def finish(
+        self, results: list[SourceResult], as_of: date, reconfigured: bool = True
+    ) -> SyncOutcome:
+        """Link people, apply voids and classify; then the one recomputation every writer runs.
+
+        All of it is skipped when nothing changed since coverage as of `as_of` was computed
+        (see `onemind.sync.quiet`); `reconfigured` says the configuration changed something.
+        """
+        now = self.now()  # before any work: what ends before it, this finish takes in
         with transaction(self.sessions) as session:
-            refresh_catalogue(session, _run_ids(results), self.now())
-            link_completions(session)
-            apply_voids(session)
-            classify_pending(session, self.now())
+            if not reconfigured and quiet.nothing_to_do(session, self.settings, as_of):
+                log.info("nothing new since coverage as of %s was computed: not recomputed", as_of)
+                recomputed = None
+            else:
+                refresh_catalogue(session, _run_ids(results), now)
+                link_completions(session)
+                apply_voids(session)
+                classify_pending(session, now)
+                recomputed = recompute(session, self.settings, now, as_of)
             runs.note_unmatched(session, _run_ids(results))
             unmatched = unlinked_count(session)
-            recomputed = recompute(session, self.settings, self.now(), as_of)
         deliver_pushes(self.sessions, self.settings, self.now, self.connector_factory)
+        if recomputed is None:
+            return SyncOutcome(results, [], unmatched, recomputed=False)
         return SyncOutcome(
             results, recomputed.reports, unmatched, recomputed.certificates, recomputed.changes
         )
@@ -147,7 +164,7 @@ class SyncRunner:
             runs.note_unmatched(session, _run_ids(results))
             unmatched = unlinked_count(session)
         log.warning("stopped on request; coverage is recomputed by the next run")
-        return SyncOutcome(results, [], unmatched, stopped=True)
+        return SyncOutcome(results, [], unmatched, stopped=True, recomputed=False)
 
     def sync_source(self, config: SourceConfig, full: bool = False) -> SourceResult:
         """Pull one source under its lock; a failure is recorded, never raised to the others."""
