@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from onemind.certificates import documents
 from onemind.certificates.batch import PERSON, SYSTEM, issue_people
+from onemind.certificates.changes import CertificateChanges as CertificateChanges
 from onemind.certificates.keys import Signer, signer
 from onemind.certificates.outbox import enqueue
 from onemind.config.model import CertificatesConfig
@@ -26,12 +26,6 @@ from onemind.store.models import (
 )
 
 AGENCY = "agency"
-
-
-@dataclass
-class CertificateChanges:
-    issued: list[str] = field(default_factory=list)
-    revoked: list[str] = field(default_factory=list)
 
 
 def reconcile(

@@ -92,6 +92,7 @@ def outcome_json(outcome: SyncOutcome) -> dict[str, Any]:
     return {
         "ok": outcome.ok,
         "stopped": outcome.stopped,
+        "recomputed": outcome.recomputed,
         "sources": [
             {
                 "source": r.source,

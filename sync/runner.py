@@ -8,32 +8,32 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from onemind.certificates.issuer import CertificateChanges
+from onemind.certificates.changes import CertificateChanges
 from onemind.config.model import Settings, SourceConfig
 from onemind.config.names import unknown_names
 from onemind.connectors.base import Connector, Reconciles
 from onemind.connectors.registry import build_connector
 from onemind.domain.records import Checkpoint, PullItem, Record, Skipped
 from onemind.errors import ConfigurationError, OneMindError, SourceError
-from onemind.mapping.catalogue import refresh_catalogue
-from onemind.pipeline.recompute import deliver_pushes, recompute
 from onemind.store import coverage, dropped
 from onemind.store.agencies import AgencyWriter
 from onemind.store.bootstrap import apply_settings
-from onemind.store.classify import classify_pending
 from onemind.store.db import transaction
-from onemind.store.linking import apply_voids, link_completions, unlinked_count
+from onemind.store.linking import unlinked_count
 from onemind.store.models import RawRecord, Source
 from onemind.store.status import StatusChange
 from onemind.store.writer import BatchStats, RecordWriter
 from onemind.sync import lock, quiet, runs
 from onemind.sync.loading import SourceLoad
 from onemind.sync.logcontext import sync_context
+
+if TYPE_CHECKING:
+    from onemind.pipeline.recompute import Recomputed
 
 log = logging.getLogger(__name__)
 
@@ -144,19 +144,34 @@ class SyncRunner:
                 log.info("nothing new since coverage as of %s was computed: not recomputed", as_of)
                 recomputed = None
             else:
-                refresh_catalogue(session, _run_ids(results), now)
-                link_completions(session)
-                apply_voids(session)
-                classify_pending(session, now)
-                recomputed = recompute(session, self.settings, now, as_of)
+                recomputed = self._recompute(session, _run_ids(results), now, as_of)
             runs.note_unmatched(session, _run_ids(results))
             unmatched = unlinked_count(session)
-        deliver_pushes(self.sessions, self.settings, self.now, self.connector_factory)
+        if self.settings.certificates is not None:  # else no push is ever queued
+            from onemind.pipeline.recompute import deliver_pushes
+
+            deliver_pushes(self.sessions, self.settings, self.now, self.connector_factory)
         if recomputed is None:
             return SyncOutcome(results, [], unmatched, recomputed=False)
         return SyncOutcome(
             results, recomputed.reports, unmatched, recomputed.certificates, recomputed.changes
         )
+
+    def _recompute(
+        self, session: Session, run_ids: list[int], now: datetime, as_of: date
+    ) -> Recomputed:
+        """Catalogue, link, void and classify what arrived, then recompute; what it takes is
+        imported here, so that a quiet rerun does not load it."""
+        from onemind.mapping.catalogue import refresh_catalogue
+        from onemind.pipeline.recompute import recompute
+        from onemind.store.classify import classify_pending
+        from onemind.store.linking import apply_voids, link_completions
+
+        refresh_catalogue(session, run_ids, now)
+        link_completions(session)
+        apply_voids(session)
+        classify_pending(session, now)
+        return recompute(session, self.settings, now, as_of)
 
     def _stopped(self, results: list[SourceResult]) -> SyncOutcome:
         """A stop was asked for: skip the recomputation (the next run does it) and say so."""
