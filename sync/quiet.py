@@ -56,9 +56,10 @@ def computed_since(session: Session, as_of: date) -> datetime | None:
 
 
 def wrote_since(session: Session, since: datetime) -> bool:
-    """Whether a run that wrote records finished after `since`, or has not finished."""
+    """Whether a run that wrote records finished at or after `since`, or has not finished
+    (a run that finished in the very tick of the computation may not have been seen by it)."""
     wrote = or_(SyncRun.new > 0, SyncRun.updated > 0, SyncRun.voided > 0)
-    unsettled = or_(SyncRun.finished_at.is_(None), SyncRun.finished_at > since)
+    unsettled = or_(SyncRun.finished_at.is_(None), SyncRun.finished_at >= since)
     return bool(session.scalar(select(exists().where(wrote, unsettled))))
 
 

@@ -30,10 +30,13 @@ RECOMPUTING = ("classification", "coverage_snapshot", "status_change")
 
 
 class Clock:
+    """A clock that moves on a little at every reading, as a real one does."""
+
     def __init__(self, now: datetime) -> None:
         self.now = now
 
     def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
         return self.now
 
     def tick(self, **delta: float) -> None:
