@@ -32,7 +32,9 @@ from onemind.store.models import (
 def configured(session: Session) -> tuple[Any, ...]:
     """What of the configuration the figures rest on, as stored; compared around
     `apply_settings` to tell whether it changed any of it."""
-    agencies = select(Agency.id, Agency.program, Agency.pledged_on, Agency.deadline_months)
+    agencies = select(
+        Agency.id, Agency.active, Agency.program, Agency.pledged_on, Agency.deadline_months
+    )
     return (
         tuple(session.execute(agencies.order_by(Agency.id)).all()),
         session.scalar(select(func.count()).select_from(Category)),
@@ -41,8 +43,8 @@ def configured(session: Session) -> tuple[Any, ...]:
 
 
 def computed_since(session: Session, as_of: date) -> datetime | None:
-    """The earliest time any agency's coverage as of `as_of` was last computed; None when an
-    agency has none for that date (or there is no agency)."""
+    """The earliest time any active agency's coverage as of `as_of` was last computed; None
+    when one has none for that date (or no agency is active)."""
     snapshot = CoverageSnapshot
     agencies, computed, earliest = session.execute(
         select(func.count(), func.count(snapshot.id), func.min(snapshot.computed_at))
@@ -51,6 +53,7 @@ def computed_since(session: Session, as_of: date) -> datetime | None:
             CoverageSnapshot,
             and_(CoverageSnapshot.agency_id == Agency.id, CoverageSnapshot.as_of == as_of),
         )
+        .where(Agency.active)
     ).one()
     return earliest if agencies and computed == agencies else None
 
