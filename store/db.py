@@ -124,7 +124,7 @@ def require_current(engine: Engine) -> None:
 
 def head_revision() -> str:
     """The newest migration's revision, read from the file names (`NNNN_what_it_does.py`,
-    revision "NNNN"; tests/test_migrations.py holds Alembic's own answer to it)."""
+    revision "NNNN"; tests/test_store_open.py holds it to Alembic's own answer)."""
     return max(path.name.partition("_")[0] for path in (MIGRATIONS / "versions").glob("[0-9]*.py"))
 
 
