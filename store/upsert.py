@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from importlib import import_module
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
 def insert_for(session: Session, table: Table) -> Any:
+    """The backend's INSERT; its dialect module loads on first use (PostgreSQL's pulls in
+    asyncio for its async drivers, which a SQLite store never needs)."""
     dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table)
+    name = "postgresql" if dialect == "postgresql" else "sqlite"
+    return import_module(f"sqlalchemy.dialects.{name}").insert(table)
 
 
 def upsert(
