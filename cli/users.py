@@ -31,9 +31,15 @@ def _password(given: str | None) -> str:
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-@users.command(name="add")
+@users.command(
+    name="add",
+    epilog=examples(
+        "onemind users add admin --role admin",
+        "onemind users add coord --role agency --agency springfield-pd --agency ogdenville-so",
+    ),
+)
 @click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True, help="What the account may do.")
 @click.option("--agency", "agencies", multiple=True, help="An agency the user may see (repeat).")
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
@@ -51,7 +57,7 @@ def add(
     click.echo(f"added {username} ({role})")
 
 
-@users.command(name="list")
+@users.command(name="list", epilog=examples("onemind users list", "onemind users list --json"))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def list_command(ctx: Context, as_json: bool) -> None:
@@ -78,7 +84,7 @@ def list_command(ctx: Context, as_json: bool) -> None:
         click.echo(f"{row['username']}  {row['role']}{agencies}  {state}")
 
 
-@users.command()
+@users.command(epilog=examples("onemind users disable coord"))
 @click.argument("username")
 @click.pass_obj
 def disable(ctx: Context, username: str) -> None:
@@ -90,7 +96,13 @@ def disable(ctx: Context, username: str) -> None:
     click.echo(f"disabled {username}")
 
 
-@users.command(name="set-password")
+@users.command(
+    name="set-password",
+    epilog=examples(
+        "onemind users set-password coord",
+        "onemind users set-password coord --password-stdin < password.txt",
+    ),
+)
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.pass_obj
@@ -104,7 +116,7 @@ def set_password(ctx: Context, username: str, password_stdin: bool) -> None:
     click.echo(f"password of {username} changed")
 
 
-@users.command()
+@users.command(epilog=examples("onemind users token coord --name nightly-export"))
 @click.argument("username")
 @click.option("--name", default="api", show_default=True, help="What the token is for.")
 @click.pass_obj

@@ -12,13 +12,18 @@ from onemind.cli.options import examples
 
 @click.command(
     epilog=examples(
-        "onemind users add admin --role admin   create the first admin (asks for a password)",
         "onemind web                            serve on http://127.0.0.1:8000",
         "onemind web --host 0.0.0.0 --port 80   serve on every address (behind TLS)",
     )
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
 @click.option(
     "--evidence",
     type=click.Path(file_okay=False, path_type=Path),

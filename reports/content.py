@@ -192,7 +192,7 @@ def outlook(report: CoverageReport) -> str:
 def standing(session: Session, credits: Credits, agency_id: str, as_of: date) -> list[Standing]:
     """Everyone in the agency's population at `as_of` (the date `credits` were read for),
     ordered by name, trained and crisis-trained by the engine's rules: the verdicts
-    `onemind explain` gives record by record."""
+    `onemind coverage --explain` gives record by record."""
     program = credits.program
     people: dict[int, Standing] = {}
     rows = session.execute(_people_query(program.id), {"as_of": as_of, "agency": agency_id})

@@ -250,7 +250,7 @@ def test_progress_of_the_last_90_days_counts_todays_people_as_the_projection_doe
 def test_the_people_a_report_lists_are_judged_as_explain_judges_them(
     synced: Settings, sessions: sessionmaker[Session]
 ) -> None:
-    """The report's one query per agency against `onemind explain`'s record-by-record verdicts."""
+    """The report's one query per agency against `onemind coverage --explain`'s record-by-record verdicts."""
     with sessions() as session:
         program = agency_report(session, synced, "c-pd", AS_OF, NOW).program
         for day in (AS_OF, date(2025, 7, 1), date(2025, 6, 1)):
