@@ -33,6 +33,7 @@ def demo(ctx: Context, directory: Path, as_of: date | None) -> None:
     from onemind.demo.setup import prepare_demo
     from onemind.private_files import write_private
     from onemind.reports.batch import write_reports
+    from onemind.store.coverage import compute
 
     config_file = prepare_demo(directory)
     ctx = replace(ctx, config=str(config_file))
@@ -40,13 +41,14 @@ def demo(ctx: Context, directory: Path, as_of: date | None) -> None:
     sessions = ctx.sessions(migrate=True)
     day = ctx.today(as_of)
     outcome = run_sync(ctx, sessions, (), False, day)
+    # read back from the store: a rerun with nothing new does not recompute
+    with sessions() as session:
+        figures = compute(session, day)
     console = Console()
     console.print(sync_table(outcome))
-    console.print(coverage_table(outcome.reports))
+    console.print(coverage_table(figures))
     out = directory / "coverage.json"
-    write_private(
-        out, (json.dumps([r.to_json() for r in outcome.reports], indent=2) + "\n").encode()
-    )
+    write_private(out, (json.dumps([r.to_json() for r in figures], indent=2) + "\n").encode())
     click.echo(f"coverage written to {out}; configuration: {config_file}")
     reports = directory / "reports"
     write_reports(settings, sessions, reports, day, ctx.now())
