@@ -18,8 +18,9 @@ from onemind.reports.credits import Credits, read_credits
 from onemind.reports.trend import Trend, gather
 from onemind.store import coverage
 from onemind.store.coverage import CoverageReport
+from onemind.store.explain import people_in
 from onemind.store.history import SourceHealth, source_health
-from onemind.store.models import Agency, Attestation, Employment, Person
+from onemind.store.models import Agency, Attestation
 
 REQUIREMENTS = (
     ("partnership", "Partnership with community mental-health organizations"),
@@ -214,21 +215,8 @@ def standing(session: Session, credits: Credits, agency_id: str, as_of: date) ->
 def _people_query(program_id: str) -> Select[Any]:
     """Built once per program, the date and agency as parameters."""
     agency = select(Agency.id).where(Agency.id == bindparam("agency"))
-    pop = coverage.population(PROGRAMS[program_id], bindparam("as_of", type_=Date), agency)
-    pop = pop.subquery()
-    return (
-        select(
-            Person.id,
-            Person.first_name,
-            Person.last_name,
-            Employment.employee_id,
-            Employment.sworn,
-            Employment.selected,
-            Employment.position,
-        )
-        .join(Employment, Employment.person_id == Person.id)
-        .join(pop, pop.c.employment_id == Employment.id)
-        .order_by(Person.last_name, Person.first_name, Person.id, Employment.sworn.desc())
+    return people_in(
+        coverage.population(PROGRAMS[program_id], bindparam("as_of", type_=Date), agency)
     )
 
 

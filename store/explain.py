@@ -78,13 +78,11 @@ class PersonExplanation:
         }
 
 
-def explain_agency(session: Session, agency_id: str, as_of: date) -> list[PersonExplanation]:
-    """Every person in the agency's population at `as_of`, ordered by name."""
-    agency = session.get_one(Agency, agency_id)
-    program = PROGRAMS[agency.program]
-    pop = population(program, as_of, select(Agency.id).where(Agency.id == agency_id)).subquery()
-    # plain rows, not ORM objects: the largest agencies count tens of thousands of people
-    rows = session.execute(
+def people_in(population: Select[Any]) -> Select[Any]:
+    """Each employment of `population` (a coverage population select) with its person's name,
+    ordered by name, sworn employments first."""
+    pop = population.subquery()
+    return (
         select(
             Person.id,
             Person.first_name,
@@ -98,6 +96,15 @@ def explain_agency(session: Session, agency_id: str, as_of: date) -> list[Person
         .join(pop, pop.c.employment_id == Employment.id)
         .order_by(Person.last_name, Person.first_name, Person.id, Employment.sworn.desc())
     )
+
+
+def explain_agency(session: Session, agency_id: str, as_of: date) -> list[PersonExplanation]:
+    """Every person in the agency's population at `as_of`, ordered by name."""
+    agency = session.get_one(Agency, agency_id)
+    program = PROGRAMS[agency.program]
+    pop = population(program, as_of, select(Agency.id).where(Agency.id == agency_id))
+    # plain rows, not ORM objects: the largest agencies count tens of thousands of people
+    rows = session.execute(people_in(pop))
     people: dict[int, PersonExplanation] = {}
     for row in rows:
         people.setdefault(
@@ -109,7 +116,7 @@ def explain_agency(session: Session, agency_id: str, as_of: date) -> list[Person
                 _role(row, program),
             ),
         )
-    counted = select(pop.c.person_id)
+    counted = select(pop.subquery().c.person_id)
     for person_id, note in _notes(session, counted, as_of, people, program):
         _attach(people[person_id], [(person_id, note)], program)
     return list(people.values())
