@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import cli_run
 import jwt
+import pytest
 
 CONFIG = """
 [store]
@@ -38,19 +39,24 @@ key_passphrase = "env:ONEMIND_TEST_KEY"
 """
 
 
-def onemind(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ONEMIND_TEST_KEY": "pass-phrase"}
-    return subprocess.run(
-        [sys.executable, "-m", "onemind", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+@pytest.fixture
+def onemind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The command line run in this process, in `tmp_path`, with the key's passphrase set."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ONEMIND_TEST_KEY", "pass-phrase")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        code, out, err = cli_run.onemind(capsys, *args)
+        return subprocess.CompletedProcess(list(args), code, out, err)
+
+    return run
 
 
-def test_export_verify_tamper_revoke(tmp_path: Path) -> None:
+def test_export_verify_tamper_revoke(
+    tmp_path: Path, onemind: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
     (tmp_path / "onemind.toml").write_text(CONFIG)
     (tmp_path / "roster.csv").write_text(
         "agency,employee_id,first_name,last_name,email,sworn,position,selected,hired_on,"
@@ -60,15 +66,15 @@ def test_export_verify_tamper_revoke(tmp_path: Path) -> None:
         "employee_id,email,course_id,course_title,provider,hours,completed_on,expires_on\n"
         "1,,CIT-40,Crisis Intervention Team (CIT) 40-Hour,,40,2024-01-01,\n"
     )
-    assert onemind("init", cwd=tmp_path).returncode == 0
-    assert onemind("sync", cwd=tmp_path).returncode == 0
-    [credential] = json.loads(onemind("certificates", "list", "--json", cwd=tmp_path).stdout)
+    assert onemind("init").returncode == 0
+    assert onemind("sync").returncode == 0
+    [credential] = json.loads(onemind("certificates", "list", "--json").stdout)
     assert (credential["tier"], credential["status"]) == ("crisis", "active")
 
     out = tmp_path / "export"
-    assert onemind("certificates", "export", str(out), cwd=tmp_path).returncode == 0
+    assert onemind("certificates", "export", str(out)).returncode == 0
     token = out / f"{credential['id'].rsplit(':', 1)[-1]}.jwt"
-    good = onemind("certificates", "verify", str(token), cwd=tmp_path)
+    good = onemind("certificates", "verify", str(token))
     assert good.returncode == 0 and "valid:" in good.stdout and "ok: signature valid" in good.stdout
     keys = jwt.PyJWKSet.from_json((out / "jwks.json").read_text())
     signed = token.read_text().strip()
@@ -78,17 +84,13 @@ def test_export_verify_tamper_revoke(tmp_path: Path) -> None:
     header, payload, signature = token.read_text().strip().split(".")
     tampered = tmp_path / "tampered.jwt"
     tampered.write_text(".".join([header, payload[:-4] + "AAAA", signature]))
-    bad = onemind(
-        "certificates", "verify", str(tampered), "--jwks", str(out / "jwks.json"), cwd=tmp_path
-    )
+    bad = onemind("certificates", "verify", str(tampered), "--jwks", str(out / "jwks.json"))
     assert bad.returncode == 1 and "FAILED: the signature does not match" in bad.stderr
     assert "ok:" not in bad.stdout, "nothing is said about claims whose signature failed"
 
-    revoked = onemind(
-        "certificates", "revoke", credential["id"], "--reason", "issued in error", cwd=tmp_path
-    )
+    revoked = onemind("certificates", "revoke", credential["id"], "--reason", "issued in error")
     assert revoked.returncode == 0, revoked.stderr
-    assert onemind("certificates", "export", str(out), cwd=tmp_path).returncode == 0
-    after = onemind("certificates", "verify", str(token), cwd=tmp_path)
+    assert onemind("certificates", "export", str(out)).returncode == 0
+    after = onemind("certificates", "verify", str(token))
     assert after.returncode == 1
     assert "FAILED: revoked: issued in error" in after.stderr
