@@ -26,17 +26,17 @@ def onemind(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 
 
 def run_in(
-    directory: Path, *args: str, env: Mapping[str, str] | None = None
+    directory: Path, *args: str, env: Mapping[str, str | None] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The command line run in this process in `directory`, with `env` added to the environment:
-    what `python -m onemind ARGS` there would give, without starting a Python each time."""
+    """The command line run in this process in `directory`, with `env` set in the environment
+    (None: unset): what `python -m onemind ARGS` there would give, without starting a Python."""
     out, err = io.StringIO(), io.StringIO()
-    with (
-        chdir(directory),
-        mock.patch.dict(os.environ, env or {}),
-        redirect_stdout(out),
-        redirect_stderr(err),
-    ):
+    with chdir(directory), mock.patch.dict(os.environ), redirect_stdout(out), redirect_stderr(err):
+        for name, value in (env or {}).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         try:
             main(list(args))
             code = 0
