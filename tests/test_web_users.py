@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.store.db import transaction
-from onemind.store.models import AuditEntry, User
+from onemind.store.models import AuditEntry, User, WebSecret
 from onemind.web import accounts
 from onemind.web.accounts import AccountError, SignInRefused
 
@@ -122,3 +124,36 @@ def test_password_change_and_disable_end_access(
         assert token not in str(session.execute(select(accounts.ApiToken.token_hash)).all())
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.actor == "boss"))
         assert set(actions) >= {"user.add", "user.token", "user.set-password", "user.disable"}
+
+
+def test_two_processes_starting_at_once_make_one_cookie_key(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The second app starts while the first has made its key and not yet committed: it waits
+    and takes the same key (a look-up then insert would find nothing, then collide)."""
+    first_made = threading.Event()
+    keys: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def start(name: str) -> None:
+        try:
+            if name == "second":
+                assert first_made.wait(30)
+            with transaction(sessions) as session:
+                keys[name] = accounts.secret_key(session)
+                if name == "first":
+                    first_made.set()
+                    time.sleep(0.5)  # hold the new row uncommitted while the second one starts
+        except BaseException as exc:
+            errors.append(exc)
+            first_made.set()
+
+    threads = [threading.Thread(target=start, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert keys["first"] == keys["second"] and len(keys["first"]) > 40
+    with sessions() as session:
+        assert session.scalars(select(WebSecret.value)).all() == [keys["first"]]
