@@ -68,6 +68,28 @@ def test_dashboard_counts_filters_sorts_and_pages(app: FastAPI) -> None:
     assert "Extra 059 Police" in page.text and "Extra 000 Police" not in page.text
 
 
+def test_agencies_never_computed_are_counted_and_listed_last_by_figure(app: FastAPI) -> None:
+    with transaction(app.state.sessions) as session:
+        for number, name in enumerate(("zeta Police", "Alpha Police", "alpha police")):
+            session.add(Agency(id=f"n-{number}", name=name, pledged_on=None, report_to=[]))
+    client = sign_in(app, "viewer")
+    everyone = client.get("/api/v1/agencies").json()
+    assert everyone["counts"][dashboard.NOT_COMPUTED] == 3 and everyone["total"] == 5
+    names = [a["agency"] for a in everyone["agencies"]]
+    assert names[:2] == ["n-1", "n-2"] and names[-1] == "n-0"  # case-blind, then by id
+    backwards = client.get("/api/v1/agencies?sort=name&desc=true").json()["agencies"]
+    assert [a["agency"] for a in backwards] == names[::-1]
+    by_crisis = client.get("/api/v1/agencies?sort=crisis").json()["agencies"]
+    assert [a["status"] for a in by_crisis][-3:] == [dashboard.NOT_COMPUTED] * 3
+    narrowed = client.get("/api/v1/agencies?q=alpha").json()
+    assert narrowed["counts"] == {dashboard.NOT_COMPUTED: 2} and narrowed["total"] == 2
+    uncomputed = client.get("/api/v1/agencies?status=not+computed").json()
+    assert [a["agency"] for a in uncomputed["agencies"]] == ["n-1", "n-2", "n-0"]
+    springfield = next(a for a in everyone["agencies"] if a["agency"] == "a-pd")
+    coord = sign_in(app, "coord").get("/api/v1/agencies").json()
+    assert coord["counts"] == {springfield["status"]: 1} and coord["total"] == 1
+
+
 def test_search_takes_like_wildcards_literally(app: FastAPI) -> None:
     client = sign_in(app, "viewer")
     assert client.get("/api/v1/agencies?q=%25").json()["total"] == 0

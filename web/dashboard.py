@@ -94,15 +94,11 @@ def page(session: Session, query: Query, scope: Any = None) -> Page:
         "trained": _share(snap.sworn_trained, snap.sworn_total),
         "nonsworn": _share(snap.nonsworn_trained, snap.nonsworn_selected_total),
     }
-    base = select(Agency.id).outerjoin(snap, snap.agency_id == Agency.id)
-    base = _filtered(base, query, scope)
-    by_status = base.with_only_columns(status, func.count()).group_by(status)
-    counts = {name: number for name, number in session.execute(by_status)}
+    counts = status_counts(session, query, scope)
+    base = _filtered(select(Agency.id).outerjoin(snap, snap.agency_id == Agency.id), query, scope)
     if query.status:
         base = base.where(status == query.status)
     total = counts.get(query.status, 0) if query.status else sum(counts.values())
-    order = columns[query.sort]
-    order = order.desc() if query.descending else order.asc()
     listed = base.with_only_columns(
         Agency.id,
         Agency.name,
@@ -117,11 +113,36 @@ def page(session: Session, query: Query, scope: Any = None) -> Page:
         columns["nonsworn"].label("nonsworn"),
         snap.partnership,
         snap.policy,
-    ).order_by(order.nulls_last(), Agency.id)
+    ).order_by(*_order(query, columns[query.sort]))
     pages = max(1, -(-total // PAGE_SIZE))
     number = min(query.page, pages)
     rows = session.execute(listed.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE))
     return Page([_row(r) for r in rows], total, number, pages, counts)
+
+
+def status_counts(session: Session, query: Query, scope: Any = None) -> dict[str, int]:
+    """Agencies by status under the query's other filters: one grouped pass over the newest
+    rows (an index-only scan of their status), and the agencies never computed are those
+    the filters leave without one."""
+    agencies = _filtered(select(Agency.id), query, scope)
+    grouped = select(CoverageLatest.status, func.count()).group_by(CoverageLatest.status)
+    if query.program or query.search or scope is not None:
+        grouped = grouped.where(CoverageLatest.agency_id.in_(agencies))
+    counts = {name: number for name, number in session.execute(grouped)}
+    every = session.scalar(_filtered(select(func.count()).select_from(Agency), query, scope)) or 0
+    if every > sum(counts.values()):
+        counts[NOT_COMPUTED] = every - sum(counts.values())
+    return counts
+
+
+def _order(query: Query, column: Any) -> list[Any]:
+    """The sort, then the agency id in the same direction: by name that is the order of the
+    index on (lower(name), id), walked forwards or backwards for the first page alone."""
+    if query.sort == "name":
+        if query.descending:
+            return [column.desc(), Agency.id.desc()]
+        return [column, Agency.id]
+    return [(column.desc() if query.descending else column.asc()).nulls_last(), Agency.id]
 
 
 def _filtered(base: Select[Any], query: Query, scope: Any) -> Select[Any]:
