@@ -84,6 +84,7 @@ def test_each_role_signs_in_and_sees_its_menu(page: Any, world: Any, username: s
     role = USERS[username][0]
     assert ("Mapping" in menu) == (role in ("admin", "academy"))
     assert ("Certificates" in menu) == (role != "viewer")
+    assert ("Users" in menu) == (role == "admin")
     rows = page.locator("tbody tr").count()
     assert rows == (1 if role == "agency" else 2)
     page.get_by_role("button", name="Sign out").click()

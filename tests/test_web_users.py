@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from cli_run import onemind
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from web_world import USERS, build, csrf, sign_in
 
 from onemind.store.db import transaction
 from onemind.store.models import AuditEntry, User, WebSecret
@@ -157,3 +159,50 @@ def test_two_processes_starting_at_once_make_one_cookie_key(
     assert keys["first"] == keys["second"] and len(keys["first"]) > 40
     with sessions() as session:
         assert session.scalars(select(WebSecret.value)).all() == [keys["first"]]
+
+
+def signs_in(client: TestClient, username: str, password: str) -> int:
+    form = {"username": username, "password": password, "csrf": csrf(client)}
+    return client.post("/login", data=form).status_code
+
+
+def test_admin_adds_resets_and_disables_users_from_the_page(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    app = build(tmp_path, sessions, now)
+    admin = sign_in(app, "admin")
+    page = admin.get("/users")
+    assert page.status_code == 200 and '<a href="/users">Users</a>' in page.text
+    for name, (role, agencies) in USERS.items():
+        row = page.text[page.text.index(f'id="user-{name}"') :].split("</tr>")[0]
+        assert f"<td>{role}</td>" in row and ", ".join(agencies or ["all (by role)"]) in row
+    assert 'href="/users"' not in sign_in(app, "academy").get("/").text
+    token = csrf(admin)
+    form = {"username": "newbie", "role": "agency", "agencies": "a-pd, b-pd", "csrf": token}
+    refused = admin.post("/users", data={**form, "agencies": "a-pd nowhere", "password": "short"})
+    assert refused.status_code == 400
+    assert "at least 10 characters" in refused.text and "unknown agency nowhere" in refused.text
+    assert 'value="a-pd nowhere"' in refused.text  # the form comes back as it was filled
+    assert admin.post("/users", data={**form, "password": "first password"}).status_code == 303
+    newbie = TestClient(app, follow_redirects=False)
+    assert signs_in(newbie, "newbie", "first password") == 303
+    assert newbie.get("/agencies/b-pd").status_code == 200
+    assert newbie.get("/users").status_code == 403
+    assert admin.post("/users/newbie/password", data={"password": "x"}).status_code == 403
+    reset = admin.post("/users/newbie/password", data={"password": "new password", "csrf": token})
+    assert reset.status_code == 303
+    assert newbie.get("/").status_code == 303  # the old session ended
+    assert signs_in(newbie, "newbie", "first password") == 401
+    assert signs_in(newbie, "newbie", "new password") == 303
+    assert admin.post("/users/newbie/disable", data={"csrf": token}).status_code == 303
+    assert newbie.get("/").status_code == 303
+    assert "disabled" in admin.get("/users").text.split('id="user-newbie"')[1].split("</tr>")[0]
+    itself = admin.post("/users/admin/disable", data={"csrf": token})
+    assert itself.status_code == 400 and "your own account" in itself.text
+    assert admin.post("/users/nobody/disable", data={"csrf": token}).status_code == 404
+    with sessions() as session:
+        done = session.execute(
+            select(AuditEntry.action, AuditEntry.target).where(AuditEntry.actor == "admin")
+        ).all()
+    assert {("user.add", "user newbie"), ("user.disable", "user newbie")} <= set(done)
+    assert ("user.set-password", "user newbie") in set(done)

@@ -134,6 +134,7 @@ def ids_of(sessions: sessionmaker[Session], agency: str) -> dict[str, str]:
         "attestation_id": str(attestation),
         "credential_id": str(credential),
         "rule_id": str(rule),
+        "username": "bcoord",  # an account: only admins manage them, whatever its agency
     }
 
 
