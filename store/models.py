@@ -23,6 +23,7 @@ from sqlalchemy import (
     Unicode,
     UniqueConstraint,
     func,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -347,6 +348,28 @@ class CoverageLatest(Base):
     nonsworn_trained: Mapped[int] = mapped_column(Integer)
     partnership: Mapped[bool] = mapped_column(Boolean)
     policy: Mapped[bool] = mapped_column(Boolean)
+
+
+SHARES = {
+    "crisis": ("sworn_crisis", "sworn_total"),
+    "trained": ("sworn_trained", "sworn_total"),
+    "nonsworn": ("nonsworn_trained", "nonsworn_selected_total"),
+}
+"""The hub dashboard's shares of `coverage_latest`: (part, whole) columns."""
+
+
+def share_key(name: str, table: str = "") -> str:
+    """A share's sort key, NULL where nobody is counted, in SQL both backends index alike
+    (`table` qualifies the columns in a query; an index names them bare)."""
+    part, whole = (f"{table}.{c}" if table else c for c in SHARES[name])
+    return f"(CAST({part} AS FLOAT) / NULLIF({whole}, 0))"
+
+
+SHARE_INDEXES = [
+    Index(f"ix_coverage_latest_{name}_key", text(share_key(name)), CoverageLatest.agency_id)
+    for name in SHARES
+]
+"""What the dashboard sorted by a share walks for one page (migration 0017)."""
 
 
 class AgencyStatusChange(Base):

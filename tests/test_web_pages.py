@@ -90,6 +90,28 @@ def test_agencies_never_computed_are_counted_and_listed_last_by_figure(app: Fast
     assert coord["counts"] == {springfield["status"]: 1} and coord["total"] == 1
 
 
+@pytest.mark.parametrize("desc", ["false", "true"])
+@pytest.mark.parametrize("sort", ["crisis", "trained", "nonsworn"])
+def test_a_share_sort_pages_through_every_agency_once(app: FastAPI, sort: str, desc: str) -> None:
+    """Those with the share first, in its order; then those without (nobody counted, or never
+    computed) by id; page after page, none twice, none left out."""
+    add_agencies(app, 60)
+    with transaction(app.state.sessions) as session:
+        session.add(Agency(id="n-0", name="Never Computed", pledged_on=None, report_to=[]))
+    client = sign_in(app, "viewer")
+    seen = []
+    for number in (1, 2):
+        found = client.get(f"/api/v1/agencies?sort={sort}&desc={desc}&page={number}").json()
+        seen += found["agencies"]
+    assert len(seen) == found["total"] == 63
+    assert len({a["agency"] for a in seen}) == 63
+    key = f"{sort}_pct"
+    having = [a[key] for a in seen if a[key] is not None]
+    assert having and having == sorted(having, reverse=desc == "true")
+    lacking = [a["agency"] for a in seen[len(having) :]]
+    assert all(a[key] is None for a in seen[len(having) :]) and lacking == sorted(lacking)
+
+
 def test_search_takes_like_wildcards_literally(app: FastAPI) -> None:
     client = sign_in(app, "viewer")
     assert client.get("/api/v1/agencies?q=%25").json()["total"] == 0
