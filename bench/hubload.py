@@ -8,6 +8,7 @@ Import it from a benchmark run as `python bench/<name>.py` (bench/ is then on th
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from hubdata import (
 )
 from sqlalchemy import Connection, Engine, Table, create_engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from onemind.config.model import Settings
 from onemind.domain.rules import CourseFacts, candidates, decide
@@ -55,6 +57,7 @@ from onemind.store.models import (
 
 OUT = Path(__file__).resolve().parent / "out"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TEMPLATE_TRIES = 30
 
 # ---------------------------------------------------------------- loading
 
@@ -189,13 +192,18 @@ def settle_postgres(target: Target) -> None:
 
 
 @contextmanager
-def postgres_database(admin_url: str, name: str, keep: bool = False) -> Iterator[str]:
-    """A throwaway database, dropped on the way out (unless `keep`) whatever happens."""
+def postgres_database(
+    admin_url: str, name: str, keep: bool = False, template: str | None = None
+) -> Iterator[str]:
+    """A throwaway database, dropped on the way out (unless `keep`) whatever happens; a copy
+    of `template` when given (PostgreSQL refuses while anyone is connected to the template:
+    tried again for a few minutes)."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     drop = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    create = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
     with admin.connect() as connection:
         connection.execute(drop)
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        _create(connection, create)
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -223,6 +231,18 @@ def populate(targets: Sequence[Target], world: World, args: argparse.Namespace) 
         print(f"  {target.name} insert time: {target.load_seconds:.1f} s")
         if target.name == "postgresql":
             finish_postgres(target)
+
+
+def _create(connection: Connection, statement: str) -> None:
+    for attempt in range(TEMPLATE_TRIES):
+        try:
+            connection.execute(text(statement))
+            return
+        except OperationalError as exc:
+            if "being accessed by other users" not in str(exc) or attempt == TEMPLATE_TRIES - 1:
+                raise
+            print("  the template database is in use; trying again in 10 s")
+            time.sleep(10)
 
 
 __all__ = ["Target", "build_world", "load_world", "populate", "postgres_database"]

@@ -4,6 +4,11 @@ one user per role, and a test client that signs in like a browser (cookie and CS
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -171,4 +176,27 @@ def ids_of(sessions: sessionmaker[Session], agency: str) -> dict[str, str]:
         "attestation_id": str(attestation),
         "credential_id": str(credential),
         "rule_id": str(rule),
+        "username": "bcoord",  # an account: only admins manage them, whatever its agency
     }
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """The app served by uvicorn on a free local port, for clients that talk real HTTP."""
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
