@@ -118,11 +118,14 @@ def run_sync(
     full: bool,
     as_of: date,
 ) -> SyncOutcome:
-    """Run the sync with a progress bar per source on stderr."""
+    """Run the sync, with a progress bar per source on stderr when it is a terminal (else
+    the bar's library is not even loaded)."""
+    from onemind.sync.runner import SyncRunner
+
+    if not sys.stderr.isatty():
+        return SyncRunner(ctx.settings(), sessions, ctx.now).run(sources, full=full, as_of=as_of)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from onemind.sync.runner import SyncRunner
 
     with Progress(
         TextColumn("{task.description}"),
