@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from conformant_lrs import PASSWORD, USERNAME, ConformantLrs, serving  # noqa: E402
 from lrs_server import ensure_ralph_venv, start_ralph  # noqa: E402
+from startup import compile_package  # noqa: E402
 
 from onemind.config import parse_settings  # noqa: E402
 from onemind.connectors.xapi import XapiConnector  # noqa: E402
@@ -338,6 +339,7 @@ def measure(lrs: Lrs, count: int, runs: int, workdir: Path, target: float | None
         f"recompute {rerun.after:.2f} s; python -c pass {start:.2f} s, "
         f"so {rerun.seconds - start:.2f} s beyond process start"
     )
+    print(f"  load average {os.getloadavg()[0]:.2f} at the end (2 cores)")
 
 
 def main() -> None:
@@ -348,6 +350,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=500, help="fast LRS page size (Ralph: 100)")
     args = parser.parse_args()
     logging.getLogger("onemind").setLevel(logging.ERROR)  # (c)'s warning about http://
+    compile_package()
+    print(f"load average {os.getloadavg()[0]:.2f} at the start (2 cores)")
     with tempfile.TemporaryDirectory(prefix="onemind-xapi-bench-") as tmp:
         workdir = Path(tmp)
         with fast_lrs(args.statements, args.limit) as lrs:
