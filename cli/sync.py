@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import signal
@@ -122,6 +123,9 @@ def run_sync(
     the bar's library is not even loaded)."""
     from onemind.sync.runner import SyncRunner
 
+    # What is loaded by now (libraries, configuration, mappings) lasts as long as the process:
+    # the collector's full passes during a long pull need not walk it again and again.
+    gc.freeze()
     if not sys.stderr.isatty():
         return SyncRunner(ctx.settings(), sessions, ctx.now).run(sources, full=full, as_of=as_of)
     from rich.console import Console
