@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import random
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -233,7 +234,8 @@ class Sync:
 
 
 def ours(lrs: Lrs, store: Path, count: int) -> Sync:
-    """(b): a full sync in its own process; it must report every statement new."""
+    """(b): a full sync in its own process; it must report every statement new, and the
+    store must then hold a completion for each."""
     config = config_file(lrs, store)
     onemind(lrs, config, "init")
     before = lrs.served()
@@ -241,6 +243,9 @@ def ours(lrs: Lrs, store: Path, count: int) -> Sync:
     seconds, cpu, done = onemind(lrs, config, "-v", "sync", "--json")
     [result] = json.loads(done.stdout)["sources"]
     assert (result["fetched"], result["new"], result["quarantined"]) == (count, count, 0), result
+    with closing(sqlite3.connect(store)) as db:
+        [(stored,)] = db.execute("SELECT count(*) FROM completion")
+    assert stored == count, f"{stored} completions stored of {count}"
     after = lrs.served()
     started, finished = (_logged(done.stderr, line) for line in ("sync started", "sync succeeded"))
     return Sync(
