@@ -40,16 +40,8 @@ from sqlalchemy import Engine, func, or_, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from coverage import (
-    AS_OF,
-    NOW,
-    PG_ADMIN,
-    Target,
-    build_world,
-    finish_postgres,
-    load_world,
-    postgres_database,
-)
+from hubdata import AS_OF, NOW, build_world
+from hubload import PG_ADMIN, Target, finish_postgres, load_world, postgres_database
 
 from onemind.certificates import jose
 from onemind.config import parse_settings

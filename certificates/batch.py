@@ -9,9 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from onemind.certificates import documents
@@ -20,6 +22,7 @@ from onemind.certificates.outbox import enqueue
 from onemind.config.model import CertificatesConfig
 from onemind.domain.categories import CRISIS
 from onemind.store.audit import audit_many
+from onemind.store.bulk import BulkInsert
 from onemind.store.models import Completion, Credential, Employment, Person, RawRecord, Source
 
 PERSON = "person"
@@ -29,6 +32,11 @@ TIER_NAMES = {
     "mh": "Mental health training (MHFA or equivalent)",
 }
 CHUNK = 1000
+COLUMNS = (
+    *("id", "person_id", "tier", "category_id", "completion_id", "rule_id"),
+    *("valid_from", "valid_until", "jwt"),
+)
+FIXED = ("kind", "agency_id", "issued_at", "kid", "status")
 
 
 def issue_people(
@@ -60,12 +68,21 @@ def issue_people(
         payloads.append(payload)
     for value, token in zip(values, key.sign_many(payloads), strict=True):
         value["jwt"] = token
-    session.execute(insert(Credential), values)
+    connection = session.connection()
+    rows = [[value[name] for name in COLUMNS] for value in values]
+    fixed = {name: values[0][name] for name in FIXED}
+    _insert(connection.dialect).execute(connection, rows, fixed)
     audit_many(session, now, SYSTEM, "certificate.issue", [_audit(value) for value in values])
     if pushing:
         for value in values:
             enqueue(session, Credential(**value), "issue", now, pushing)
     return [value["id"] for value in values]
+
+
+@cache
+def _insert(dialect: Dialect) -> BulkInsert:
+    """Person credentials' insert (COPY on PostgreSQL): all of a call's share its FIXED values."""
+    return BulkInsert(Credential.__table__, COLUMNS, dialect, fixed=FIXED)
 
 
 def _credential(

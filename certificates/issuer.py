@@ -89,24 +89,30 @@ def revoke(
 
 
 def _lost_basis(session: Session, people: list[int] | None) -> list[tuple[Credential, str]]:
+    """Active person credentials whose record no longer earns them, with why: the database
+    picks them out, so only those few come into Python, not every active credential."""
+    tier, category = Category.tier, Classification.category_id
     query = (
-        select(
-            Credential,
-            Completion.voided,
-            Classification.category_id,
-            Category.tier,
-            Completion.person_id,
-        )
+        select(Credential, Completion.voided, category, tier, Completion.person_id)
         .join(Completion, Completion.id == Credential.completion_id)
         .outerjoin(Classification, Classification.completion_id == Completion.id)
         .outerjoin(Category, Category.id == Classification.category_id)
-        .where(Credential.kind == PERSON, Credential.status == "active")
+        .where(
+            Credential.kind == PERSON,
+            Credential.status == "active",
+            or_(
+                Completion.voided.is_(True),
+                category.is_(None),
+                tier.is_distinct_from(Credential.tier),
+                Completion.person_id.is_distinct_from(Credential.person_id),
+            ),
+        )
     )
     if people is not None:
         query = query.where(Credential.person_id.in_(people))
     out = []
-    for credential, voided, category, tier, person_id in session.execute(query):
-        reason = _why_lost(credential, voided, category, tier, person_id)
+    for credential, voided, category_id, tier_now, person_id in session.execute(query):
+        reason = _why_lost(credential, voided, category_id, tier_now, person_id)
         if reason:
             out.append((credential, reason))
     return out
