@@ -431,15 +431,37 @@ def save_snapshots(
 
 def _keep_newest(session: Session, rows: list[dict[str, Any]]) -> None:
     """`coverage_latest` (the hub dashboard's) follows each agency's newest computation,
-    whether or not its figures changed (its date moves on)."""
-    newest = insert_for(session, CoverageLatest.__table__)
-    kept = [c.name for c in CoverageLatest.__table__.columns]
+    whether or not its figures changed (its date moves on); a row already saying the same is
+    not written again (a rerun rewrote every agency's row, 18,000 on a state hub)."""
+    table = CoverageLatest.__table__
+    kept = [c.name for c in table.columns]
+    stored = _latest_rows(session, [r["agency_id"] for r in rows], kept)
+    changed = [
+        newest
+        for newest in ({c: r[c] for c in kept} for r in rows)
+        if stored.get(newest["agency_id"]) != tuple(newest.values())
+    ]
+    if not changed:
+        return
+    newest = insert_for(session, table)
     newest = newest.on_conflict_do_update(
         index_elements=["agency_id"],
         set_={c: newest.excluded[c] for c in kept if c != "agency_id"},
         where=CoverageLatest.as_of <= newest.excluded.as_of,
     )
-    session.execute(newest, [{c: r[c] for c in kept} for r in rows])
+    session.execute(newest, changed)
+
+
+def _latest_rows(
+    session: Session, agencies: list[str], columns: list[str]
+) -> dict[str, tuple[Any, ...]]:
+    """The stored `coverage_latest` rows of `agencies`, as tuples of `columns` (the first
+    being the agency's id): named when few, else the whole table in one read."""
+    table = CoverageLatest.__table__
+    query = select(*(table.c[c] for c in columns))
+    if len(agencies) <= FEW:
+        query = query.where(table.c.agency_id.in_(agencies))
+    return {row[0]: tuple(row) for row in session.execute(query)}
 
 
 __all__ = ["CoverageReport", "compute", "head_counts", "latest_snapshots", "save_snapshots"]
