@@ -8,6 +8,7 @@ Import it from a benchmark run as `python bench/<name>.py` (bench/ is then on th
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from hubdata import (
 )
 from sqlalchemy import Connection, Engine, Table, create_engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from onemind.config.model import Settings
 from onemind.domain.rules import CourseFacts, candidates, decide
@@ -189,13 +191,19 @@ def settle_postgres(target: Target) -> None:
 
 
 @contextmanager
-def postgres_database(admin_url: str, name: str, keep: bool = False) -> Iterator[str]:
-    """A throwaway database, dropped on the way out (unless `keep`) whatever happens."""
+def postgres_database(
+    admin_url: str, name: str, keep: bool = False, template: str | None = None
+) -> Iterator[str]:
+    """A throwaway database, dropped on the way out (unless `keep`) whatever happens; a clone
+    of `template` when given (CREATE DATABASE … TEMPLATE: a file copy, no load)."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     drop = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     with admin.connect() as connection:
         connection.execute(drop)
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        if template is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        else:
+            clone(connection, name, template)
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -203,6 +211,25 @@ def postgres_database(admin_url: str, name: str, keep: bool = False) -> Iterator
             with admin.connect() as connection:
                 connection.execute(drop)
         admin.dispose()
+
+
+def clone(connection: Connection, name: str, template: str, patience: float = 900) -> None:
+    """CREATE DATABASE `name` TEMPLATE `template`, retried while someone is connected to the
+    template (PostgreSQL refuses to copy a database in use)."""
+    start = perf_counter()
+    create = text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    while True:
+        try:
+            connection.execute(create)
+        except OperationalError as exc:
+            if "being accessed by other users" not in str(exc):
+                raise
+            if perf_counter() - start > patience:
+                raise SystemExit(f"{template} stayed in use for {patience:.0f} s") from exc
+            time.sleep(5)
+        else:
+            print(f"  cloned {template} into {name} in {perf_counter() - start:.0f} s")
+            return
 
 
 def fresh_sqlite(database: Path = OUT / "bench.db") -> Path:
