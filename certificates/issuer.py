@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from onemind.certificates import documents
@@ -18,6 +19,7 @@ from onemind.certificates.outbox import enqueue
 from onemind.config.model import CertificatesConfig
 from onemind.store import coverage
 from onemind.store.audit import audit
+from onemind.store.bulk import among
 from onemind.store.models import (
     Category,
     Classification,
@@ -109,13 +111,17 @@ def _lost_basis(session: Session, people: list[int] | None) -> list[tuple[Creden
         )
     )
     if people is not None:
-        query = query.where(Credential.person_id.in_(people))
+        query = query.where(among(_dialect(session), Credential.person_id, people))
     out = []
     for credential, voided, category_id, tier_now, person_id in session.execute(query):
         reason = _why_lost(credential, voided, category_id, tier_now, person_id)
         if reason:
             out.append((credential, reason))
     return out
+
+
+def _dialect(session: Session) -> Dialect:
+    return session.get_bind().dialect
 
 
 def _why_lost(
@@ -167,7 +173,7 @@ def _unrecognised(
         .order_by(Completion.person_id, Category.tier)
     )
     if people is not None:
-        query = query.where(Completion.person_id.in_(people))
+        query = query.where(among(_dialect(session), Completion.person_id, people))
     best: dict[tuple[int, str], Any] = {}
     for row in session.execute(query):
         key = (row.person_id, row.tier)
