@@ -352,11 +352,12 @@ def prepare(engine: Engine, args: argparse.Namespace) -> list[str]:
 
 
 def spread(agencies: list[str], number: int | None) -> list[str]:
-    """`number` agencies taken evenly across the list (all when None): small and large alike."""
+    """`number` agencies taken evenly across the list, from the middle of each stretch (all
+    when None): small and large alike, as a hub's whole run has them."""
     if number is None or number >= len(agencies):
         return agencies
     step = len(agencies) / number
-    return [agencies[int(index * step)] for index in range(number)]
+    return [agencies[int((index + 0.5) * step)] for index in range(number)]
 
 
 def load() -> str:
