@@ -153,6 +153,10 @@ def _unrecognised(
         Credential.status == "active",
         or_(Credential.valid_until.is_(None), Credential.valid_until > as_of),
     )
+    if people is not None:
+        # said twice, so that the planner reads only these people's credentials (through
+        # their index) rather than every credential issued so far, once per batch
+        covered = covered.where(among(_dialect(session), Credential.person_id, people))
     query = (
         coverage.credited(
             as_of,
