@@ -57,6 +57,7 @@ from onemind.store.models import (
 
 OUT = Path(__file__).resolve().parent / "out"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TEMPLATE_TRIES = 30
 
 # ---------------------------------------------------------------- loading
 
@@ -194,16 +195,15 @@ def settle_postgres(target: Target) -> None:
 def postgres_database(
     admin_url: str, name: str, keep: bool = False, template: str | None = None
 ) -> Iterator[str]:
-    """A throwaway database, dropped on the way out (unless `keep`) whatever happens; a clone
-    of `template` when given (CREATE DATABASE … TEMPLATE: a file copy, no load)."""
+    """A throwaway database, dropped on the way out (unless `keep`) whatever happens; a copy
+    of `template` when given (PostgreSQL refuses while anyone is connected to the template:
+    tried again for a few minutes)."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     drop = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    create = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
     with admin.connect() as connection:
         connection.execute(drop)
-        if template is None:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        else:
-            clone(connection, name, template)
+        _create(connection, create)
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -211,25 +211,6 @@ def postgres_database(
             with admin.connect() as connection:
                 connection.execute(drop)
         admin.dispose()
-
-
-def clone(connection: Connection, name: str, template: str, patience: float = 900) -> None:
-    """CREATE DATABASE `name` TEMPLATE `template`, retried while someone is connected to the
-    template (PostgreSQL refuses to copy a database in use)."""
-    start = perf_counter()
-    create = text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    while True:
-        try:
-            connection.execute(create)
-        except OperationalError as exc:
-            if "being accessed by other users" not in str(exc):
-                raise
-            if perf_counter() - start > patience:
-                raise SystemExit(f"{template} stayed in use for {patience:.0f} s") from exc
-            time.sleep(5)
-        else:
-            print(f"  cloned {template} into {name} in {perf_counter() - start:.0f} s")
-            return
 
 
 def fresh_sqlite(database: Path = OUT / "bench.db") -> Path:
@@ -250,6 +231,18 @@ def populate(targets: Sequence[Target], world: World, args: argparse.Namespace) 
         print(f"  {target.name} insert time: {target.load_seconds:.1f} s")
         if target.name == "postgresql":
             finish_postgres(target)
+
+
+def _create(connection: Connection, statement: str) -> None:
+    for attempt in range(TEMPLATE_TRIES):
+        try:
+            connection.execute(text(statement))
+            return
+        except OperationalError as exc:
+            if "being accessed by other users" not in str(exc) or attempt == TEMPLATE_TRIES - 1:
+                raise
+            print("  the template database is in use; trying again in 10 s")
+            time.sleep(10)
 
 
 __all__ = ["Target", "build_world", "load_world", "populate", "postgres_database"]

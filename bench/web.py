@@ -8,7 +8,13 @@ check and one row), timed in the same run, so a busy machine slows both alike. T
 
     .venv/bin/python bench/web.py --agencies 200 --people 8000 --completions 20000
 
-The PostgreSQL database is `onemind_bench_web_<pid>`, dropped at the end.
+The PostgreSQL database is `onemind_bench_web_<pid>` (or `--database`), dropped at the end.
+Building the full world takes a quarter of an hour; `--template onemind_bench_hub_ref` instead
+copies a store already built at that size (CREATE DATABASE … TEMPLATE), migrates the copy to
+this checkout's head and adds the nightly run and the history to the copy. `--keep` leaves the
+database, and `--reuse NAME` times such a kept one again without preparing it:
+
+    .venv/bin/python bench/web.py --template onemind_bench_hub_ref
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from time import perf_counter
 
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -29,7 +36,8 @@ import coverage as scale  # bench/coverage.py: the world builder
 from fastapi.testclient import TestClient
 
 from onemind.config.model import Settings
-from onemind.store.db import make_engine, session_factory, transaction
+from onemind.store.db import make_engine, session_factory, transaction, upgrade
+from onemind.store.models import User
 from onemind.web.accounts import add_user
 from onemind.web.app import create_app
 
@@ -47,13 +55,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--chunk", type=int, default=20_000, help="rows per executemany")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--pg-admin-url", default=scale.PG_ADMIN)
+    parser.add_argument("--template", help="copy this built store instead of building one")
+    parser.add_argument(
+        "--database", default=f"onemind_bench_web_{os.getpid()}", help="the database to make"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument("--reuse", metavar="NAME", help="time a database a --keep run left")
     return parser.parse_args(argv)
 
 
-def populate(url: str, args: argparse.Namespace) -> scale.Target:
+def build(url: str, args: argparse.Namespace) -> scale.Target:
+    """The world built from scratch, or the template's copy migrated to head."""
     target = scale.Target("postgresql", make_engine(url))
-    scale.populate([target], scale.build_world(args), args)
-    seconds, reports = scale.time_coverage(target)
+    if args.template:
+        started = perf_counter()
+        upgrade(target.engine)
+        print(f"  copy of {args.template} migrated to head in {perf_counter() - started:.1f} s")
+    else:
+        scale.populate([target], scale.build_world(args), args)
+    return target
+
+
+def nightly(target: scale.Target) -> None:
+    """What the nightly runs leave: every agency recomputed and snapshotted today, and
+    `HISTORY_DAYS` earlier snapshots of each."""
+    seconds, reports = scale.timed(target.engine, scale.ours)
     print(f"  nightly recompute of {len(reports)} agencies: {seconds:.1f} s")
     with target.engine.begin() as connection:
         connection.execute(
@@ -64,13 +90,11 @@ def populate(url: str, args: argparse.Namespace) -> scale.Target:
                 "SELECT agency_id, as_of - d, program, computed_at, sworn_total, sworn_crisis, "
                 "sworn_trained, nonsworn_selected_total, nonsworn_trained, partnership, policy, "
                 "crisis_20, all_trained, status FROM coverage_snapshot, "
-                "generate_series(1, :days) AS d"
+                "generate_series(1, :days) AS d ON CONFLICT DO NOTHING"
             ),
             {"days": HISTORY_DAYS},
         )
-    with target.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("ANALYZE"))
-    return target
+    scale.settle_postgres(target)
 
 
 def typical_agency(target: scale.Target) -> tuple[str, int]:
@@ -103,7 +127,8 @@ def p95(values: list[float]) -> float:
 def bench(target: scale.Target, args: argparse.Namespace) -> None:
     sessions = session_factory(target.engine)
     with transaction(sessions) as session:
-        add_user(session, "bench", PASSWORD, "admin", [], "bench", scale.NOW)
+        if session.scalar(select(User.id).where(User.username == "bench")) is None:
+            add_user(session, "bench", PASSWORD, "admin", [], "bench", scale.NOW)
     app = create_app(sessions, Settings(), lambda: scale.NOW, Path("/nonexistent"))
     client = TestClient(app)
     page = client.get("/login").text
@@ -137,13 +162,28 @@ def bench(target: scale.Target, args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    name = f"onemind_bench_web_{os.getpid()}"
-    with scale.postgres_database(args.pg_admin_url, name) as url:
-        target = populate(url, args)
-        try:
-            bench(target, args)
-        finally:
-            target.engine.dispose()
+    print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
+    if args.reuse:
+        url = make_url(args.pg_admin_url).set(database=args.reuse)
+        target = scale.Target("postgresql", make_engine(url.render_as_string(False)))
+        upgrade(target.engine)
+        run(target, args)
+        return
+    name = args.database
+    with scale.postgres_database(args.pg_admin_url, name, args.keep, args.template) as url:
+        target = build(url, args)
+        nightly(target)
+        run(target, args)
+        if args.keep:
+            print(f"kept database {name}: time it again with --reuse {name}")
+
+
+def run(target: scale.Target, args: argparse.Namespace) -> None:
+    try:
+        bench(target, args)
+    finally:
+        target.engine.dispose()
+    print(f"load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import logging
 import multiprocessing
 import os
 import random
+import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -34,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -49,6 +51,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from conformant_lrs import PASSWORD, USERNAME, ConformantLrs, serving  # noqa: E402
 from lrs_server import ensure_ralph_venv, start_ralph  # noqa: E402
+from startup import compile_package  # noqa: E402
 
 from onemind.config import parse_settings  # noqa: E402
 from onemind.connectors.xapi import XapiConnector  # noqa: E402
@@ -150,22 +153,23 @@ def ralph_lrs(count: int, workdir: Path) -> Iterator[Lrs]:
         process.wait(timeout=30)
 
 
-def floor(lrs: Lrs) -> tuple[float, int, int]:
-    """(a): the connector's own requests, each page parsed and nothing else done."""
+def floor(lrs: Lrs) -> tuple[float, float, int, int]:
+    """(a): the connector's own requests, each page parsed and nothing else done: its wall
+    and CPU seconds, statements and pages."""
     session = requests.Session()
     session.auth = (lrs.username, lrs.password)
     session.headers.update({"X-Experience-API-Version": "1.0.3", "Accept": "application/json"})
     url: str | None = urljoin(lrs.endpoint, "statements")
     params: dict[str, Any] | None = {"limit": lrs.limit, "ascending": "true"}
     seen = pages = 0
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     while url:
         response = session.get(url, params=params, timeout=(10, 300))
         response.raise_for_status()
         body = json.loads(response.content)
         seen, pages, params = seen + len(body["statements"]), pages + 1, None
         url = urljoin(lrs.endpoint, body["more"]) if body.get("more") else None
-    return time.perf_counter() - began, seen, pages
+    return time.perf_counter() - began, time.process_time() - cpu, seen, pages
 
 
 def served_alone(lrs: Lrs) -> float:
@@ -196,15 +200,24 @@ def config_file(lrs: Lrs, store: Path) -> Path:
     return path
 
 
-def onemind(lrs: Lrs, config: Path, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+def onemind(
+    lrs: Lrs, config: Path, *args: str
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Run `onemind`: its wall and CPU seconds (on a shared machine, the CPU is what our code
+    cost; the wall adds waiting for a core), and its output."""
     env = {**os.environ, "LRS_PASSWORD": lrs.password}
     command = [sys.executable, "-m", "onemind", "--config", str(config), *args]
-    began = time.perf_counter()
+    began, used = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, _children_cpu() - used
     if done.returncode != 0:
         raise SystemExit(f"onemind {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return seconds, done
+    return seconds, cpu, done
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass(frozen=True)
@@ -213,6 +226,7 @@ class Sync:
     (start-up, pull and store, then linking, classification and recompute); its requests."""
 
     seconds: float
+    cpu: float
     start_up: float
     pull_and_store: float
     after: float
@@ -220,18 +234,23 @@ class Sync:
 
 
 def ours(lrs: Lrs, store: Path, count: int) -> Sync:
-    """(b): a full sync in its own process; it must report every statement new."""
+    """(b): a full sync in its own process; it must report every statement new, and the
+    store must then hold a completion for each."""
     config = config_file(lrs, store)
     onemind(lrs, config, "init")
     before = lrs.served()
     began = time.time()
-    seconds, done = onemind(lrs, config, "-v", "sync", "--json")
+    seconds, cpu, done = onemind(lrs, config, "-v", "sync", "--json")
     [result] = json.loads(done.stdout)["sources"]
     assert (result["fetched"], result["new"], result["quarantined"]) == (count, count, 0), result
+    with closing(sqlite3.connect(store)) as db:
+        [(stored,)] = db.execute("SELECT count(*) FROM completion")
+    assert stored == count, f"{stored} completions stored of {count}"
     after = lrs.served()
     started, finished = (_logged(done.stderr, line) for line in ("sync started", "sync succeeded"))
     return Sync(
         seconds,
+        cpu,
         started - began,
         finished - started,
         began + seconds - finished,
@@ -269,23 +288,27 @@ def connector_alone(lrs: Lrs, count: int) -> float:
 def quiet_rerun(lrs: Lrs, store: Path) -> tuple[Sync, int]:
     """A rerun with nothing new: its time, split, and its requests (urllib3's debug lines)."""
     began = time.time()
-    seconds, done = onemind(lrs, config_file(lrs, store), "--debug", "sync", "--json")
+    seconds, cpu, done = onemind(lrs, config_file(lrs, store), "--debug", "sync", "--json")
     [result] = json.loads(done.stdout)["sources"]
     assert result["new"] == 0 and result["status"] == "succeeded", result
     started, finished = (_logged(done.stderr, line) for line in ("sync started", "sync succeeded"))
-    split = Sync(seconds, started - began, finished - started, began + seconds - finished, None)
+    split = Sync(
+        seconds, cpu, started - began, finished - started, began + seconds - finished, None
+    )
     return split, done.stderr.count(REQUEST_LINE)
 
 
-def python_start() -> float:
-    began = time.perf_counter()
+def python_start() -> tuple[float, float]:
+    """A bare `python -c pass`: its wall and CPU seconds."""
+    began, used = time.perf_counter(), _children_cpu()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
-    return time.perf_counter() - began
+    return time.perf_counter() - began, _children_cpu() - used
 
 
 def measure(lrs: Lrs, count: int, runs: int, workdir: Path, target: float | None) -> None:
     print(f"{lrs.name}: {count} statements, page size {lrs.limit}, {runs} run(s)")
     floors: list[float] = []
+    floor_cpus: list[float] = []
     syncs: list[Sync] = []
     alones: list[float] = []
     sides = ("floor", "ours", "alone")
@@ -295,9 +318,10 @@ def measure(lrs: Lrs, count: int, runs: int, workdir: Path, target: float | None
         order = sides[run % 3 :] + sides[: run % 3]
         for side in order:
             if side == "floor":
-                seconds, seen, pages = floor(lrs)
+                seconds, cpu, seen, pages = floor(lrs)
                 assert seen == count, seen
                 floors.append(seconds)
+                floor_cpus.append(cpu)
             elif side == "ours":
                 syncs.append(ours(lrs, store, count))
             else:
@@ -325,19 +349,26 @@ def measure(lrs: Lrs, count: int, runs: int, workdir: Path, target: float | None
         f"    (b) = start-up {start_up:.2f} s + pull and store {pulled:.2f} s "
         f"+ link, classify, recompute {after:.2f} s"
     )
+    a_cpu, b_cpu = statistics.median(floor_cpus), statistics.median(s.cpu for s in syncs)
+    print(
+        f"  CPU (the machine is shared: CPU is what the code costs, wall adds the wait for a "
+        f"core): median (a) {a_cpu:.2f} s, (b) {b_cpu:.2f} s, (b)/(a) = {b_cpu / a_cpu:.2f}"
+    )
     print(
         f"  median (c) connector alone {alone:.2f} s, (c)/(a) = {alone / a:.2f}; "
         f"so the store takes about {pulled - alone:.2f} s of the pull and store "
         f"({(pulled - alone) / count * 1e6:.0f} us a statement)"
     )
     rerun, requests_made = quiet_rerun(lrs, store)
-    start = python_start()
+    start, start_cpu = python_start()
     print(
         f"  quiet rerun: {requests_made} request(s), {rerun.seconds:.2f} s = start-up "
         f"{rerun.start_up:.2f} s + pull {rerun.pull_and_store:.2f} s + link, classify, "
         f"recompute {rerun.after:.2f} s; python -c pass {start:.2f} s, "
-        f"so {rerun.seconds - start:.2f} s beyond process start"
+        f"so {rerun.seconds - start:.2f} s beyond process start "
+        f"(CPU {rerun.cpu:.2f} s, python -c pass {start_cpu:.2f} s)"
     )
+    print(f"  load average {os.getloadavg()[0]:.2f} at the end (2 cores)")
 
 
 def main() -> None:
@@ -348,6 +379,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=500, help="fast LRS page size (Ralph: 100)")
     args = parser.parse_args()
     logging.getLogger("onemind").setLevel(logging.ERROR)  # (c)'s warning about http://
+    compile_package()
+    print(f"load average {os.getloadavg()[0]:.2f} at the start (2 cores)")
     with tempfile.TemporaryDirectory(prefix="onemind-xapi-bench-") as tmp:
         workdir = Path(tmp)
         with fast_lrs(args.statements, args.limit) as lrs:

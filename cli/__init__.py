@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import sys
 from datetime import UTC, datetime
@@ -49,6 +51,7 @@ def cli(click_ctx: click.Context, config: str | None, debug: bool, verbose: bool
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     configure_logging(level)
     click_ctx.obj = Context(config, debug, lambda: datetime.now(UTC))
+    click_ctx.call_on_close(click_ctx.obj.close)
 
 
 for _command in (
@@ -70,6 +73,13 @@ for _command in (
     web,
 ):
     cli.add_command(_command)
+
+
+# The interpreter's last garbage collections at exit walk every object a command loaded
+# (SQLAlchemy, pydantic, the rows it read): about a third of a second of a quiet sync's
+# time. A command closes what it opens (its store connections: `Context.close`), so the
+# walk is skipped.
+atexit.register(gc.freeze)
 
 
 def main(argv: list[str] | None = None) -> None:

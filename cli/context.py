@@ -28,6 +28,7 @@ class Context:
     debug: bool
     now: Callable[[], datetime]
     _settings: Settings | None = field(default=None, init=False, repr=False)
+    _engines: list[Engine] = field(default_factory=list, init=False, repr=False)
 
     def settings(self) -> Settings:
         """The configuration, loaded once.
@@ -53,13 +54,22 @@ class Context:
         """
         from onemind.store.db import open_engine
 
-        return open_engine(self.settings().store.url, migrate)
+        engine = open_engine(self.settings().store.url, migrate)
+        self._engines.append(engine)
+        return engine
 
     def sessions(self, migrate: bool = False) -> sessionmaker[Session]:
         """Sessions on the configured store (see `engine`)."""
-        from onemind.store.db import open_store
+        from onemind.store.db import session_factory
 
-        return open_store(self.settings().store.url, migrate)
+        return session_factory(self.engine(migrate))
+
+    def close(self) -> None:
+        """Close the store connections the command opened, as it ends (SQLite then folds its
+        write-ahead log back into the database), rather than leave them to the exit."""
+        for engine in self._engines:
+            engine.dispose()
+        self._engines.clear()
 
     @contextmanager
     def transaction(self, dry_run: bool = False) -> Iterator[Session]:

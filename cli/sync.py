@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import signal
@@ -118,11 +119,17 @@ def run_sync(
     full: bool,
     as_of: date,
 ) -> SyncOutcome:
-    """Run the sync with a progress bar per source on stderr."""
+    """Run the sync, with a progress bar per source on stderr when it is a terminal (else
+    the bar's library is not even loaded)."""
+    from onemind.sync.runner import SyncRunner
+
+    # What is loaded by now (libraries, configuration, mappings) lasts as long as the process:
+    # the collector's full passes during a long pull need not walk it again and again.
+    gc.freeze()
+    if not sys.stderr.isatty():
+        return SyncRunner(ctx.settings(), sessions, ctx.now).run(sources, full=full, as_of=as_of)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from onemind.sync.runner import SyncRunner
 
     with Progress(
         TextColumn("{task.description}"),

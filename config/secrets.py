@@ -6,8 +6,6 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from cryptography.fernet import Fernet, InvalidToken
-
 from onemind.errors import ConfigurationError
 
 KEY_VARIABLE = "ONEMIND_SECRET_KEY"
@@ -114,6 +112,8 @@ def resolve(reference: str, environ: Mapping[str, str] | None = None) -> Secret:
     key = env.get(KEY_VARIABLE)
     if not key:
         raise ValueError(f"encrypted value needs {KEY_VARIABLE} in the environment")
+    from cryptography.fernet import Fernet, InvalidToken  # loaded only for an `enc:` secret
+
     try:
         value = Fernet(key.encode()).decrypt(reference[4:].encode()).decode()
     except (InvalidToken, ValueError) as exc:
@@ -123,6 +123,8 @@ def resolve(reference: str, environ: Mapping[str, str] | None = None) -> Secret:
 
 def encrypt(value: str, key: str) -> str:
     """Make an `enc:` reference for `value` (what `onemind` prints for staff to paste)."""
+    from cryptography.fernet import Fernet
+
     return "enc:" + Fernet(key.encode()).encrypt(value.encode()).decode()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -14,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.auth import AuthBase
+from requests.utils import guess_json_utf
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
@@ -177,21 +179,33 @@ class HttpClient:
             TransientError: still failing after every retry.
             SourceError: any other refusal, or the URL or a redirect leads off the origin.
         """
-        return self._send(method, url, accept, kwargs, parse=False)[0]
+        return self._send(method, url, accept, kwargs, None)[0]
 
     def request_json(
-        self, method: str, url: str, accept: Collection[int] = (), **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        accept: Collection[int] = (),
+        *,
+        decode: Callable[[str], Any] = json.loads,
+        **kwargs: Any,
     ) -> tuple[requests.Response, Any]:
-        """`request`, and the response's JSON body. A 2xx answer whose body is not JSON (cut
-        short, or a proxy's HTML page sent with 200) is a transient fault, retried the same way.
+        """`request`, and the response's JSON body read by `decode` (which raises ValueError
+        when the text is not JSON). A 2xx answer whose body is not JSON (cut short, or a
+        proxy's HTML page sent with 200) is a transient fault, retried the same way.
 
         Raises:
             ConfigurationError, TransientError, SourceError: as `request`.
         """
-        return self._send(method, url, accept, kwargs, parse=True)
+        return self._send(method, url, accept, kwargs, decode)
 
     def _send(
-        self, method: str, url: str, accept: Collection[int], kwargs: dict[str, Any], parse: bool
+        self,
+        method: str,
+        url: str,
+        accept: Collection[int],
+        kwargs: dict[str, Any],
+        decode: Callable[[str], Any] | None,
     ) -> tuple[requests.Response, Any]:
         for attempt in range(self.backoff.retries + 1):
             self._pace()
@@ -207,7 +221,7 @@ class HttpClient:
                     self.pacer.observe(response)
                 if response.ok or response.status_code in accept:
                     try:
-                        return response, (response.json() if parse else None)
+                        return response, (None if decode is None else decode(_text(response)))
                     except ValueError as exc:
                         error, cause = self._not_json(method, url, response), exc
                 else:
@@ -265,6 +279,15 @@ class HttpClient:
             f"source {self.source!r}: {method} {mask_url(url)} answered {response.status_code} "
             f"with a body that is not JSON: {response.text[:120]!r}"
         )
+
+
+def _text(response: requests.Response) -> str:
+    """The body as text, decoded as `requests.Response.json` decodes it, so that a body without
+    a declared charset is never run through character-set detection."""
+    if response.encoding is None and len(response.content) > 3:
+        content = response.content
+        return content.decode(guess_json_utf(content) or "utf-8", errors="replace")
+    return response.text
 
 
 def _rate_limited(response: requests.Response) -> bool:

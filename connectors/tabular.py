@@ -104,9 +104,10 @@ class TabularConnector(Connector):
         _, header = next(rows)
         positions = self._header_map(header)
         counts = self._count_only(header)
-        skipped = 0
+        skipped = rows_read = 0
         for line, cells in rows:
             location = f"{self.path.name}:{line}"
+            rows_read += 1
             if isinstance(cells, csv.Error):
                 yield Rejected(location, f"unreadable row: {cells}")
                 continue
@@ -126,6 +127,12 @@ class TabularConnector(Connector):
                 "skipped %d row(s) of %s: their %s does not count", skipped, self.path.name, column
             )
         if self.config.role == "agencies":
+            if not rows_read:
+                raise SourceError(
+                    f"source {self.name!r}: {self.path} lists no agency, only its header: "
+                    "nothing was changed (an agency leaves when its row is removed; an empty "
+                    "export would otherwise mark every agency of the file inactive)"
+                )
             yield ListingEnd(self.name, self.path.name)
         yield Checkpoint(FileCursor(digest).to_json())
 

@@ -25,6 +25,7 @@ from onemind.connectors.xapi_statements import (
     read_statements,
     statement_rules,
 )
+from onemind.domain.payload_text import object_with_texts
 from onemind.domain.records import Checkpoint, CredentialNotice, PullItem, VoidRecord
 from onemind.errors import OneMindError, SourceError, TransientError
 
@@ -178,7 +179,11 @@ class XapiConnector(Connector, Pushes, Reconciles):
                 number += 1
 
     def _page(self, url: str, params: dict[str, Any] | None, number: int) -> _Page:
-        response, body = self.http.request_json("GET", url, params=params)
+        """A page, read with each statement's own JSON text, which the store keeps as it is
+        where it can (sparing it a walk and an encoding of each statement)."""
+        response, (body, texts) = self.http.request_json(
+            "GET", url, params=params, decode=_statements_and_texts
+        )
         statements = body.get("statements") if isinstance(body, dict) else None
         if not isinstance(statements, list):
             raise SourceError(
@@ -188,7 +193,7 @@ class XapiConnector(Connector, Pushes, Reconciles):
             statements,
             body.get("more"),
             response.headers.get(CONSISTENT_THROUGH),
-            read_statements(statements, self.rules),
+            read_statements(statements, self.rules, texts),
         )
 
     def since(self, cursor: dict[str, Any] | None) -> datetime | None:
@@ -257,6 +262,10 @@ class _Page:
     more: Any
     consistent_through: str | None
     records: list[PullItem]
+
+
+def _statements_and_texts(text: str) -> tuple[Any, list[str | None]]:
+    return object_with_texts(text, "statements")
 
 
 def _empty_result(response: requests.Response) -> bool:

@@ -52,9 +52,10 @@ def statement_rules(config: StatementOptions) -> StatementRules:
 
 
 def read_statement(
-    statement: Any, rules: StatementRules
+    statement: Any, rules: StatementRules, text: str | None = None
 ) -> CompletionRecord | VoidRecord | Rejected | None:
-    """The record a statement means, a Rejected if it is malformed, None if it earns nothing."""
+    """The record a statement means, a Rejected if it is malformed, None if it earns nothing.
+    `text`: the statement's JSON as the source wrote it, if the store can keep it as it is."""
     if not isinstance(statement, dict):
         return Rejected("statement ?", "not a JSON object", {"value": str(statement)[:500]})
     sid = statement.get("id")
@@ -63,10 +64,10 @@ def read_statement(
         _check_id(sid)
         verb = _verb(statement)
         if verb == VOIDED:
-            return _void(statement, sid, location)
+            return _void(statement, sid, location, text)
         if verb not in rules.verbs or not _earned(statement.get("result")):
             return None
-        return _completion(statement, sid, location, rules)
+        return _completion(statement, sid, location, rules, text)
     except ValueError as exc:
         return Rejected(location, str(exc), dict(statement))
 
@@ -97,18 +98,22 @@ def _earned(result: Any) -> bool:
     return result.get("success") is not False and result.get("completion") is not False
 
 
-def _void(statement: Mapping[str, Any], sid: str, location: str) -> VoidRecord:
+def _void(statement: dict[str, Any], sid: str, location: str, text: str | None) -> VoidRecord:
     target = statement.get("object")
     if not isinstance(target, dict) or target.get("objectType") != "StatementRef":
         raise ValueError("object: a voiding statement must target a StatementRef")
     _check_id(target.get("id"))
     return VoidRecord(
-        external_id=sid, location=location, target_external_id=target["id"], payload=dict(statement)
+        external_id=sid,
+        location=location,
+        target_external_id=target["id"],
+        payload=statement,
+        payload_text=text,
     )
 
 
 def _completion(
-    statement: Mapping[str, Any], sid: str, location: str, rules: StatementRules
+    statement: dict[str, Any], sid: str, location: str, rules: StatementRules, text: str | None
 ) -> CompletionRecord:
     activity = statement.get("object")
     if not isinstance(activity, dict) or not isinstance(activity.get("id"), str):
@@ -126,7 +131,8 @@ def _completion(
         completed_on=_day(statement, rules.timezone),
         hours=_hours(statement, rules.hours_extension),
         agency=rules.agency,
-        payload=dict(statement),
+        payload=statement,
+        payload_text=text,
         **who,
     )
 
@@ -195,7 +201,11 @@ def _hours(statement: Mapping[str, Any], extension: str | None) -> float | None:
 
 
 def read_statements(
-    statements: Sequence[Any], rules: StatementRules
+    statements: Sequence[Any], rules: StatementRules, texts: Sequence[str | None] = ()
 ) -> list[CompletionRecord | VoidRecord | Rejected]:
-    """Every meaningful record of a page, in order; statements that earn nothing are dropped."""
-    return [r for r in (read_statement(s, rules) for s in statements) if r is not None]
+    """Every meaningful record of a page, in order; statements that earn nothing are dropped.
+    `texts`: each statement's JSON text where the store can keep it as it is (see
+    `onemind.domain.payload_text`); none given, the store encodes the parsed statements."""
+    kept = texts or [None] * len(statements)
+    read = (read_statement(s, rules, t) for s, t in zip(statements, kept, strict=True))
+    return [r for r in read if r is not None]

@@ -7,8 +7,10 @@ is translated to weekday names so that "0 6 * * 1" means Monday, as it does in c
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
-from apscheduler.triggers.cron import CronTrigger
+if TYPE_CHECKING:  # APScheduler loads only when a schedule is read
+    from apscheduler.triggers.cron import CronTrigger
 
 NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
@@ -19,6 +21,8 @@ def crontab_trigger(expr: str, timezone: tzinfo | str) -> CronTrigger:
     Raises:
         ValueError: the expression is not valid crontab.
     """
+    from apscheduler.triggers.cron import CronTrigger
+
     fields = expr.split()
     if len(fields) != 5:
         raise ValueError(f"{len(fields)} field(s), expected 5 (minute hour day month weekday)")

@@ -45,6 +45,9 @@ class CompletionRecord:
     expires_on: date | None = None
     activity_type: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    payload_text: str | None = field(default=None, repr=False)
+    """`payload` as the source wrote it, when the store can keep that JSON text as it is
+    (see `onemind.domain.payload_text`); None: the store checks and encodes `payload`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,8 @@ class VoidRecord:
     location: str
     target_external_id: str
     payload: dict[str, Any] = field(default_factory=dict)
+    payload_text: str | None = field(default=None, repr=False)
+    """As `CompletionRecord.payload_text`."""
 
 
 @dataclass(frozen=True, slots=True)

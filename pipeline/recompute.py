@@ -14,8 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from onemind.certificates.issuer import CertificateChanges, reconcile
-from onemind.certificates.outbox import deliver, pushing_sources
+from onemind.certificates.changes import CertificateChanges
 from onemind.config.model import Settings, SourceConfig
 from onemind.connectors.base import Connector
 from onemind.connectors.registry import build_connector
@@ -58,7 +57,10 @@ def recompute(
     changes = record_status_changes(session, reports, now, latest)
     coverage.save_snapshots(session, reports, now, latest)
     certificates = CertificateChanges()
-    if settings.certificates is not None:
+    if settings.certificates is not None:  # the credentials stack loads only when configured
+        from onemind.certificates.issuer import reconcile
+        from onemind.certificates.outbox import pushing_sources
+
         certificates = reconcile(
             session,
             settings.certificates,
@@ -80,6 +82,8 @@ def deliver_pushes(
     """After the commit: send queued credential pushes to the sources that take them."""
     if settings.certificates is None:
         return 0
+    from onemind.certificates.outbox import deliver
+
     return deliver(sessions, settings, factory, now)
 
 

@@ -41,6 +41,10 @@ def load_rules(session: Session) -> list[Rule]:
     )
 
 
+Decision = tuple[str | None, int | None, int | None, date | None]
+"""(category, rule id, rule version, valid until) of one completion."""
+
+
 class Classifier:
     """Decides completions with the active rules; a course's candidate rules serve all its rows."""
 
@@ -48,6 +52,7 @@ class Classifier:
         self.rules = load_rules(session)
         self.validity = dict(session.execute(select(Category.id, Category.validity_months)).all())
         self.cache: dict[CourseFacts, tuple[Rule, ...]] = {}
+        self.decided: dict[tuple[Any, ...], Decision] = {}
         self.now = now
 
     def rows(self, completions: Sequence[Any]) -> list[dict[str, Any]]:
@@ -60,9 +65,18 @@ class Classifier:
 
     def decide(
         self, course: Sequence[Any], completed_on: date, expires_on: date | None
-    ) -> tuple[str | None, int | None, int | None, date | None]:
+    ) -> Decision:
         """(category, rule id, rule version, valid until) for one completion of `course`
-        (its FACTS values)."""
+        (its FACTS values); the completions of a course on one day share it."""
+        key = (tuple(course), completed_on, expires_on)
+        decision = self.decided.get(key)
+        if decision is None:
+            decision = self.decided[key] = self._decide(course, completed_on, expires_on)
+        return decision
+
+    def _decide(
+        self, course: Sequence[Any], completed_on: date, expires_on: date | None
+    ) -> Decision:
         facts = CourseFacts(*course)
         rules = self.cache.get(facts)
         if rules is None:

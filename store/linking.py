@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from onemind.store.models import Completion, Employment, PersonIdentifier, RawRecord, Voiding
@@ -37,13 +37,18 @@ def person_of(
     mbox_sha1sum: ColumnElement[Any],
     account: ColumnElement[Any],
 ) -> ColumnElement[Any]:
-    """The person a completion names, or NULL: employee id, then email, mbox hash, account."""
+    """The person a completion names, or NULL: employee id, then email, mbox hash, account.
+    Each lookup runs only for a key the completion has (most have one)."""
     return func.coalesce(
-        employee_person(employee_id, agency_hint),
-        identifier_person(EMAIL, email),
-        identifier_person(MBOX_SHA1, mbox_sha1sum),
-        identifier_person(ACCOUNT, account),
+        _given(employee_id, employee_person(employee_id, agency_hint)),
+        _given(email, identifier_person(EMAIL, email)),
+        _given(mbox_sha1sum, identifier_person(MBOX_SHA1, mbox_sha1sum)),
+        _given(account, identifier_person(ACCOUNT, account)),
     )
+
+
+def _given(key: ColumnElement[Any], person: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((key.is_not(None), person))
 
 
 def employee_person(

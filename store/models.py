@@ -22,6 +22,8 @@ from sqlalchemy import (
     Text,
     Unicode,
     UniqueConstraint,
+    func,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -56,6 +58,10 @@ class Agency(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Who states it: "configuration" ([[agencies]]), an agencies source's name, NULL for neither.
     managed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+# the hub dashboard's default order, walked for its first page alone (migration 0017)
+Index("ix_agency_name_key", func.lower(Agency.name), Agency.id)
 
 
 class Attestation(Base):
@@ -334,7 +340,7 @@ class CoverageLatest(Base):
     __tablename__ = "coverage_latest"
     agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"), primary_key=True)
     as_of: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)  # the dashboard's counts
     sworn_total: Mapped[int] = mapped_column(Integer)
     sworn_crisis: Mapped[int] = mapped_column(Integer)
     sworn_trained: Mapped[int] = mapped_column(Integer)
@@ -342,6 +348,28 @@ class CoverageLatest(Base):
     nonsworn_trained: Mapped[int] = mapped_column(Integer)
     partnership: Mapped[bool] = mapped_column(Boolean)
     policy: Mapped[bool] = mapped_column(Boolean)
+
+
+SHARES = {
+    "crisis": ("sworn_crisis", "sworn_total"),
+    "trained": ("sworn_trained", "sworn_total"),
+    "nonsworn": ("nonsworn_trained", "nonsworn_selected_total"),
+}
+"""The hub dashboard's shares of `coverage_latest`: (part, whole) columns."""
+
+
+def share_key(name: str, table: str = "") -> str:
+    """A share's sort key, NULL where nobody is counted, in SQL both backends index alike
+    (`table` qualifies the columns in a query; an index names them bare)."""
+    part, whole = (f"{table}.{c}" if table else c for c in SHARES[name])
+    return f"(CAST({part} AS FLOAT) / NULLIF({whole}, 0))"
+
+
+SHARE_INDEXES = [
+    Index(f"ix_coverage_latest_{name}_key", text(share_key(name)), CoverageLatest.agency_id)
+    for name in SHARES
+]
+"""What the dashboard sorted by a share walks for one page (migration 0017)."""
 
 
 class AgencyStatusChange(Base):

@@ -23,9 +23,17 @@ LEVEL = 1
 """zlib level: most of the saving at a small part of the time of the default level."""
 
 
-def pack(payloads: Sequence[dict[str, Any]]) -> bytes:
-    text = json.dumps(payloads, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return zlib.compress(text.encode(), LEVEL)
+def pack(payloads: Sequence[dict[str, Any] | str]) -> bytes:
+    """The payloads as one compressed JSON array; a payload given as text is that JSON text
+    already, as the source wrote it (and the store can keep it: see `screening`)."""
+    if not any(type(p) is str for p in payloads):
+        return zlib.compress(_json(payloads).encode(), LEVEL)
+    texts = [p if type(p) is str else _json(p) for p in payloads]
+    return zlib.compress(f"[{','.join(texts)}]".encode(), LEVEL)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def unpack(packed: bytes) -> list[dict[str, Any]]:
@@ -33,9 +41,10 @@ def unpack(packed: bytes) -> list[dict[str, Any]]:
 
 
 def store_batch(
-    connection: Connection, source_id: int, run_id: int, payloads: Sequence[dict[str, Any]]
+    connection: Connection, source_id: int, run_id: int, payloads: Sequence[dict[str, Any] | str]
 ) -> int:
-    """Keep `payloads` as one new batch; its id, by which raw records name it."""
+    """Keep `payloads` (as `pack` takes them) as one new batch; its id, by which raw records
+    name it."""
     (batch_id,) = allocate_ids(connection, RawBatch.__table__, 1)
     connection.execute(
         RawBatch.__table__.insert().values(

@@ -57,12 +57,20 @@ def fingerprint(record: Any) -> str:
     """What the record says, as a digest: equal digests mean nothing to update.
 
     `repr` of the fields is deterministic for the same parsed input and several times cheaper
-    than canonical JSON; a source that reorders keys only causes a harmless rewrite.
+    than canonical JSON; a source that reorders keys only causes a harmless rewrite. A payload
+    kept as the source's JSON text (`payload_text`) is hashed as that text, sparing the `repr`
+    of a nested payload.
     """
-    values = tuple(getattr(record, name) for name in _fields_of(type(record)))
-    return hashlib.sha256(repr(values).encode()).hexdigest()
+    text = getattr(record, "payload_text", None)
+    if text is None:
+        values = tuple(getattr(record, name) for name in _fields_of(type(record)))
+        return hashlib.sha256(repr(values).encode()).hexdigest()
+    values = tuple(getattr(record, name) for name in _fields_of(type(record), "payload"))
+    return hashlib.sha256(f"{values!r}{text}".encode()).hexdigest()
 
 
 @cache
-def _fields_of(kind: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(kind) if f.name != "location")
+def _fields_of(kind: type, *left_out: str) -> tuple[str, ...]:
+    """The fields a digest covers: all but the location, the payload's text and `left_out`."""
+    skipped = {"location", "payload_text", *left_out}
+    return tuple(f.name for f in fields(kind) if f.name not in skipped)

@@ -17,6 +17,7 @@ from math import isfinite
 from operator import attrgetter
 from typing import Any
 
+from onemind.domain.payload_text import MAX_DEPTH
 from onemind.domain.records import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
 from onemind.store.models import Completion, Employment, Person, RawRecord, Voiding
 
@@ -24,8 +25,6 @@ NUL = "\x00"
 EARLIEST_COMPLETION = date(1950, 1, 1)
 FUTURE_MARGIN = timedelta(days=1)
 """A completion may be dated this far past the run's day (time zones ahead of UTC)."""
-MAX_DEPTH = 64
-"""Deeper payloads are refused: no source sends them, and walking them could exhaust the stack."""
 HOLDS_NUL = "contains a NUL character, which the store cannot keep"
 NOT_FINITE = "is not a number the store can keep"
 KEPT_TEXT = 1000
@@ -36,7 +35,8 @@ def screen(record: Record, today: date) -> Record:
     """The record, or a Rejected naming the field the store cannot keep and why."""
     if isinstance(record, Rejected):
         return record
-    reason = _payload_reason(record.payload) or _text_reason(record)
+    checked = getattr(record, "payload_text", None) is not None  # cleared as it was read
+    reason = (None if checked else _payload_reason(record.payload)) or _text_reason(record)
     if reason is None and isinstance(record, CompletionRecord):
         reason = _completion_reason(record, today)
     if reason is None:

@@ -199,7 +199,7 @@ class RecordWriter:
         if not changed and not new:
             return result
         connection = self.session.connection()
-        payloads = [latest[k].payload for k in (*changed, *new)]
+        payloads = [_payload(latest[k]) for k in (*changed, *new)]
         batch_id = store_batch(connection, self.source_id, self.run_id, payloads)
         for row, key in enumerate(changed):
             record = latest[key]
@@ -356,6 +356,11 @@ class RecordWriter:
         for r in rejected:
             log.info("quarantined %s: %s", r.location, r.reason)
         return len(rejected)
+
+
+def _payload(record: Record) -> dict[str, Any] | str:
+    """What the raw batch keeps of a record: the source's JSON text where it was cleared."""
+    return getattr(record, "payload_text", None) or record.payload
 
 
 @dataclass(frozen=True)

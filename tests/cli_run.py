@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import os
+import subprocess
+from collections.abc import Mapping
+from contextlib import chdir, redirect_stderr, redirect_stdout
+from pathlib import Path
+from unittest import mock
+
 import pytest
 
 from onemind.cli import main
@@ -15,3 +23,23 @@ def onemind(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
         code = int(exc.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run_in(
+    directory: Path, *args: str, env: Mapping[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command line run in this process in `directory`, with `env` set in the environment
+    (None: unset): what `python -m onemind ARGS` there would give, without starting a Python."""
+    out, err = io.StringIO(), io.StringIO()
+    with chdir(directory), mock.patch.dict(os.environ), redirect_stdout(out), redirect_stderr(err):
+        for name, value in (env or {}).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())

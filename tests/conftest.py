@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -43,6 +45,16 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store migrated once per run; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "onemind.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -50,8 +62,8 @@ def engine(
     """A migrated, empty store on each backend."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("store") / "onemind.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
         engine = make_engine(f"sqlite:///{path}")
-        upgrade(engine)
     else:
         engine = make_engine(request.getfixturevalue("pg_url"))
         _empty(engine)

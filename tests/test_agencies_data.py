@@ -147,6 +147,19 @@ def test_an_agency_that_leaves_the_file_is_inactive_keeps_its_history_and_can_co
     assert audited(sessions, "agency.return") == [("source:agencies", "b-so")]
 
 
+def test_an_agencies_file_emptied_to_its_header_changes_nothing_and_says_so(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    files = {"agencies": HEADER + A_PD + B_SO, "roster": ROSTER}
+    assert sync(settings_for(tmp_path, **files), sessions, now).ok
+    outcome = sync(settings_for(tmp_path, **{**files, "agencies": HEADER}), sessions, now)
+    assert not outcome.ok
+    error = outcome.results[0].error or ""
+    assert "agencies.csv lists no agency, only its header: nothing was changed" in error
+    assert {i: a.active for i, a in agencies(sessions).items()} == {"a-pd": True, "b-so": True}
+    assert audited(sessions, "agency.leave") == []
+
+
 @pytest.mark.parametrize(
     ("row", "reason"),
     [
@@ -285,10 +298,12 @@ def test_attestations_from_a_file_change_the_status_once(
         changes = session.execute(select(AgencyStatusChange.agency_id, AgencyStatusChange.after))
         assert list(changes) == [("a-pd", "complete")]
         assert list(status_notices(session)) == ["a-pd"]
-    gone = {**files, "agencies": HEADER, "attestations": ATTESTATIONS}
-    assert sync(settings_for(tmp_path, **gone), sessions, now).reports == []
+    gone = {**files, "agencies": HEADER + B_SO, "attestations": ATTESTATIONS}
+    assert [r.agency for r in sync(settings_for(tmp_path, **gone), sessions, now).reports] == [
+        "b-so"
+    ]
     with sessions() as session:
-        assert status_notices(session) == {}  # told when it is back
+        assert "a-pd" not in status_notices(session)  # told when it is back
 
 
 def test_an_agencies_workbook_is_read_like_a_csv_file(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+import cli_run
 import jwt
 
 CONFIG = """
@@ -39,15 +38,7 @@ key_passphrase = "env:ONEMIND_TEST_KEY"
 
 
 def onemind(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ONEMIND_TEST_KEY": "pass-phrase"}
-    return subprocess.run(
-        [sys.executable, "-m", "onemind", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return cli_run.run_in(cwd, *args, env={"ONEMIND_TEST_KEY": "pass-phrase"})
 
 
 def test_export_verify_tamper_revoke(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_run import run_in
 
 AS_OF = "2026-11-26"
 SPEC_KEYS = {
@@ -33,6 +34,12 @@ SPEC_KEYS = {
 
 
 def onemind(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`onemind ARGS` run in `cwd`, in this process (the demo below starts a real one)."""
+    return run_in(cwd, *args, env={"ONEMIND_CONFIG": None})
+
+
+def process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m onemind ARGS` run in `cwd`, as its own process."""
     env = {k: v for k, v in os.environ.items() if k != "ONEMIND_CONFIG"}
     return subprocess.run(
         [sys.executable, "-m", "onemind", *args],
@@ -47,7 +54,7 @@ def onemind(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("demo")
-    result = onemind("demo", "--dir", str(directory), "--as-of", AS_OF, cwd=directory)
+    result = process("demo", "--dir", str(directory), "--as-of", AS_OF, cwd=directory)
     assert result.returncode == 0, result.stderr
     assert "One Mind Pledge coverage" in result.stdout
     return directory

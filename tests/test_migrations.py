@@ -210,3 +210,29 @@ def test_raw_payloads_survive_0014_both_ways(empty: Engine) -> None:
         assert connection.scalar(text("SELECT count(*) FROM completion")) == 1
     as_json = [(i, p if isinstance(p, dict) else json.loads(p)) for i, p in kept]
     assert as_json == [(1, payload), (2, batched)]
+
+
+def index_names(engine: Engine) -> set[str]:
+    """Every index of the database, expression indexes included (reflection skips those)."""
+    query = (
+        "SELECT name FROM sqlite_master WHERE type = 'index'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
+    )
+    with engine.connect() as connection:
+        return set(connection.scalars(text(query)))
+
+
+def test_the_dashboard_indexes_of_0017_come_and_go(empty: Engine) -> None:
+    config = alembic_config(empty)
+    command.upgrade(config, "0016")
+    rows = fill(empty)
+    added = {"ix_agency_name_key", "ix_coverage_latest_status"}
+    assert not added & index_names(empty)
+    command.upgrade(config, "0017")
+    assert added <= index_names(empty)
+    command.downgrade(config, "0016")
+    assert not added & index_names(empty)
+    with empty.connect() as connection:
+        names = connection.scalars(text("SELECT name FROM agency")).all()
+    assert names == [rows["agency"]["name"]]

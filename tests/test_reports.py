@@ -8,10 +8,8 @@ import email.policy
 import io
 import json
 import logging
-import os
 import socket
 import subprocess
-import sys
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +20,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from cli_run import run_in
 from pypdf import PdfReader
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -366,23 +365,11 @@ def test_report_command_writes_sends_and_lists(tmp_path: Path, smtp: tuple[Inbox
     upgrade(engine)
     assert SyncRunner(settings, session_factory(engine), lambda: NOW).run(as_of=AS_OF).ok
     engine.dispose()
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "ONEMIND_CONFIG"},
-        "ONEMIND_TEST_SMTP_PASSWORD": PASSWORD,
-    }
+    config_file = str(tmp_path / "onemind.toml")
 
     def onemind(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [
-            sys.executable,
-            "-m",
-            "onemind",
-            "--config",
-            str(tmp_path / "onemind.toml"),
-            *args,
-        ]
-        return subprocess.run(
-            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-        )
+        env = {"ONEMIND_TEST_SMTP_PASSWORD": PASSWORD}
+        return run_in(tmp_path, "--config", config_file, *args, env=env)
 
     out = tmp_path / "out"
     sent = onemind(

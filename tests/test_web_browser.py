@@ -4,16 +4,13 @@ browser build), against the app served by uvicorn on a free port."""
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from web_world import PASSWORD, USERS, build
+from web_world import PASSWORD, USERS, build, serve
 
 from onemind.store.db import make_engine, session_factory, upgrade
 from onemind.store.models import Credential
@@ -34,27 +31,14 @@ SCREENS = os.environ.get("ONEMIND_WEB_SCREENS")  # a folder: save the README's s
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, sessionmaker[Session]]]:
     """The small world served on a free port: (base URL, sessions)."""
-    import uvicorn
     from conftest import NOW
 
     folder = tmp_path_factory.mktemp("web")
     engine = make_engine(f"sqlite:///{folder / 'onemind.db'}")
     upgrade(engine)
     sessions = session_factory(engine)
-    app = build(folder, sessions, NOW)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", sessions
-    server.should_exit = True
-    thread.join(10)
+    with serve(build(folder, sessions, NOW)) as base:
+        yield base, sessions
     engine.dispose()
 
 
@@ -100,6 +84,7 @@ def test_each_role_signs_in_and_sees_its_menu(page: Any, world: Any, username: s
     role = USERS[username][0]
     assert ("Mapping" in menu) == (role in ("admin", "academy"))
     assert ("Certificates" in menu) == (role != "viewer")
+    assert ("Users" in menu) == (role == "admin")
     rows = page.locator("tbody tr").count()
     assert rows == (1 if role == "agency" else 2)
     page.get_by_role("button", name="Sign out").click()

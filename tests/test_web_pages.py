@@ -68,6 +68,50 @@ def test_dashboard_counts_filters_sorts_and_pages(app: FastAPI) -> None:
     assert "Extra 059 Police" in page.text and "Extra 000 Police" not in page.text
 
 
+def test_agencies_never_computed_are_counted_and_listed_last_by_figure(app: FastAPI) -> None:
+    with transaction(app.state.sessions) as session:
+        for number, name in enumerate(("zeta Police", "Alpha Police", "alpha police")):
+            session.add(Agency(id=f"n-{number}", name=name, pledged_on=None, report_to=[]))
+    client = sign_in(app, "viewer")
+    everyone = client.get("/api/v1/agencies").json()
+    assert everyone["counts"][dashboard.NOT_COMPUTED] == 3 and everyone["total"] == 5
+    names = [a["agency"] for a in everyone["agencies"]]
+    assert names[:2] == ["n-1", "n-2"] and names[-1] == "n-0"  # case-blind, then by id
+    backwards = client.get("/api/v1/agencies?sort=name&desc=true").json()["agencies"]
+    assert [a["agency"] for a in backwards] == names[::-1]
+    by_crisis = client.get("/api/v1/agencies?sort=crisis").json()["agencies"]
+    assert [a["status"] for a in by_crisis][-3:] == [dashboard.NOT_COMPUTED] * 3
+    narrowed = client.get("/api/v1/agencies?q=alpha").json()
+    assert narrowed["counts"] == {dashboard.NOT_COMPUTED: 2} and narrowed["total"] == 2
+    uncomputed = client.get("/api/v1/agencies?status=not+computed").json()
+    assert [a["agency"] for a in uncomputed["agencies"]] == ["n-1", "n-2", "n-0"]
+    springfield = next(a for a in everyone["agencies"] if a["agency"] == "a-pd")
+    coord = sign_in(app, "coord").get("/api/v1/agencies").json()
+    assert coord["counts"] == {springfield["status"]: 1} and coord["total"] == 1
+
+
+@pytest.mark.parametrize("desc", ["false", "true"])
+@pytest.mark.parametrize("sort", ["crisis", "trained", "nonsworn"])
+def test_a_share_sort_pages_through_every_agency_once(app: FastAPI, sort: str, desc: str) -> None:
+    """Those with the share first, in its order; then those without (nobody counted, or never
+    computed) by id; page after page, none twice, none left out."""
+    add_agencies(app, 60)
+    with transaction(app.state.sessions) as session:
+        session.add(Agency(id="n-0", name="Never Computed", pledged_on=None, report_to=[]))
+    client = sign_in(app, "viewer")
+    seen = []
+    for number in (1, 2):
+        found = client.get(f"/api/v1/agencies?sort={sort}&desc={desc}&page={number}").json()
+        seen += found["agencies"]
+    assert len(seen) == found["total"] == 63
+    assert len({a["agency"] for a in seen}) == 63
+    key = f"{sort}_pct"
+    having = [a[key] for a in seen if a[key] is not None]
+    assert having and having == sorted(having, reverse=desc == "true")
+    lacking = [a["agency"] for a in seen[len(having) :]]
+    assert all(a[key] is None for a in seen[len(having) :]) and lacking == sorted(lacking)
+
+
 def test_search_takes_like_wildcards_literally(app: FastAPI) -> None:
     client = sign_in(app, "viewer")
     assert client.get("/api/v1/agencies?q=%25").json()["total"] == 0

@@ -167,6 +167,7 @@ RUNS = policy("runs", ADMIN, ACADEMY)
 MAPPING = policy("mapping", ADMIN, ACADEMY)
 CERTIFICATES = policy("certificates", ADMIN, ACADEMY, AGENCY)
 REVOKE = policy("revoke", ADMIN, ACADEMY)
+USERS = policy("users", ADMIN)
 
 
 def principal(request: Request) -> Principal:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from onemind.errors import ConfigurationError
 from onemind.store.audit import audit
 from onemind.store.models import Agency, ApiToken, LoginAttempt, User, WebSecret
+from onemind.store.upsert import insert_for
 
 ADMIN, ACADEMY, AGENCY, VIEWER = "admin", "academy", "agency", "viewer"
 ROLES = (ADMIN, ACADEMY, AGENCY, VIEWER)
@@ -210,10 +211,10 @@ def list_users(session: Session) -> list[User]:
 
 def secret_key(session: Session) -> str:
     """The key that signs session cookies: made on first use and kept in the store, so that
-    every worker and every restart accepts the same cookies."""
-    row = session.get(WebSecret, 1)
-    if row is None:
-        row = WebSecret(id=1, value=secrets.token_urlsafe(48))
-        session.add(row)
-        session.flush()
-    return row.value
+    every worker and every restart accepts the same cookies. Inserted only if absent, then read
+    back: of two processes starting at once, the second waits for the first and takes its key."""
+    statement = insert_for(session, WebSecret.__table__).values(
+        id=1, value=secrets.token_urlsafe(48)
+    )
+    session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
+    return session.execute(select(WebSecret.value).where(WebSecret.id == 1)).scalar_one()

@@ -14,12 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import Receive, Scope, Send
 
 from onemind.config.model import Settings
 from onemind.errors import ConfigurationError
 from onemind.store.db import transaction
-from onemind.web import accounts, api, pages
+from onemind.web import accounts, api, limits, pages
 from onemind.web.access import COOKIE, SignInNeeded, set_session
+from onemind.web.limits import BodyLimit
 from onemind.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,17 @@ def create_app(
         app.include_router(router)
     app.include_router(api.router)
     _handlers(app)
+    # inside the cookie middleware: its receive runs in a task group, which would wrap the
+    # limit's 413 in an exception group that the form parser reports as a bad body
+    app.add_middleware(BodyLimit, limit=limits.MAX_BODY, refuse=_too_large)
     app.middleware("http")(_visitor_cookie)
     return app
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    """The answer to a body declared larger than the limit, sent without reading it."""
+    request = Request(scope, receive)
+    await _error(request, 413, limits.TOO_LARGE)(scope, receive, send)
 
 
 def _is_api(request: Request) -> bool:

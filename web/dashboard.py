@@ -7,11 +7,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Float, Select, String, case, cast, func, literal, or_, select
+from sqlalchemy import (
+    Float,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from onemind.domain import programs as rules
-from onemind.store.models import Agency, CoverageLatest
+from onemind.store.models import SHARES, Agency, CoverageLatest, share_key
 
 PAGE_SIZE = 50
 NOT_COMPUTED = "not computed"
@@ -84,26 +95,25 @@ def _share(part: Any, whole: Any) -> Any:
 def page(session: Session, query: Query, scope: Any = None) -> Page:
     """One page of the table, the number of agencies it pages through and the counts by status
     (over the other filters, so the counts say what each status filter would show)."""
-    snap = CoverageLatest
-    status = func.coalesce(snap.status, literal(NOT_COMPUTED))
-    columns = {
-        "name": func.lower(Agency.name),
-        "status": status,
-        "deadline": _deadline(session),
-        "crisis": _share(snap.sworn_crisis, snap.sworn_total),
-        "trained": _share(snap.sworn_trained, snap.sworn_total),
-        "nonsworn": _share(snap.nonsworn_trained, snap.nonsworn_selected_total),
-    }
-    base = select(Agency.id).outerjoin(snap, snap.agency_id == Agency.id)
-    base = _filtered(base, query, scope)
-    by_status = base.with_only_columns(status, func.count()).group_by(status)
-    counts = {name: number for name, number in session.execute(by_status)}
-    if query.status:
-        base = base.where(status == query.status)
+    counts = status_counts(session, query, scope)
     total = counts.get(query.status, 0) if query.status else sum(counts.values())
-    order = columns[query.sort]
-    order = order.desc() if query.descending else order.asc()
-    listed = base.with_only_columns(
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(query.page, pages)
+    start = (number - 1) * PAGE_SIZE
+    listed = _listed(query, scope)
+    if query.sort in SHARES:
+        rows = _by_share(session, listed, query, start)
+    else:
+        ordered = listed.order_by(*_order(query, _sort_column(session, query.sort)))
+        rows = list(session.execute(ordered.offset(start).limit(PAGE_SIZE)))
+    return Page([_row(r) for r in rows], total, number, pages, counts)
+
+
+def _listed(query: Query, scope: Any) -> Select[Any]:
+    """Every column the table shows, of the agencies the filters keep (unordered)."""
+    snap = CoverageLatest
+    status = _status()
+    base = select(
         Agency.id,
         Agency.name,
         Agency.program,
@@ -112,16 +122,68 @@ def page(session: Session, query: Query, scope: Any = None) -> Page:
         status.label("status"),
         snap.as_of,
         snap.sworn_total,
-        columns["crisis"].label("crisis"),
-        columns["trained"].label("trained"),
-        columns["nonsworn"].label("nonsworn"),
+        *(_share(*(snap.__table__.c[c] for c in SHARES[n])).label(n) for n in SHARES),
         snap.partnership,
         snap.policy,
-    ).order_by(order.nulls_last(), Agency.id)
-    pages = max(1, -(-total // PAGE_SIZE))
-    number = min(query.page, pages)
-    rows = session.execute(listed.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE))
-    return Page([_row(r) for r in rows], total, number, pages, counts)
+    ).select_from(Agency.__table__.outerjoin(snap.__table__, snap.agency_id == Agency.id))
+    base = _filtered(base, query, scope)
+    return base.where(status == query.status) if query.status else base
+
+
+def _status() -> Any:
+    return func.coalesce(CoverageLatest.status, literal(NOT_COMPUTED))
+
+
+def _sort_column(session: Session, sort: str) -> Any:
+    if sort == "name":
+        return func.lower(Agency.name)
+    return _deadline(session) if sort == "deadline" else _status()
+
+
+def _by_share(session: Session, listed: Select[Any], query: Query, start: int) -> list[Any]:
+    """A page sorted by a share: the agencies that have one, in the order of the share's index
+    (walked for this page alone), then those without (nobody counted, or never computed) by id.
+    The first part is counted only when the page lies wholly past it."""
+    key = literal_column(share_key(query.sort, CoverageLatest.__tablename__), Float)
+    agency = CoverageLatest.agency_id
+    order = [key.desc(), agency.desc()] if query.descending else [key, agency]
+    having = listed.where(key.is_not(None)).order_by(*order)
+    rows = list(session.execute(having.offset(start).limit(PAGE_SIZE)))
+    if len(rows) == PAGE_SIZE:
+        return rows
+    before = start + len(rows) if rows else _count(session, having)
+    lacking = listed.where(or_(agency.is_(None), key.is_(None))).order_by(Agency.id)
+    more = lacking.offset(start + len(rows) - before).limit(PAGE_SIZE - len(rows))
+    return rows + list(session.execute(more))
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def status_counts(session: Session, query: Query, scope: Any = None) -> dict[str, int]:
+    """Agencies by status under the query's other filters: one grouped pass over the newest
+    rows (an index-only scan of their status), and the agencies never computed are those
+    the filters leave without one."""
+    agencies = _filtered(select(Agency.id), query, scope)
+    grouped = select(CoverageLatest.status, func.count()).group_by(CoverageLatest.status)
+    if query.program or query.search or scope is not None:
+        grouped = grouped.where(CoverageLatest.agency_id.in_(agencies))
+    counts = {name: number for name, number in session.execute(grouped)}
+    every = session.scalar(_filtered(select(func.count()).select_from(Agency), query, scope)) or 0
+    if every > sum(counts.values()):
+        counts[NOT_COMPUTED] = every - sum(counts.values())
+    return counts
+
+
+def _order(query: Query, column: Any) -> list[Any]:
+    """The sort, then the agency id in the same direction: by name that is the order of the
+    index on (lower(name), id), walked forwards or backwards for the first page alone."""
+    if query.sort == "name":
+        if query.descending:
+            return [column.desc(), Agency.id.desc()]
+        return [column, Agency.id]
+    return [(column.desc() if query.descending else column.asc()).nulls_last(), Agency.id]
 
 
 def _filtered(base: Select[Any], query: Query, scope: Any) -> Select[Any]:

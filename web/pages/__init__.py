@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from onemind.web.pages import agencies, attestations, auth, certificates, hub, mapping, runs
+from onemind.web.pages import (
+    agencies,
+    attestations,
+    auth,
+    certificates,
+    hub,
+    mapping,
+    runs,
+    users,
+)
 
 ROUTERS = [
     auth.router,
@@ -12,4 +21,5 @@ ROUTERS = [
     runs.router,
     mapping.router,
     certificates.router,
+    users.router,
 ]
