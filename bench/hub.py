@@ -212,7 +212,7 @@ def _sent(engine: Engine, period: str) -> int:
 
 def bench_reports(store: str, engine: Engine, folder: Path, agencies: list[str], port: int) -> None:
     config = config_file(folder, store, port, "EdDSA", f"bench-{uuid.uuid4().hex[:6]}")
-    floor = report_floor(config, engine, agencies[: min(len(agencies), 30)])
+    floor = report_floor(config, engine, spread(agencies, 31))
     print(
         f"floor: one report rendered and sent in this process, no Celery: {floor * 1000:.0f} ms "
         f"({load()})"
