@@ -12,9 +12,15 @@ On PostgreSQL with the synthetic national store of `bench/coverage.py` (18,000 a
 
 Reports: `--reports N` sends N agencies' reports per run (all agencies by default);
 `--rs256-people N` issues RS256 credentials for the first N people only (RSA signing is ~15x
-slower than Ed25519) and extrapolates. Try it small first:
+slower than Ed25519) and extrapolates. Every figure is printed with the load average: the
+speed-up means something only on an otherwise idle machine. Try it small first:
 
     .venv/bin/python bench/hub.py --agencies 200 --people 8000 --completions 20000 --reports 40
+
+Building the full world takes a quarter of an hour; `--template DB` clones a store already
+built (by `bench/coverage.py --keep`) instead, in a database of its own that is dropped after:
+
+    .venv/bin/python bench/hub.py --template onemind_bench_hub_ref --database onemind_bench_x
 """
 
 from __future__ import annotations
@@ -40,23 +46,15 @@ from sqlalchemy import Engine, func, or_, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from coverage import (
-    AS_OF,
-    NOW,
-    PG_ADMIN,
-    Target,
-    build_world,
-    finish_postgres,
-    load_world,
-    postgres_database,
-)
+from hubdata import AS_OF, NOW, build_world
+from hubload import PG_ADMIN, Target, finish_postgres, load_world, postgres_database
 
 from onemind.certificates import jose
 from onemind.config import parse_settings
 from onemind.reports.delivery import deliver_agency
 from onemind.store import coverage as store_coverage
-from onemind.store.db import make_engine, session_factory
-from onemind.store.models import Category, Classification, Completion
+from onemind.store.db import make_engine, session_factory, upgrade
+from onemind.store.models import Agency, Category, Classification, Completion
 from onemind.workers.app import make_app
 from onemind.workers.tasks import CREDENTIALS, CREDENTIALS_RANGE, REPORT
 
@@ -214,17 +212,20 @@ def _sent(engine: Engine, period: str) -> int:
 
 def bench_reports(store: str, engine: Engine, folder: Path, agencies: list[str], port: int) -> None:
     config = config_file(folder, store, port, "EdDSA", f"bench-{uuid.uuid4().hex[:6]}")
-    floor = report_floor(config, engine, agencies[: min(len(agencies), 30)])
-    print(f"floor: one report rendered and sent in this process, no Celery: {floor * 1000:.0f} ms")
+    floor = report_floor(config, engine, spread(agencies, 31))
+    print(
+        f"floor: one report rendered and sent in this process, no Celery: {floor * 1000:.0f} ms "
+        f"({load()})"
+    )
     one = reports_on_workers(config, engine, agencies, 1, folder)
     print(
         f"1 worker:  {len(agencies)} reports in {one:.1f} s = {one / len(agencies) * 1000:.0f} ms "
-        f"per report ({one / len(agencies) / floor:.2f}x the floor)"
+        f"per report ({one / len(agencies) / floor:.2f}x the floor; {load()})"
     )
     two = reports_on_workers(config, engine, agencies, 2, folder)
     print(
         f"2 workers: {len(agencies)} reports in {two:.1f} s = {two / len(agencies) * 1000:.0f} ms "
-        f"per report; speed-up 2/1: {one / two:.2f}"
+        f"per report; speed-up 2/1: {one / two:.2f} ({load()})"
     )
 
 
@@ -274,7 +275,7 @@ def issue_on_worker(
     print(
         f"{algorithm}: {expected} credentials for {people} people on 1 worker in {seconds:.1f} s "
         f"({per * 1e6:.0f} us each; signing alone {floor * 1e6:.0f} us each, "
-        f"{per / floor:.1f}x)"
+        f"{per / floor:.1f}x; {load()})"
     )
     if last is not None:
         total = expected_credentials(engine, None)
@@ -310,38 +311,79 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-credentials", action="store_true")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN)
     parser.add_argument("--database", default="onemind_bench_workers_hub")
+    parser.add_argument(
+        "--template",
+        help="clone this built store (CREATE DATABASE … TEMPLATE) instead of building the world; "
+        "the sizes are then the template's",
+    )
+    parser.add_argument("--keep", action="store_true", help="leave the database afterwards")
     parser.add_argument("--chunk", type=int, default=20_000, help="rows per executemany")
     parser.add_argument("--seed", type=int, default=2026)
     return parser.parse_args(argv)
 
 
+def build(engine: Engine, args: argparse.Namespace) -> list[str]:
+    """The synthetic world loaded into the empty store; its agencies' ids in world order."""
+    world = build_world(args)
+    target = Target("postgresql", engine)
+    start = perf_counter()
+    load_world([target], world, args)
+    finish_postgres(target)
+    print(f"loaded in {perf_counter() - start:.0f} s")
+    return list(world.agencies)
+
+
+def prepare(engine: Engine, args: argparse.Namespace) -> list[str]:
+    """Every agency given a recipient; the agencies' ids, of the clone or of a new world."""
+    if args.template:
+        upgrade(engine)
+        with session_factory(engine)() as session:
+            agencies = list(session.scalars(select(Agency.id).order_by(Agency.id)))
+    else:
+        agencies = build(engine, args)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE agency SET report_to = json_build_array('chief@' || id || '.example')")
+        )
+        people = connection.execute(text("SELECT count(*) FROM person")).scalar()
+        completions = connection.execute(text("SELECT count(*) FROM completion")).scalar()
+    print(f"store: {len(agencies)} agencies, {people} people, {completions} completions")
+    return agencies
+
+
+def spread(agencies: list[str], number: int | None) -> list[str]:
+    """`number` agencies taken evenly across the list, from the middle of each stretch (all
+    when None): small and large alike, as a hub's whole run has them."""
+    if number is None or number >= len(agencies):
+        return agencies
+    step = len(agencies) / number
+    return [agencies[int((index + 0.5) * step)] for index in range(number)]
+
+
+def load() -> str:
+    """The machine's load average, printed beside every figure (the speed-up needs it idle)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    world = build_world(args)
-    print(f"world: {args.agencies} agencies, {args.people} people, {args.completions} completions")
+    start = perf_counter()
     with (
-        postgres_database(args.pg_admin_url, args.database) as store,
+        postgres_database(args.pg_admin_url, args.database, args.keep, args.template) as store,
         smtp() as (counter, port),
         tempfile.TemporaryDirectory() as tmp,
     ):
         engine = make_engine(store)
-        target = Target("postgresql", engine)
-        start = perf_counter()
-        load_world([target], world, args)
-        finish_postgres(target)
-        with engine.begin() as connection:
-            connection.execute(
-                text("UPDATE agency SET report_to = json_build_array('chief@' || id || '.example')")
-            )
-        print(f"loaded in {perf_counter() - start:.0f} s")
+        agencies = prepare(engine, args)
         folder = Path(tmp)
         if not args.skip_reports:
-            agencies = world.agencies[: args.reports or len(world.agencies)]
-            bench_reports(store, engine, folder, agencies, port)
+            bench_reports(store, engine, folder, spread(agencies, args.reports), port)
             print(f"  messages received by aiosmtpd: {counter.count}")
         if not args.skip_credentials:
             issue_on_worker(store, engine, folder, port, "EdDSA", None)
-            rs256 = None if args.rs256_people >= args.people else args.rs256_people
+            people = count(engine, "SELECT count(*) FROM person")
+            rs256 = None if args.rs256_people >= people else args.rs256_people
             issue_on_worker(store, engine, folder, port, "RS256", rs256)
         engine.dispose()
     print(f"done in {timedelta(seconds=round(perf_counter() - start))}")

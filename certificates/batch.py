@@ -9,9 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from onemind.certificates import documents
@@ -20,6 +22,7 @@ from onemind.certificates.outbox import enqueue
 from onemind.config.model import CertificatesConfig
 from onemind.domain.categories import CRISIS
 from onemind.store.audit import audit_many
+from onemind.store.bulk import BulkInsert, among
 from onemind.store.models import Completion, Credential, Employment, Person, RawRecord, Source
 
 PERSON = "person"
@@ -29,6 +32,11 @@ TIER_NAMES = {
     "mh": "Mental health training (MHFA or equivalent)",
 }
 CHUNK = 1000
+COLUMNS = (
+    *("id", "person_id", "tier", "category_id", "completion_id", "rule_id"),
+    *("valid_from", "valid_until", "jwt"),
+)
+FIXED = ("kind", "agency_id", "issued_at", "kid", "status")
 
 
 def issue_people(
@@ -60,12 +68,21 @@ def issue_people(
         payloads.append(payload)
     for value, token in zip(values, key.sign_many(payloads), strict=True):
         value["jwt"] = token
-    session.execute(insert(Credential), values)
+    connection = session.connection()
+    rows = [[value[name] for name in COLUMNS] for value in values]
+    fixed = {name: values[0][name] for name in FIXED}
+    _insert(connection.dialect).execute(connection, rows, fixed)
     audit_many(session, now, SYSTEM, "certificate.issue", [_audit(value) for value in values])
     if pushing:
         for value in values:
             enqueue(session, Credential(**value), "issue", now, pushing)
     return [value["id"] for value in values]
+
+
+@cache
+def _insert(dialect: Dialect) -> BulkInsert:
+    """Person credentials' insert (COPY on PostgreSQL): all of a call's share its FIXED values."""
+    return BulkInsert(Credential.__table__, COLUMNS, dialect, fixed=FIXED)
 
 
 def _credential(
@@ -137,16 +154,19 @@ def _identities(
 ) -> tuple[dict[int, str], dict[int, str | None]]:
     """Each person's email, and for those without one, an employee id: what identifies them
     in their credential (see `documents.hashed_identity`)."""
+    dialect = session.get_bind().dialect
     emails: dict[int, str] = {}
     for part in _chunks(people):
-        rows = session.execute(select(Person.id, Person.email).where(Person.id.in_(part)))
+        rows = session.execute(
+            select(Person.id, Person.email).where(among(dialect, Person.id, part))
+        )
         emails.update({person: email for person, email in rows if email})
     missing = [person for person in people if person not in emails]
     employees: dict[int, str | None] = {}
     for part in _chunks(missing):
         rows = session.execute(
             select(Employment.person_id, func.min(Employment.employee_id))
-            .where(Employment.person_id.in_(part))
+            .where(among(dialect, Employment.person_id, part))
             .group_by(Employment.person_id)
         )
         employees.update({person: employee for person, employee in rows})
@@ -155,13 +175,14 @@ def _identities(
 
 def _places(session: Session, completions: list[int]) -> dict[int, tuple[str, str]]:
     """Where each completion's record came from: (location, source name)."""
+    dialect = session.get_bind().dialect
     places: dict[int, tuple[str, str]] = {}
     for part in _chunks(sorted(set(completions))):
         rows = session.execute(
             select(Completion.id, RawRecord.location, Source.name)
             .join(RawRecord, Completion.raw_record_id == RawRecord.id)
             .join(Source, Source.id == RawRecord.source_id)
-            .where(Completion.id.in_(part))
+            .where(among(dialect, Completion.id, part))
         )
         places.update({completion: (location, source) for completion, location, source in rows})
     return places

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from onemind.certificates import documents
@@ -18,6 +19,7 @@ from onemind.certificates.outbox import enqueue
 from onemind.config.model import CertificatesConfig
 from onemind.store import coverage
 from onemind.store.audit import audit
+from onemind.store.bulk import among
 from onemind.store.models import (
     Category,
     Classification,
@@ -89,27 +91,37 @@ def revoke(
 
 
 def _lost_basis(session: Session, people: list[int] | None) -> list[tuple[Credential, str]]:
+    """Active person credentials whose record no longer earns them, with why: the database
+    picks them out, so only those few come into Python, not every active credential."""
+    tier, category = Category.tier, Classification.category_id
     query = (
-        select(
-            Credential,
-            Completion.voided,
-            Classification.category_id,
-            Category.tier,
-            Completion.person_id,
-        )
+        select(Credential, Completion.voided, category, tier, Completion.person_id)
         .join(Completion, Completion.id == Credential.completion_id)
         .outerjoin(Classification, Classification.completion_id == Completion.id)
         .outerjoin(Category, Category.id == Classification.category_id)
-        .where(Credential.kind == PERSON, Credential.status == "active")
+        .where(
+            Credential.kind == PERSON,
+            Credential.status == "active",
+            or_(
+                Completion.voided.is_(True),
+                category.is_(None),
+                tier.is_distinct_from(Credential.tier),
+                Completion.person_id.is_distinct_from(Credential.person_id),
+            ),
+        )
     )
     if people is not None:
-        query = query.where(Credential.person_id.in_(people))
+        query = query.where(among(_dialect(session), Credential.person_id, people))
     out = []
-    for credential, voided, category, tier, person_id in session.execute(query):
-        reason = _why_lost(credential, voided, category, tier, person_id)
+    for credential, voided, category_id, tier_now, person_id in session.execute(query):
+        reason = _why_lost(credential, voided, category_id, tier_now, person_id)
         if reason:
             out.append((credential, reason))
     return out
+
+
+def _dialect(session: Session) -> Dialect:
+    return session.get_bind().dialect
 
 
 def _why_lost(
@@ -141,6 +153,10 @@ def _unrecognised(
         Credential.status == "active",
         or_(Credential.valid_until.is_(None), Credential.valid_until > as_of),
     )
+    if people is not None:
+        # said twice, so that the planner reads only these people's credentials (through
+        # their index) rather than every credential issued so far, once per batch
+        covered = covered.where(among(_dialect(session), Credential.person_id, people))
     query = (
         coverage.credited(
             as_of,
@@ -161,7 +177,7 @@ def _unrecognised(
         .order_by(Completion.person_id, Category.tier)
     )
     if people is not None:
-        query = query.where(Completion.person_id.in_(people))
+        query = query.where(among(_dialect(session), Completion.person_id, people))
     best: dict[tuple[int, str], Any] = {}
     for row in session.execute(query):
         key = (row.person_id, row.tier)

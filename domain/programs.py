@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
+from typing import NamedTuple
 
 from onemind.domain.categories import CRISIS, MH, add_months
 
@@ -32,9 +33,10 @@ PROGRAMS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """Head counts of one agency's population at one date, already per the agency's program."""
+class Counts(NamedTuple):
+    """Head counts of one agency's population at one date, already per the agency's program
+    (a tuple: a hub recompute makes two per agency, and a frozen dataclass costs twice as much
+    to build)."""
 
     sworn_total: int = 0
     sworn_crisis: int = 0

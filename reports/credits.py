@@ -11,9 +11,11 @@ these counts to the engine's, date by date.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Date, Select, bindparam, select
@@ -48,16 +50,78 @@ class Credits:
 
     def counts(self, day: date) -> Counts:
         """The population's head counts on `day` (the people stay today's)."""
+        held = self._spans
         officers = sum(self.sworn.values())
-        crisis = trained = staff_trained = 0
-        for person in self.credits:
-            held = self.tiers(person, day)
-            if self.sworn[person]:
-                crisis += CRISIS in held
-                trained += bool(held & self.program.trained_tiers)
+        return Counts(
+            officers,
+            held.crisis.at(day),
+            held.trained.at(day),
+            len(self.sworn) - officers,
+            held.staff_trained.at(day),
+        )
+
+    @cached_property
+    def _spans(self) -> _Spans:
+        """Each head count as spans of time, built once: a report asks for thirty dates."""
+        spans = _Spans(_Holders(), _Holders(), _Holders())
+        for person, credits in self.credits.items():
+            officer = self.sworn[person]
+            usable = [c for c in credits if c[3] == EVERYONE or not officer]
+            trained = [c for c in usable if c[2] in self.program.trained_tiers]
+            if officer:
+                spans.crisis.add([c for c in usable if c[2] == CRISIS])
+                spans.trained.add(trained)
             else:
-                staff_trained += bool(held & self.program.trained_tiers)
-        return Counts(officers, crisis, trained, len(self.sworn) - officers, staff_trained)
+                spans.staff_trained.add(trained)
+        spans.crisis.done()
+        spans.trained.done()
+        spans.staff_trained.done()
+        return spans
+
+
+class _Holders:
+    """How many people hold something at a date, from each one's credits: every person's
+    spans merged (so none is counted twice), their starts and ends sorted for bisection."""
+
+    def __init__(self) -> None:
+        self.starts: list[date] = []
+        self.ends: list[date] = []
+
+    def add(self, credits: list[Credit]) -> None:
+        """One person's credits for this count: valid from completion until `valid_until`."""
+        spans = sorted(
+            ((c[0], c[1]) for c in credits if c[1] is None or c[1] > c[0]), key=itemgetter(0)
+        )
+        start: date | None = None
+        end: date | None = None
+        for completed, valid_until in spans:
+            if start is not None and (end is None or completed <= end):
+                end = None if end is None or valid_until is None else max(end, valid_until)
+                continue
+            if start is not None:
+                self._span(start, end)
+            start, end = completed, valid_until
+        if start is not None:
+            self._span(start, end)
+
+    def _span(self, start: date, end: date | None) -> None:
+        self.starts.append(start)
+        if end is not None:
+            self.ends.append(end)
+
+    def done(self) -> None:
+        self.starts.sort()
+        self.ends.sort()
+
+    def at(self, day: date) -> int:
+        return bisect_right(self.starts, day) - bisect_right(self.ends, day)
+
+
+@dataclass(frozen=True)
+class _Spans:
+    crisis: _Holders
+    trained: _Holders
+    staff_trained: _Holders
 
 
 def read_credits(session: Session, program: Program, agency: str, as_of: date) -> Credits:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -48,9 +49,9 @@ class Rendered:
     chart_svg: str | None = None
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
 
-    @property
+    @cached_property
     def chart(self) -> bytes | None:
-        """The chart as PNG for the e-mail, made only when a message is composed."""
+        """The chart as PNG for the e-mail, made only when a message is composed, and once."""
         return None if self.chart_svg is None else chart_png(self.chart_svg)
 
     @property

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
+from functools import cache
+from pathlib import Path
 
 from onemind.config.model import SmtpConfig
 from onemind.domain.text import plain
@@ -100,7 +102,7 @@ def _client(config: SmtpConfig, failure: type[TransientError]) -> Iterator[smtpl
     """A connection, encrypted and logged in as configured; SMTP and network errors raised in
     the block become `failure` (a refused login or missing STARTTLS: ConfigurationError)."""
     where = f"{config.host}:{config.port}"
-    context = _tls_context(config)
+    context = _tls_context(config.ca_file) if config.starttls or config.implicit_tls else None
     try:
         with _connect(config, context) as client:
             if config.starttls:
@@ -147,15 +149,17 @@ def _envelope(
     return refused
 
 
-def _tls_context(config: SmtpConfig) -> ssl.SSLContext:
-    """Certificates checked against the system's authorities, or those in `ca_file`."""
+@cache
+def _tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Certificates checked against the system's authorities, or those in `ca_file`: read once
+    per process (loading the authorities costs more than sending a report)."""
     try:
-        return ssl.create_default_context(cafile=config.ca_file)
+        return ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigurationError(f"smtp.ca_file: cannot read {config.ca_file}: {exc}") from exc
+        raise ConfigurationError(f"smtp.ca_file: cannot read {ca_file}: {exc}") from exc
 
 
-def _connect(config: SmtpConfig, context: ssl.SSLContext) -> smtplib.SMTP:
+def _connect(config: SmtpConfig, context: ssl.SSLContext | None) -> smtplib.SMTP:
     if config.implicit_tls:
         return smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
     return smtplib.SMTP(config.host, config.port, timeout=config.timeout)

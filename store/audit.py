@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from onemind.store.bulk import BulkInsert
 from onemind.store.models import AuditEntry
 
 
@@ -26,10 +28,17 @@ def audit_many(
     action: str,
     entries: Sequence[tuple[str, dict[str, Any]]],
 ) -> None:
-    """Many entries of one action at once, as (target, details): one bulk insert."""
+    """Many entries of one action at once, as (target, details): one bulk insert (COPY on
+    PostgreSQL), in the session's transaction."""
     if entries:
-        rows = [
-            {"at": at, "actor": actor, "action": action, "target": target, "details": details}
-            for target, details in entries
-        ]
-        session.execute(insert(AuditEntry), rows)
+        connection = session.connection()
+        rows = [[target, details] for target, details in entries]
+        fixed = {"at": at, "actor": actor, "action": action}
+        _entries(connection.dialect).execute(connection, rows, fixed)
+
+
+@cache
+def _entries(dialect: Dialect) -> BulkInsert:
+    return BulkInsert(
+        AuditEntry.__table__, ("target", "details"), dialect, fixed=("at", "actor", "action")
+    )

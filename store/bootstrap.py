@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,13 +15,8 @@ from onemind.domain.records import AttestationEntry
 from onemind.domain.rules import BUILT_IN_RULES, TITLE
 from onemind.store.agencies import CONFIG, record_attestations, release
 from onemind.store.audit import audit
-from onemind.store.models import (
-    Agency,
-    Category,
-    MappingRule,
-    Source,
-)
-from onemind.store.upsert import upsert
+from onemind.store.models import Agency, Category, MappingRule, Source
+from onemind.store.upsert import chunks, upsert
 
 SYSTEM = "onemind"
 
@@ -31,7 +28,7 @@ def apply_settings(session: Session, settings: Settings, now: datetime) -> list[
     """
     _categories(session)
     _rules(session, now)
-    attested = [a.id for a in settings.agencies if _agency(session, a, now)]
+    attested = _agencies(session, settings.agencies, now)
     release(session, [a.id for a in settings.agencies])
     upsert(
         session,
@@ -90,43 +87,49 @@ def _rules(session: Session, now: datetime) -> None:
         )
 
 
-def _agency(session: Session, config: AgencyConfig, now: datetime) -> bool:
-    """Create or update one agency; whether any of its attestations is new."""
-    agency = session.get(Agency, config.id) or Agency(id=config.id)
-    agency.name = config.name
-    agency.program = config.program
-    agency.pledged_on = config.pledged_on
-    agency.deadline_months = config.deadline_months
-    agency.report_to = list(config.report_to)
-    agency.region = config.region
-    agency.active = True
-    agency.managed_by = CONFIG
-    session.add(agency)
-    session.flush()
-    attestations = (
-        ("partnership", config.partnership_on, config.partnership_evidence),
-        ("policy", config.policy_on, config.policy_evidence),
-    )
-    return any(
-        [
-            attest(session, config.id, kind, on, evidence, CONFIG, now)
-            for kind, on, evidence in attestations
-            if on is not None
-        ]
+AGENCY_COLUMNS = (
+    *("name", "program", "pledged_on", "deadline_months", "report_to", "region", "active"),
+    "managed_by",
+)
+
+
+def _agencies(session: Session, configs: Sequence[AgencyConfig], now: datetime) -> list[str]:
+    """Create or update the configured agencies, set-based, writing only rows that differ;
+    the agencies with a new attestation (or new evidence)."""
+    wanted = {config.id: _columns(config) for config in configs}
+    stored = _stored(session, list(wanted))
+    changed = [
+        {"id": agency, **dict(zip(AGENCY_COLUMNS, columns, strict=True))}
+        for agency, columns in wanted.items()
+        if stored.get(agency) != columns
+    ]
+    upsert(session, Agency.__table__, changed, keys=["id"], update=AGENCY_COLUMNS)
+    entries = [
+        AttestationEntry(
+            f"{config.id}:{kind}:{on.isoformat()}", CONFIG, config.id, kind, on, evidence, CONFIG
+        )
+        for config in configs
+        for kind, on, evidence in (
+            ("partnership", config.partnership_on, config.partnership_evidence),
+            ("policy", config.policy_on, config.policy_evidence),
+        )
+        if on is not None
+    ]
+    return record_attestations(session, entries, now) if entries else []
+
+
+def _columns(config: AgencyConfig) -> tuple[Any, ...]:
+    """An agency's stored columns as its `[[agencies]]` table states them (AGENCY_COLUMNS)."""
+    return (
+        *(config.name, config.program, config.pledged_on, config.deadline_months),
+        *(list(config.report_to), config.region, True, CONFIG),
     )
 
 
-def attest(
-    session: Session,
-    agency_id: str,
-    kind: str,
-    on: date,
-    evidence: str | None,
-    actor: str,
-    now: datetime,
-) -> bool:
-    """Record an attestation once; a new one (or new evidence) is audited. Whether it was new."""
-    entry = AttestationEntry(
-        f"{agency_id}:{kind}:{on.isoformat()}", actor, agency_id, kind, on, evidence, actor
-    )
-    return bool(record_attestations(session, [entry], now))
+def _stored(session: Session, agencies: list[str]) -> dict[str, tuple[Any, ...]]:
+    found: dict[str, tuple[Any, ...]] = {}
+    columns = [getattr(Agency, name) for name in AGENCY_COLUMNS]
+    for part in chunks(agencies):
+        rows = session.execute(select(Agency.id, *columns).where(Agency.id.in_(part)))
+        found.update({agency: tuple(values) for agency, *values in rows})
+    return found

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
@@ -30,9 +29,10 @@ from onemind.store.upsert import insert_for
 Day = date | ColumnElement[date]  # a date, or a parameter standing for one
 
 
-@dataclass(frozen=True)
-class CoverageReport:
-    """One agency's standing on its program as of one date; `to_json` is the CLI contract."""
+class CoverageReport(NamedTuple):
+    """One agency's standing on its program as of one date; `to_json` is the CLI contract.
+    (A tuple: a hub recompute makes 18,000, and a frozen dataclass cost more to build than
+    everything else about a report.)"""
 
     agency: str
     name: str
@@ -47,7 +47,6 @@ class CoverageReport:
     deadline: date | None
     projected_completion: date | None
     crisis_needed: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -238,7 +237,7 @@ def head_counts_at(
         values["agency_ids"] = wanted
     statement = _count_statement(len(earlier), wanted is not None)
     # count_query's columns: agency, the two totals, then three figures per date
-    for agency, sworn, nonsworn, *figures in session.execute(statement, values):
+    for agency, sworn, nonsworn, *figures in session.execute(statement, values).all():
         sworn, nonsworn = int(sworn or 0), int(nonsworn or 0)
         for index, counts in enumerate(found):
             crisis, trained, nonsworn_trained = figures[3 * index : 3 * index + 3]
@@ -303,7 +302,7 @@ def compute(
     query = query.where(Agency.active if wanted is None else Agency.id.in_(wanted))
     return [
         _report(a, as_of, now.get(a.id, Counts()), before.get(a.id, Counts()), evidence)
-        for a in session.execute(query)
+        for a in session.execute(query).all()
     ]
 
 
@@ -377,24 +376,19 @@ def latest_snapshots(
     return {agency: tuple(figures) for agency, *figures in session.execute(query)}
 
 
-def _snapshot_row(report: CoverageReport, now: datetime) -> dict[str, Any]:
+def _figures(report: CoverageReport) -> tuple[Any, ...]:
+    """The report's `SNAPSHOT_FIGURES`, in that order."""
     c = report.counts
-    return {
-        "agency_id": report.agency,
-        "as_of": report.as_of,
-        "computed_at": now,
-        "program": report.program,
-        "sworn_total": c.sworn_total,
-        "sworn_crisis": c.sworn_crisis,
-        "sworn_trained": c.sworn_trained,
-        "nonsworn_selected_total": c.nonsworn_total,
-        "nonsworn_trained": c.nonsworn_trained,
-        "partnership": report.partnership,
-        "policy": report.policy,
-        "crisis_20": report.crisis_20,
-        "all_trained": report.all_trained,
-        "status": report.status,
-    }
+    return (
+        *(report.program, c.sworn_total, c.sworn_crisis, c.sworn_trained, c.nonsworn_total),
+        *(c.nonsworn_trained, report.partnership, report.policy, report.crisis_20),
+        *(report.all_trained, report.status),
+    )
+
+
+def _snapshot_row(report: CoverageReport, now: datetime) -> dict[str, Any]:
+    row = dict(zip(SNAPSHOT_FIGURES, _figures(report), strict=True))
+    return {"agency_id": report.agency, "as_of": report.as_of, "computed_at": now, **row}
 
 
 def save_snapshots(
@@ -407,39 +401,69 @@ def save_snapshots(
     or before that date (`latest_snapshots`, read here unless given); a later computation of
     the same day replaces it. An unchanged agency writes nothing: the latest snapshot still
     says what it says. Returns how many were written."""
+    if not reports:
+        return 0
     if latest is None:
         latest = latest_snapshots(session, reports)
-    rows = [_snapshot_row(r, now) for r in reports]
-    if not rows:
-        return 0
-    changed = [
-        row
-        for row in rows
-        if latest.get(row["agency_id"]) != tuple(row[c] for c in SNAPSHOT_FIGURES)
-    ]
+    changed = [_snapshot_row(r, now) for r in reports if latest.get(r.agency) != _figures(r)]
     if changed:
         statement = insert_for(session, CoverageSnapshot.__table__)
         keep = {"agency_id", "as_of"}
         statement = statement.on_conflict_do_update(
             index_elements=["agency_id", "as_of"],
-            set_={c: statement.excluded[c] for c in rows[0] if c not in keep},
+            set_={c: statement.excluded[c] for c in changed[0] if c not in keep},
         )
         session.execute(statement, changed)
-    _keep_newest(session, rows)
+    _keep_newest(session, reports)
     return len(changed)
 
 
-def _keep_newest(session: Session, rows: list[dict[str, Any]]) -> None:
+LATEST_COLUMNS = (
+    *("agency_id", "as_of", "status", "sworn_total", "sworn_crisis", "sworn_trained"),
+    *("nonsworn_selected_total", "nonsworn_trained", "partnership", "policy"),
+)
+
+
+def _newest(report: CoverageReport) -> tuple[Any, ...]:
+    """The report as a `coverage_latest` row, in LATEST_COLUMNS' order."""
+    c = report.counts
+    return (
+        *(report.agency, report.as_of, report.status, c.sworn_total, c.sworn_crisis),
+        *(c.sworn_trained, c.nonsworn_total, c.nonsworn_trained, report.partnership),
+        report.policy,
+    )
+
+
+def _keep_newest(session: Session, reports: Sequence[CoverageReport]) -> None:
     """`coverage_latest` (the hub dashboard's) follows each agency's newest computation,
-    whether or not its figures changed (its date moves on)."""
-    newest = insert_for(session, CoverageLatest.__table__)
-    kept = [c.name for c in CoverageLatest.__table__.columns]
+    whether or not its figures changed (its date moves on); a row already saying the same is
+    not written again (a rerun rewrote every agency's row, 18,000 on a state hub)."""
+    table = CoverageLatest.__table__
+    stored = _latest_rows(session, [r.agency for r in reports])
+    changed = [
+        dict(zip(LATEST_COLUMNS, row, strict=True))
+        for row in map(_newest, reports)
+        if stored.get(row[0]) != row
+    ]
+    if not changed:
+        return
+    newest = insert_for(session, table)
     newest = newest.on_conflict_do_update(
         index_elements=["agency_id"],
-        set_={c: newest.excluded[c] for c in kept if c != "agency_id"},
+        set_={c: newest.excluded[c] for c in LATEST_COLUMNS if c != "agency_id"},
         where=CoverageLatest.as_of <= newest.excluded.as_of,
     )
-    session.execute(newest, [{c: r[c] for c in kept} for r in rows])
+    session.execute(newest, changed)
+
+
+def _latest_rows(session: Session, agencies: list[str]) -> dict[str, tuple[Any, ...]]:
+    """The stored `coverage_latest` rows of `agencies`, as LATEST_COLUMNS tuples: named when
+    few, else the whole table in one read."""
+    table = CoverageLatest.__table__
+    query = select(*(table.c[c] for c in LATEST_COLUMNS))
+    if len(agencies) <= FEW:
+        query = query.where(table.c.agency_id.in_(agencies))
+    return {row[0]: tuple(row) for row in session.execute(query).all()}
 
 
 __all__ = ["CoverageReport", "compute", "head_counts", "latest_snapshots", "save_snapshots"]

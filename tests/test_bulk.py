@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from onemind.store.bulk import BulkInsert, allocate_ids
+from onemind.store.bulk import BulkInsert, allocate_ids, among
 from onemind.store.db import transaction
 from onemind.store.models import Agency, Attestation, RawRecord, Source, SyncRun
 
@@ -93,3 +93,21 @@ def test_dates_round_trip(sessions: sessionmaker[Session], now: datetime) -> Non
             )
         ).all()
     assert rows == [("policy", date(2024, 2, 29), now), ("partnership", date(2025, 1, 1), now)]
+
+
+def test_among_picks_the_listed_rows_and_none_for_an_empty_list(
+    sessions: sessionmaker[Session],
+) -> None:
+    with transaction(sessions) as session:
+        sources = [Source(name=f"s{n}", kind="csv") for n in range(4)]
+        session.add_all(sources)
+        session.flush()
+        ids = [source.id for source in sources]
+        dialect = session.get_bind().dialect
+
+        def picked(values: list[int]) -> list[str]:
+            query = select(Source.name).where(among(dialect, Source.id, values))
+            return sorted(session.scalars(query))
+
+        assert picked([ids[0], ids[2], ids[2]]) == ["s0", "s2"]
+        assert picked([]) == []

@@ -3,7 +3,6 @@ whether the agencies are named in the query (a few) or all read (many)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -61,7 +60,7 @@ def test_latest_snapshot_on_or_before_the_date_is_compared(
         StatusChange("b", "overdue", "on-track"),
     ]
     with sessions() as session:
-        assert status_changes(session, [replace(fresh[0], status="at-risk")]) == []
+        assert status_changes(session, [fresh[0]._replace(status="at-risk")]) == []
 
 
 def test_a_snapshot_is_written_only_when_the_figures_differ_from_the_latest(
@@ -88,4 +87,4 @@ def test_a_snapshot_is_written_only_when_the_figures_differ_from_the_latest(
     with sessions.begin() as session:  # back to what the day's first computation said
         assert save_snapshots(session, [report("b", D, "on-track")], later) == 1
         assert status_changes(session, [report("b", D, "on-track")]) == []
-        assert status_changes(session, [replace(fresh[0], counts=Counts(6, 1, 6))]) == []
+        assert status_changes(session, [fresh[0]._replace(counts=Counts(6, 1, 6))]) == []
