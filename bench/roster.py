@@ -34,9 +34,7 @@ from sqlalchemy import Engine, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from coverage import (
-    OUT,
-    PG_ADMIN,
+from hubdata import (
     World,
     _position,
     build_world,
@@ -44,9 +42,9 @@ from coverage import (
     employee_id,
     lateral_employee_id,
     names,
-    postgres_database,
     random_day,
 )
+from hubload import OUT, PG_ADMIN, postgres_database
 
 from onemind.config.model import Settings
 from onemind.store.bootstrap import apply_settings

@@ -104,15 +104,16 @@ class TabularConnector(Connector):
         _, header = next(rows)
         positions = self._header_map(header)
         counts = self._count_only(header)
-        skipped = rows_read = 0
+        read = _reader(positions, self.config.kind == "csv")
+        name, skipped, rows_read = self.path.name, 0, 0
         for line, cells in rows:
-            location = f"{self.path.name}:{line}"
+            location = f"{name}:{line}"
             rows_read += 1
             if isinstance(cells, csv.Error):
                 yield Rejected(location, f"unreadable row: {cells}")
                 continue
-            values = {f: _cell(cells[i]) if i < len(cells) else "" for f, i in positions.items()}
-            if not any(text(v) for v in values.values()) and not any(text(c) for c in cells):
+            values = read(cells)
+            if not any(values.values()) and not any(text(c) for c in cells):
                 continue
             if not counts(cells):
                 skipped += 1
@@ -296,6 +297,19 @@ class TabularConnector(Connector):
             expires_on=self._optional_date(values.get("expires_on"), "expires_on"),
             payload=_payload(values),
         )
+
+
+def _reader(positions: dict[str, int], text_only: bool) -> Callable[[list[Any]], dict[str, Any]]:
+    """A row's cells by field; a CSV row as long as the header, the common case, read at once."""
+    names, indexes = tuple(positions), tuple(positions.values())
+    width = max(indexes, default=-1) + 1
+
+    def read(cells: list[Any]) -> dict[str, Any]:
+        if text_only and len(cells) >= width:
+            return dict(zip(names, [cells[i].strip() for i in indexes], strict=True))
+        return {f: _cell(cells[i]) if i < len(cells) else "" for f, i in positions.items()}
+
+    return read
 
 
 def _cell(value: object) -> object:

@@ -72,7 +72,8 @@ class ChangeReport:
             "excluded_courses": asdict(self.excluded),
             "unchanged": self.unchanged,
             "agencies": {
-                a: {"before": asdict(b), "after": asdict(c)} for a, (b, c) in self.agencies.items()
+                a: {"before": b._asdict(), "after": c._asdict()}
+                for a, (b, c) in self.agencies.items()
             },
             "people": [asdict(p) for p in self.people],
             "certificates": {

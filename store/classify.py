@@ -51,36 +51,41 @@ class Classifier:
     def __init__(self, session: Session, now: datetime) -> None:
         self.rules = load_rules(session)
         self.validity = dict(session.execute(select(Category.id, Category.validity_months)).all())
-        self.cache: dict[CourseFacts, tuple[Rule, ...]] = {}
+        self.cache: dict[tuple[Any, ...], tuple[Rule, ...]] = {}
         self.decided: dict[tuple[Any, ...], Decision] = {}
         self.now = now
 
     def rows(self, completions: Sequence[Any]) -> list[dict[str, Any]]:
         """Classification rows for (id, completed_on, expires_on, *FACTS) tuples."""
         return [
-            dict(zip(DECISION, (completion_id, *self.decide(course, done, expires)), strict=True))
+            dict(
+                zip(
+                    DECISION,
+                    (completion_id, *self.decide(tuple(course), done, expires)),
+                    strict=True,
+                )
+            )
             | {"classified_at": self.now}
             for completion_id, done, expires, *course in completions
         ]
 
     def decide(
-        self, course: Sequence[Any], completed_on: date, expires_on: date | None
+        self, course: tuple[Any, ...], completed_on: date, expires_on: date | None
     ) -> Decision:
         """(category, rule id, rule version, valid until) for one completion of `course`
         (its FACTS values); the completions of a course on one day share it."""
-        key = (tuple(course), completed_on, expires_on)
+        key = (course, completed_on, expires_on)
         decision = self.decided.get(key)
         if decision is None:
             decision = self.decided[key] = self._decide(course, completed_on, expires_on)
         return decision
 
     def _decide(
-        self, course: Sequence[Any], completed_on: date, expires_on: date | None
+        self, course: tuple[Any, ...], completed_on: date, expires_on: date | None
     ) -> Decision:
-        facts = CourseFacts(*course)
-        rules = self.cache.get(facts)
+        rules = self.cache.get(course)
         if rules is None:
-            rules = self.cache[facts] = candidates(self.rules, facts)
+            rules = self.cache[course] = candidates(self.rules, CourseFacts(*course))
         rule = decide(rules, completed_on)
         if rule is None:
             return None, None, None, None

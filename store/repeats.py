@@ -9,8 +9,10 @@ so a file loads the same whatever its batch boundaries, and rereading it changes
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from onemind.domain.records import Rejected
@@ -63,14 +65,16 @@ def fingerprint(record: Any) -> str:
     """
     text = getattr(record, "payload_text", None)
     if text is None:
-        values = tuple(getattr(record, name) for name in _fields_of(type(record)))
-        return hashlib.sha256(repr(values).encode()).hexdigest()
-    values = tuple(getattr(record, name) for name in _fields_of(type(record), "payload"))
+        return hashlib.sha256(repr(_values_of(type(record))(record)).encode()).hexdigest()
+    values = _values_of(type(record), "payload")(record)
     return hashlib.sha256(f"{values!r}{text}".encode()).hexdigest()
 
 
 @cache
-def _fields_of(kind: type, *left_out: str) -> tuple[str, ...]:
-    """The fields a digest covers: all but the location, the payload's text and `left_out`."""
+def _values_of(kind: type, *left_out: str) -> Callable[[Any], tuple[Any, ...]]:
+    """A getter of the values a digest covers, as a tuple: every field of `kind` but the
+    location, the payload's text and `left_out`."""
     skipped = {"location", "payload_text", *left_out}
-    return tuple(f.name for f in fields(kind) if f.name not in skipped)
+    names = [f.name for f in fields(kind) if f.name not in skipped]
+    getter = attrgetter(*names)
+    return getter if len(names) > 1 else lambda record: (getter(record),)

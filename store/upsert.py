@@ -6,8 +6,10 @@ from collections.abc import Iterable, Sequence
 from importlib import import_module
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Table
 from sqlalchemy.orm import Session
+
+from onemind.store import bulk
 
 
 def insert_for(session: Session, table: Table) -> Any:
@@ -43,3 +45,19 @@ def chunks(values: Sequence[Any], size: int = 900) -> Iterable[Sequence[Any]]:
     """Slices small enough for any backend's bound-parameter limit."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def among(
+    session: Session, column: ColumnElement[Any], values: Sequence[Any]
+) -> Iterable[ColumnElement[bool]]:
+    """Conditions that, each in its own query, select the rows whose `column` is one of
+    `values`: on PostgreSQL one array parameter (an index lookup per value, one statement),
+    elsewhere IN lists of `chunks`."""
+    if not values:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        yield bulk.among(dialect, column, values)
+        return
+    for part in chunks(values):
+        yield column.in_(part)

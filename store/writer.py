@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Dialect
@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from onemind.domain.records import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
 from onemind.store.bulk import BulkInsert, allocate_ids
 from onemind.store.classify import Classifier
-from onemind.store.linking import person_of
+from onemind.store.linking import people_of
 from onemind.store.models import Classification, Completion, QuarantinedRecord, RawRecord, Voiding
 from onemind.store.payloads import payloads_of, store_batch
 from onemind.store.repeats import Repeats, fingerprint, first_of_each
 from onemind.store.roster import apply_roster
 from onemind.store.screening import kept, screen
-from onemind.store.upsert import chunks, upsert
+from onemind.store.upsert import among, chunks, upsert
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +56,16 @@ class BatchStats:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """Where a record's raw row stands after the batch: its id and whether it changed."""
+class Stored(NamedTuple):
+    """Where a record's raw row stands after the batch: its id and whether it changed (a
+    tuple, made once per record of a load)."""
 
     raw_id: int
     changed: bool
     new: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Existing:
+class Existing(NamedTuple):
     """A record's raw row as stored before the batch, and the run that last wrote it."""
 
     raw_id: int
@@ -248,7 +247,7 @@ class RecordWriter:
 
     def _existing(self, keys: list[str]) -> dict[str, Existing]:
         found: dict[str, Existing] = {}
-        for part in chunks(keys):
+        for condition in among(self.session, RawRecord.external_id, keys):
             rows = self.session.execute(
                 select(
                     RawRecord.external_id,
@@ -256,7 +255,7 @@ class RecordWriter:
                     RawRecord.payload_hash,
                     RawRecord.last_run_id,
                     RawRecord.location,
-                ).where(RawRecord.source_id == self.source_id, RawRecord.external_id.in_(part))
+                ).where(RawRecord.source_id == self.source_id, condition)
             )
             found.update({key: Existing(*rest) for key, *rest in rows})
         return found
@@ -298,9 +297,13 @@ class RecordWriter:
         if self.classifier is None:
             self.classifier = Classifier(self.session, self.now)
         decide = self.classifier.decide
+        values = [self._completion_values(r) for r in records]
+        people = people_of(self.session, [(v[1], v[0], v[2], v[3], v[4]) for v in values])
         rows, decisions = [], []
-        for completion_id, raw_id, r in zip(ids, raw_ids, records, strict=True):
-            rows.append([completion_id, raw_id, *self._completion_values(r)])
+        for completion_id, raw_id, person_id, row, r in zip(
+            ids, raw_ids, people, values, records, strict=True
+        ):
+            rows.append([completion_id, raw_id, person_id, *row])
             course = (self.source_id, r.course_key, r.course_title, r.hours, r.provider)
             decisions.append(
                 [completion_id, *decide((*course, r.activity_type), r.completed_on, r.expires_on)]
@@ -372,8 +375,7 @@ class Statements:
 
 @cache
 def _statements(dialect: Dialect) -> Statements:
-    """The load's inserts, compiled once per database; a completion is linked as it goes in."""
-    keys = ("employee_id", "agency_hint", "email", "mbox_sha1sum", "account")
+    """The load's inserts, compiled once per database."""
     return Statements(
         raw=BulkInsert(
             RawRecord.__table__,
@@ -386,10 +388,9 @@ def _statements(dialect: Dialect) -> Statements:
         ),
         completion=BulkInsert(
             Completion.__table__,
-            ("id", "raw_record_id", *COMPLETION_COLUMNS),
+            ("id", "raw_record_id", "person_id", *COMPLETION_COLUMNS),
             dialect,
             fixed=("source_id", "voided"),
-            expressions=lambda value: {"person_id": person_of(*map(value, keys))},
         ),
         classification=BulkInsert(
             Classification.__table__,

@@ -17,6 +17,8 @@ from onemind.store.writer import BatchStats, RecordWriter
 from onemind.sync import lock, runs
 
 COMMIT_RECORDS = 15_000
+FIRST_ANALYZED = 5000
+"""A load's statistics are first refreshed once it has written twice this many records."""
 GROWN_TABLES = ("raw_record", "completion")
 """Tables whose keys a load looks up, their statistics refreshed as a load grows them."""
 
@@ -54,7 +56,7 @@ class SourceLoad:
         self.cursor: dict[str, Any] | None = None
         self.session: Session | None = None
         self.writer: RecordWriter | None = None
-        self.analyzed_at = COMMIT_RECORDS
+        self.analyzed_at = FIRST_ANALYZED
 
     def __enter__(self) -> SourceLoad:
         return self
@@ -68,6 +70,7 @@ class SourceLoad:
             return
         with self._rolled_back_on_error():
             self.pending.add(self._writer().write(batch))
+            self._analyze_when_doubled()
         if self.pending.fetched >= COMMIT_RECORDS:
             self.commit()
 
@@ -99,22 +102,21 @@ class SourceLoad:
         session.commit()
         self.committed.add(self.pending)
         self._close()
-        self._analyze_when_doubled()
 
     def _analyze_when_doubled(self) -> None:
         """Refresh PostgreSQL's statistics each time the load has doubled what it wrote.
 
         Autovacuum comes too late for a first load: planned for the near-empty table, each
-        lookup of a batch's keys reads every row of the source. Doubling keeps the total
-        work of the refreshes proportional to the load.
+        lookup of a batch's keys reads every row of the source. ANALYZE runs in the open
+        transaction, whose own new rows it counts, so the next batch is planned for them.
+        Doubling keeps the total work of the refreshes proportional to the load.
         """
-        if self.committed.fetched < 2 * self.analyzed_at:
+        if self.fetched < 2 * self.analyzed_at:
             return
-        self.analyzed_at = self.committed.fetched
-        with self.sessions() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text(f"ANALYZE {', '.join(GROWN_TABLES)}"))
-                session.commit()
+        self.analyzed_at = self.fetched
+        assert self.session is not None
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text(f"ANALYZE {', '.join(GROWN_TABLES)}"))
 
     def rollback(self) -> None:
         """Drop what an open transaction holds (nothing once committed)."""

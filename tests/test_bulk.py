@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.store.bulk import BulkInsert, allocate_ids, among
@@ -12,7 +12,7 @@ from onemind.store.db import transaction
 from onemind.store.models import Agency, Attestation, RawRecord, Source, SyncRun
 
 
-def test_rows_are_stored_with_their_types_fixed_values_and_computed_columns(
+def test_rows_are_stored_with_their_types_and_fixed_values(
     sessions: sessionmaker[Session], now: datetime
 ) -> None:
     table = RawRecord.__table__
@@ -26,22 +26,19 @@ def test_rows_are_stored_with_their_types_fixed_values_and_computed_columns(
         connection = session.connection()
         insert = BulkInsert(
             table,
-            ("id", "external_id", "payload", "payload_hash"),
+            ("id", "external_id", "location", "payload", "payload_hash"),
             connection.dialect,
-            fixed=("source_id", "first_seen", "last_seen", "first_run_id", "last_run_id"),
-            expressions=lambda value: {
-                "kind": literal("completion"),
-                "location": func.upper(value("external_id")),
-            },
+            fixed=("source_id", "kind", "first_seen", "last_seen", "first_run_id", "last_run_id"),
         )
         ids = allocate_ids(connection, table, 3)
         payloads = [{"course": "CIT-40", "on": "2026-01-05"}, {"n": [1, 2]}, {}]
         rows = [
-            [raw_id, f"row-{raw_id}", payload, f"h{raw_id}"]
+            [raw_id, f"row-{raw_id}", f"f.csv:{raw_id}", payload, f"h{raw_id}"]
             for raw_id, payload in zip(ids, payloads, strict=True)
         ]
         fixed = {
             "source_id": source.id,
+            "kind": "completion",
             "first_seen": now,
             "last_seen": now,
             "first_run_id": run.id,
@@ -49,7 +46,7 @@ def test_rows_are_stored_with_their_types_fixed_values_and_computed_columns(
         }
         insert.execute(connection, rows, fixed)
         more = allocate_ids(connection, table, 2)
-        insert.execute(connection, [[more[0], "late", {}, "h"]], fixed)
+        insert.execute(connection, [[more[0], "late", "g.csv:2", {}, "h"]], fixed)
 
     assert len(set(ids)) == 3 and not set(ids) & set(more)
     with sessions() as session:
@@ -61,7 +58,7 @@ def test_rows_are_stored_with_their_types_fixed_values_and_computed_columns(
         assert {(r.kind, r.first_seen, r.last_run_id) for r in stored} == {
             ("completion", now, run.id)
         }
-        assert [r.location for r in stored] == [*(f"ROW-{i}" for i in ids), "LATE"]
+        assert [r.location for r in stored] == [*(f"f.csv:{i}" for i in ids), "g.csv:2"]
 
 
 def test_dates_round_trip(sessions: sessionmaker[Session], now: datetime) -> None:
@@ -82,6 +79,7 @@ def test_dates_round_trip(sessions: sessionmaker[Session], now: datetime) -> Non
             connection,
             [
                 ["a1", "policy", date(2024, 2, 29), None],
+                ["a1", "training", date(999, 12, 31), None],
                 ["a1", "partnership", date(2025, 1, 1), "x"],
             ],
             {"recorded_by": "loader", "recorded_at": now},
@@ -92,7 +90,11 @@ def test_dates_round_trip(sessions: sessionmaker[Session], now: datetime) -> Non
                 Attestation.attested_on
             )
         ).all()
-    assert rows == [("policy", date(2024, 2, 29), now), ("partnership", date(2025, 1, 1), now)]
+    assert rows == [
+        ("training", date(999, 12, 31), now),
+        ("policy", date(2024, 2, 29), now),
+        ("partnership", date(2025, 1, 1), now),
+    ]
 
 
 def test_among_picks_the_listed_rows_and_none_for_an_empty_list(
