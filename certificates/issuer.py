@@ -146,42 +146,42 @@ def _unrecognised(
     session: Session, as_of: date, people: list[int] | None
 ) -> list[tuple[int, str, Any]]:
     """(person, tier, best completion) for valid credits no live credential covers yet."""
-    covered = exists().where(
-        Credential.person_id == Completion.person_id,
-        Credential.tier == Category.tier,
+    live = (
         Credential.kind == PERSON,
         Credential.status == "active",
         or_(Credential.valid_until.is_(None), Credential.valid_until > as_of),
     )
-    if people is not None:
-        # said twice, so that the planner reads only these people's credentials (through
-        # their index) rather than every credential issued so far, once per batch
-        covered = covered.where(among(_dialect(session), Credential.person_id, people))
-    query = (
-        coverage.credited(
-            as_of,
-            Completion.person_id,
-            Category.tier,
-            Completion.id,
-            Completion.completed_on,
-            Classification.valid_until,
-            Classification.category_id,
-            Classification.rule_id,
-            Classification.rule_version,
-            Category.label,
+    query = coverage.credited(
+        as_of,
+        Completion.person_id,
+        Category.tier,
+        Completion.id,
+        Completion.completed_on,
+        Classification.valid_until,
+        Classification.category_id,
+        Classification.rule_id,
+        Classification.rule_version,
+        Category.label,
+    ).where(or_(Classification.valid_until.is_(None), Classification.valid_until > as_of))
+    held: set[tuple[int, str]] = set()
+    if people is None:
+        covered = exists().where(
+            Credential.person_id == Completion.person_id, Credential.tier == Category.tier, *live
         )
-        .where(
-            or_(Classification.valid_until.is_(None), Classification.valid_until > as_of),
-            ~covered,
+        query = query.where(~covered)
+    else:
+        # A batch's credentials read apart, through their person index: inside the query, the
+        # planner came to scan every credential issued so far once per batch as they grew.
+        dialect = _dialect(session)
+        query = query.where(among(dialect, Completion.person_id, people))
+        holding = select(Credential.person_id, Credential.tier).where(
+            among(dialect, Credential.person_id, people), *live
         )
-        .order_by(Completion.person_id, Category.tier)
-    )
-    if people is not None:
-        query = query.where(among(_dialect(session), Completion.person_id, people))
+        held = {(person, tier) for person, tier in session.execute(holding)}
     best: dict[tuple[int, str], Any] = {}
-    for row in session.execute(query):
+    for row in session.execute(query.order_by(Completion.person_id, Category.tier)):
         key = (row.person_id, row.tier)
-        if key not in best or _better(row, best[key]):
+        if key not in held and (key not in best or _better(row, best[key])):
             best[key] = row
     return [(person, tier, row) for (person, tier), row in best.items()]
 

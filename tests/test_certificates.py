@@ -21,7 +21,7 @@ from onemind.certificates.keys import signer
 from onemind.certificates.verify import verify
 from onemind.config import Settings, parse_settings
 from onemind.mapping import changes
-from onemind.store.models import AuditEntry, Course, Credential, MappingRule
+from onemind.store.models import AuditEntry, Course, Credential, MappingRule, Person
 from onemind.sync.runner import SyncRunner
 
 AS_OF = date(2026, 11, 26)
@@ -168,6 +168,20 @@ def test_issuing_is_idempotent_across_reruns(
     with sessions() as session:
         issued = session.scalars(select(AuditEntry).where(AuditEntry.action == "certificate.issue"))
         assert len(list(issued)) == 3
+
+
+def test_reconciling_named_people_who_hold_their_credentials_issues_nothing(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime
+) -> None:
+    settings = make_settings(tmp_path)
+    sync(settings, sessions, now)
+    assert settings.certificates is not None
+    held = set(c.id for c in active(sessions).values())
+    with sessions.begin() as session:
+        people = list(session.scalars(select(Person.id)))
+        again = reconcile(session, settings.certificates, now, AS_OF, people)
+    assert (again.issued, again.revoked) == ([], [])
+    assert set(c.id for c in active(sessions).values()) == held
 
 
 def test_mapping_change_issues_and_revokes_exactly_the_affected(
