@@ -15,12 +15,17 @@ import pytest
 from onemind.cli import main
 
 
-def onemind(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+def exit_code(*args: str) -> int:
+    """`onemind ARGS` run in this process: the exit code it ends with."""
     try:
         main(list(args))
-        code = 0
     except SystemExit as exc:
-        code = int(exc.code or 0)
+        return int(exc.code or 0)
+    return 0
+
+
+def onemind(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = exit_code(*args)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -37,9 +42,5 @@ def run_in(
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
+        code = exit_code(*args)
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())

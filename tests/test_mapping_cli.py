@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cli_run
 import pytest
 from test_mapping_decisions import AS_OF, COMPLETIONS, ROSTER
 
-from onemind.cli import main
 from onemind.pipeline import recompute
 
 CONFIG = """[store]
@@ -49,13 +49,7 @@ def onemind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Run:
     config.write_text(CONFIG.format(db=tmp_path / "onemind.db"))
 
     def run(*args: str) -> tuple[int, str, str]:
-        code = 0
-        try:
-            main(["--config", str(config), *args])
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
+        return cli_run.onemind(capsys, "--config", str(config), *args)
 
     assert run("init")[0] == 0
     assert run("sync", "--as-of", AS_OF.isoformat())[0] == 0
