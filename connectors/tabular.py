@@ -105,16 +105,17 @@ class TabularConnector(Connector):
         positions = self._header_map(header)
         counts = self._count_only(header)
         read = _reader(positions, self.config.kind == "csv")
-        name, skipped, rows_read = self.path.name, 0, 0
+        name, skipped, stated = self.path.name, 0, 0
         for line, cells in rows:
             location = f"{name}:{line}"
-            rows_read += 1
             if isinstance(cells, csv.Error):
+                stated += 1
                 yield Rejected(location, f"unreadable row: {cells}")
                 continue
             values = read(cells)
             if not any(values.values()) and not any(text(c) for c in cells):
                 continue
+            stated += 1
             if not counts(cells):
                 skipped += 1
                 continue
@@ -128,7 +129,7 @@ class TabularConnector(Connector):
                 "skipped %d row(s) of %s: their %s does not count", skipped, self.path.name, column
             )
         if self.config.role == "agencies":
-            if not rows_read:
+            if not stated:
                 raise SourceError(
                     f"source {self.name!r}: {self.path} lists no agency, only its header: "
                     "nothing was changed (an agency leaves when its row is removed; an empty "

@@ -152,10 +152,11 @@ def test_an_agencies_file_emptied_to_its_header_changes_nothing_and_says_so(
 ) -> None:
     files = {"agencies": HEADER + A_PD + B_SO, "roster": ROSTER}
     assert sync(settings_for(tmp_path, **files), sessions, now).ok
-    outcome = sync(settings_for(tmp_path, **{**files, "agencies": HEADER}), sessions, now)
-    assert not outcome.ok
-    error = outcome.results[0].error or ""
-    assert "agencies.csv lists no agency, only its header: nothing was changed" in error
+    for emptied in (HEADER, HEADER + ",,,,,,,,\n\n"):
+        outcome = sync(settings_for(tmp_path, **{**files, "agencies": emptied}), sessions, now)
+        assert not outcome.ok
+        error = outcome.results[0].error or ""
+        assert "agencies.csv lists no agency, only its header: nothing was changed" in error
     assert {i: a.active for i, a in agencies(sessions).items()} == {"a-pd": True, "b-so": True}
     assert audited(sessions, "agency.leave") == []
 
