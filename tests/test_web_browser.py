@@ -208,7 +208,9 @@ def test_keyboard_only_sign_in_and_skip_link(page: Any, world: Any) -> None:
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
-    page.goto(f"{base}/login")  # the username field has the focus
+    page.goto(f"{base}/login")
+    # the username field takes the focus itself (autofocus), once the page has applied it
+    page.wait_for_function("document.activeElement.id === 'username'")
     page.keyboard.type("viewer")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
