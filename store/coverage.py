@@ -105,10 +105,15 @@ def _in_scope(program: Program) -> Any:
     return or_(*(Employment.position_key.like(f"%-{p}-%") for p in program.in_scope_positions))
 
 
-def credentials(as_of: Day, *earlier: Day, people: Select[Any] | None = None) -> Select[Any]:
+def credentials(
+    as_of: Day, *earlier: Day, people: Select[Any] | None = None, changes: bool = False
+) -> Select[Any]:
     """Per person: valid tier flags for sworn (`_s`) and non-sworn (`_n`) use at `as_of`,
     and at each earlier date (suffixed `_0`, `_1`, …), in one pass over the completions;
-    only over the completions of `people` (a select of person ids) when given."""
+    only over the completions of `people` (a select of person ids) when given.
+
+    With `changes`, also the first day after each date on which a counted credential starts
+    or stops being valid (`changes`, `changes_0`, …), its completions after `as_of` read too."""
     dates = [("", as_of)] + [(f"_{i}", day) for i, day in enumerate(earlier)]
     columns = []
     for suffix, day in dates:
@@ -122,25 +127,36 @@ def credentials(as_of: Day, *earlier: Day, people: Select[Any] | None = None) ->
                 _any(and_(held, Category.population == EVERYONE)).label(f"{tier}_s{suffix}")
             )
             columns.append(_any(held).label(f"{tier}_n{suffix}"))
-    query = credited(as_of, Completion.person_id, *columns).group_by(Completion.person_id)
+        if changes:
+            columns.append(_first_change(day).label(f"changes{suffix}"))
+    query = credited(None if changes else as_of, Completion.person_id, *columns)
+    query = query.group_by(Completion.person_id)
     # the person index `ix_completion_credit` covers the completion's side: walking it gives
     # the people in order (no sort) without visiting the wide completion rows
     return query if people is None else query.where(Completion.person_id.in_(people))
 
 
-def credited(as_of: Day, *columns: Any) -> Select[Any]:
+def credited(as_of: Day | None, *columns: Any) -> Select[Any]:
     """`columns` of the completions that may carry credit on `as_of`: linked to a person, not
-    voided, completed by then and classified (the caller checks the category's validity)."""
-    return (
+    voided, completed by then (whenever, if None) and classified (the caller checks the
+    category's validity)."""
+    query = (
         select(*columns)
         .join(Classification, Classification.completion_id == Completion.id)
         .join(Category, Category.id == Classification.category_id)
-        .where(
-            Completion.person_id.is_not(None),
-            Completion.voided.is_(False),
-            Completion.completed_on <= as_of,
-        )
+        .where(Completion.person_id.is_not(None), Completion.voided.is_(False))
     )
+    return query if as_of is None else query.where(Completion.completed_on <= as_of)
+
+
+def _first_change(day: Day) -> Any:
+    """The first date after `day` on which one of the person's credentials of a counted tier
+    starts (its completion date) or stops (its `valid_until`) being valid."""
+    counted = Category.tier.in_((CRISIS, MH))
+    completed, until = Completion.completed_on, Classification.valid_until
+    starts = func.min(case((and_(counted, completed > day), completed)))
+    ends = func.min(case((and_(counted, until > day), until)))
+    return case((or_(starts.is_(None), and_(ends.is_not(None), ends < starts)), ends), else_=starts)
 
 
 def _any(condition: Any) -> Any:
@@ -173,12 +189,16 @@ def everyone_counted(as_of: Day, agencies: Select[Any] | None) -> Select[Any]:
     return query.where(Employment.agency_id.in_(agencies))
 
 
-def count_query(as_of: Day, agencies: Select[Any] | None, *earlier: Day) -> Select[Any]:
+def count_query(
+    as_of: Day, agencies: Select[Any] | None, *earlier: Day, changes: bool = False
+) -> Select[Any]:
     """One row per agency: head counts at `as_of` (and at `earlier` dates, same people),
     each agency counted by its own program: one pass over people and completions.
 
     `agencies` (a select of agency ids) narrows the count, and the completions read, to
     those agencies' people; None counts every agency, reading each table once in full.
+    With `changes`, each row ends with the first date after `as_of` (and after each earlier
+    date) on which a counted person's credential starts or stops being valid.
     """
     pop = everyone_counted(as_of, agencies).subquery("pop")
     people = (
@@ -186,7 +206,7 @@ def count_query(as_of: Day, agencies: Select[Any] | None, *earlier: Day) -> Sele
         if agencies is None
         else select(Employment.person_id).where(Employment.agency_id.in_(agencies))
     )
-    cred = credentials(as_of, *earlier, people=people).subquery("cred")
+    cred = credentials(as_of, *earlier, people=people, changes=changes).subquery("cred")
     sworn = pop.c.sworn == 1
 
     def held(tier: str, who: str, suffix: str) -> Any:
@@ -214,6 +234,9 @@ def count_query(as_of: Day, agencies: Select[Any] | None, *earlier: Day) -> Sele
             total(and_(sworn, trained("s", suffix))).label(f"sworn_trained{suffix}"),
             total(and_(~sworn, trained("n", suffix))).label(f"nonsworn_trained{suffix}"),
         ]
+    if changes:
+        suffixes = [""] + [f"_{i}" for i in range(len(earlier))]
+        columns += [func.min(cred.c[f"changes{s}"]).label(f"changes{s}") for s in suffixes]
     return (
         select(pop.c.agency_id, *columns)
         .select_from(pop.outerjoin(cred, cred.c.person_id == pop.c.person_id))
@@ -292,8 +315,24 @@ def compute(
 ) -> list[CoverageReport]:
     """Coverage reports for the agencies (every active one when None), ordered by agency id."""
     wanted = None if agency_ids is None else list(agency_ids)
-    window = as_of - timedelta(days=rules.RATE_WINDOW_DAYS)
-    now, before = head_counts_at(session, as_of, [window], wanted)
+    now, before = head_counts_at(session, as_of, [window_start(as_of)], wanted)
+    return reports(session, as_of, now, before, wanted)
+
+
+def window_start(as_of: date) -> date:
+    """The first day of the rate window ending on `as_of`."""
+    return as_of - timedelta(days=rules.RATE_WINDOW_DAYS)
+
+
+def reports(
+    session: Session,
+    as_of: date,
+    now: dict[str, Counts],
+    before: dict[str, Counts],
+    wanted: list[str] | None,
+) -> list[CoverageReport]:
+    """The reports of the agencies (every active one when None) from their head counts at
+    `as_of` and at the start of its rate window, ordered by agency id."""
     evidence = attested(session, as_of, wanted)
     # plain rows, not ORM objects: a hub has tens of thousands of agencies
     query = select(

@@ -350,6 +350,52 @@ class CoverageLatest(Base):
     policy: Mapped[bool] = mapped_column(Boolean)
 
 
+class CoverageBasis(Base):
+    """The date and rules the cached head counts (`coverage_counts`) were counted for; one row
+    (migration 0020). `store.coverage_cache` recounts only what changed since."""
+
+    __tablename__ = "coverage_basis"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    rules: Mapped[str] = mapped_column(String(64))
+
+
+class CoverageCounts(Base):
+    """An agency's head counts at the basis date and at the start of its rate window, with
+    the first dates on which either could change through the passing of time alone."""
+
+    __tablename__ = "coverage_counts"
+    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sworn_total: Mapped[int] = mapped_column(Integer)
+    sworn_crisis: Mapped[int] = mapped_column(Integer)
+    sworn_trained: Mapped[int] = mapped_column(Integer)
+    nonsworn_total: Mapped[int] = mapped_column(Integer)
+    nonsworn_trained: Mapped[int] = mapped_column(Integer)
+    window_crisis: Mapped[int] = mapped_column(Integer)
+    window_trained: Mapped[int] = mapped_column(Integer)
+    window_nonsworn_trained: Mapped[int] = mapped_column(Integer)
+    changes_on: Mapped[date | None] = mapped_column(Date)
+    window_changes_on: Mapped[date | None] = mapped_column(Date)
+
+
+class CoverageDirtyPerson(Base):
+    """A person whose counted records changed since the cached counts; written by triggers on
+    `completion` and `classification` (migration 0020), claimed and deleted by a recompute."""
+
+    __tablename__ = "coverage_dirty_person"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(Id)
+
+
+class CoverageDirtyAgency(Base):
+    """An agency whose people or program changed since the cached counts ('*': every agency);
+    written by triggers on `employment`, `agency` and `category` (migration 0020)."""
+
+    __tablename__ = "coverage_dirty_agency"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(64))
+
+
 SHARES = {
     "crisis": ("sworn_crisis", "sworn_total"),
     "trained": ("sworn_trained", "sworn_total"),

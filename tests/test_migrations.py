@@ -30,6 +30,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    inspect,
     select,
     text,
 )
@@ -97,8 +98,8 @@ def fill(engine: Engine) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     with engine.begin() as connection:
         for table in tables.sorted_tables:
-            if table.name == "alembic_version":
-                continue
+            if table.name == "alembic_version" or table.name.startswith("coverage_dirty_"):
+                continue  # the dirty marks are written by triggers (0020), never by the code
             row: dict[str, Any] = {}
             for column in table.columns:
                 row[column.name] = value(column, row, rows)
@@ -236,3 +237,29 @@ def test_the_dashboard_indexes_of_0017_come_and_go(empty: Engine) -> None:
     with empty.connect() as connection:
         names = connection.scalars(text("SELECT name FROM agency")).all()
     assert names == [rows["agency"]["name"]]
+
+
+def test_the_coverage_cache_of_0020_and_its_triggers_come_and_go(empty: Engine) -> None:
+    """The triggers mark what a change touches from the upgrade on, and leave with the
+    downgrade together with the tables they write."""
+    config = alembic_config(empty)
+    command.upgrade(config, "0017")
+    rows = fill(empty)
+    command.upgrade(config, "0020")
+    marks = "SELECT count(*) FROM coverage_dirty_agency WHERE agency_id = :agency"
+    agency = rows["agency"]["id"]
+    with empty.begin() as connection:
+        assert connection.scalar(text(marks), {"agency": agency}) == 0
+        connection.execute(text("UPDATE agency SET program = 'one-mind-2016'"))
+        marked = connection.scalar(text(marks), {"agency": agency})
+        connection.execute(text("UPDATE agency SET name = 'renamed'"))  # not a count's input
+        assert marked >= 1 and connection.scalar(text(marks), {"agency": agency}) == marked
+        connection.execute(text("UPDATE completion SET voided = NOT voided"))
+        people = connection.scalars(text("SELECT person_id FROM coverage_dirty_person")).all()
+        assert set(people) == {rows["completion"]["person_id"]}
+    command.downgrade(config, "0017")
+    with empty.connect() as connection:
+        names = connection.scalars(text("SELECT name FROM agency")).all()
+        connection.execute(text("UPDATE agency SET program = 'one-mind'"))
+    assert names == ["renamed"]
+    assert not {"coverage_counts", "coverage_dirty_agency"} & set(inspect(empty).get_table_names())
