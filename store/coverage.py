@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -90,17 +90,17 @@ def population(program: Program, as_of: Day, agencies: Select[Any]) -> Select[An
         Employment.agency_id.in_(agencies),
         Employment.hired_on <= as_of,
         or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
-        or_(Employment.sworn, _selected(_in_scope(program))),
+        or_(Employment.sworn, selected(in_scope(program))),
     )
 
 
-def _selected(in_scope: Any) -> Any:
+def selected(in_scope: Any) -> Any:
     """Non-sworn staff who count: `selected` true, or blank and their position in scope;
     an explicit false excludes them whatever their position."""
     return or_(Employment.selected.is_(True), and_(Employment.selected.is_(None), in_scope))
 
 
-def _in_scope(program: Program) -> Any:
+def in_scope(program: Program) -> Any:
     """The employment's position is one the program counts (words matched whole)."""
     return or_(*(Employment.position_key.like(f"%-{p}-%") for p in program.in_scope_positions))
 
@@ -124,9 +124,9 @@ def credentials(
         for tier in (CRISIS, MH):
             held = and_(valid, Category.tier == tier)
             columns.append(
-                _any(and_(held, Category.population == EVERYONE)).label(f"{tier}_s{suffix}")
+                any_of(and_(held, Category.population == EVERYONE)).label(f"{tier}_s{suffix}")
             )
-            columns.append(_any(held).label(f"{tier}_n{suffix}"))
+            columns.append(any_of(held).label(f"{tier}_n{suffix}"))
         if changes:
             columns.append(_first_change(day).label(f"changes{suffix}"))
     query = credited(None if changes else as_of, Completion.person_id, *columns)
@@ -159,29 +159,23 @@ def _first_change(day: Day) -> Any:
     return case((or_(starts.is_(None), and_(ends.is_not(None), ends < starts)), ends), else_=starts)
 
 
-def _any(condition: Any) -> Any:
+def any_of(condition: Any) -> Any:
+    """1 when the condition holds for a row of the group, else 0."""
     return func.max(case((condition, 1), else_=0))
 
 
 def everyone_counted(as_of: Day, agencies: Select[Any] | None) -> Select[Any]:
     """One row per (agency, person) counted at `as_of` under the agency's own program;
     sworn if any of their active employments there is sworn. Every active agency when None."""
-    in_scope = or_(
-        *(and_(Agency.program == program.id, _in_scope(program)) for program in PROGRAMS.values())
-    )
     query = (
         select(
             Employment.agency_id,
             Agency.program,
             Employment.person_id,
-            _any(Employment.sworn.is_(True)).label("sworn"),
+            any_of(Employment.sworn.is_(True)).label("sworn"),
         )
         .join(Agency, Agency.id == Employment.agency_id)
-        .where(
-            Employment.hired_on <= as_of,
-            or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
-            or_(Employment.sworn, _selected(in_scope)),
-        )
+        .where(counts_at(as_of))
         .group_by(Employment.agency_id, Agency.program, Employment.person_id)
     )
     if agencies is None:
@@ -189,16 +183,34 @@ def everyone_counted(as_of: Day, agencies: Select[Any] | None) -> Select[Any]:
     return query.where(Employment.agency_id.in_(agencies))
 
 
-def count_query(
-    as_of: Day, agencies: Select[Any] | None, *earlier: Day, changes: bool = False
-) -> Select[Any]:
+def counts_at(as_of: Day) -> Any:
+    """The employment (joined to its agency) counts at `as_of` under the agency's program:
+    active then, and sworn or selected."""
+    scope = or_(*(and_(Agency.program == p.id, in_scope(p)) for p in PROGRAMS.values()))
+    return and_(
+        Employment.hired_on <= as_of,
+        or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
+        or_(Employment.sworn, selected(scope)),
+    )
+
+
+def trained_under(program: Any, held: Callable[[str], Any]) -> Any:
+    """Trained under the agency's `program` (a column): holding one of its trained tiers."""
+    return case(
+        *(
+            (program == p.id, or_(*(held(t) for t in sorted(p.trained_tiers))))
+            for p in PROGRAMS.values()
+        ),
+        else_=False,
+    )
+
+
+def count_query(as_of: Day, agencies: Select[Any] | None, *earlier: Day) -> Select[Any]:
     """One row per agency: head counts at `as_of` (and at `earlier` dates, same people),
     each agency counted by its own program: one pass over people and completions.
 
     `agencies` (a select of agency ids) narrows the count, and the completions read, to
     those agencies' people; None counts every agency, reading each table once in full.
-    With `changes`, each row ends with the first date after `as_of` (and after each earlier
-    date) on which a counted person's credential starts or stops being valid.
     """
     pop = everyone_counted(as_of, agencies).subquery("pop")
     people = (
@@ -206,23 +218,14 @@ def count_query(
         if agencies is None
         else select(Employment.person_id).where(Employment.agency_id.in_(agencies))
     )
-    cred = credentials(as_of, *earlier, people=people, changes=changes).subquery("cred")
+    cred = credentials(as_of, *earlier, people=people).subquery("cred")
     sworn = pop.c.sworn == 1
 
     def held(tier: str, who: str, suffix: str) -> Any:
         return func.coalesce(cred.c[f"{tier}_{who}{suffix}"], 0) == 1
 
     def trained(who: str, suffix: str) -> Any:
-        return case(
-            *(
-                (
-                    pop.c.program == program.id,
-                    or_(*(held(t, who, suffix) for t in sorted(program.trained_tiers))),
-                )
-                for program in PROGRAMS.values()
-            ),
-            else_=False,
-        )
+        return trained_under(pop.c.program, lambda tier: held(tier, who, suffix))
 
     def total(condition: Any) -> Any:
         return func.sum(case((condition, 1), else_=0))
@@ -234,9 +237,6 @@ def count_query(
             total(and_(sworn, trained("s", suffix))).label(f"sworn_trained{suffix}"),
             total(and_(~sworn, trained("n", suffix))).label(f"nonsworn_trained{suffix}"),
         ]
-    if changes:
-        suffixes = [""] + [f"_{i}" for i in range(len(earlier))]
-        columns += [func.min(cred.c[f"changes{s}"]).label(f"changes{s}") for s in suffixes]
     return (
         select(pop.c.agency_id, *columns)
         .select_from(pop.outerjoin(cred, cred.c.person_id == pop.c.person_id))

@@ -351,8 +351,8 @@ class CoverageLatest(Base):
 
 
 class CoverageBasis(Base):
-    """The date and rules the cached head counts (`coverage_counts`) were counted for; one row
-    (migration 0020). `store.coverage_cache` recounts only what changed since."""
+    """The date and rules the cached standings (`coverage_person`, `coverage_counts`) were
+    worked out for; one row (migration 0020). `store.coverage_cache` redoes only what changed."""
 
     __tablename__ = "coverage_basis"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -360,9 +360,29 @@ class CoverageBasis(Base):
     rules: Mapped[str] = mapped_column(String(64))
 
 
+class CoveragePerson(Base):
+    """Where one person stands in one agency that employs them, at the basis date and at its
+    rate window's start (1 or 0 each), with the first dates on which the passing of time alone
+    could change that: `changes_on` (a hire, a separation, a credential starting or expiring)
+    and `window_changes_on` (a credential starting or expiring at the window's start)."""
+
+    __tablename__ = "coverage_person"
+    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    counted: Mapped[int] = mapped_column(Integer)
+    sworn: Mapped[int] = mapped_column(Integer)
+    crisis: Mapped[int] = mapped_column(Integer)
+    trained: Mapped[int] = mapped_column(Integer)
+    window_crisis: Mapped[int] = mapped_column(Integer)
+    window_trained: Mapped[int] = mapped_column(Integer)
+    changes_on: Mapped[date | None] = mapped_column(Date, index=True)
+    window_changes_on: Mapped[date | None] = mapped_column(Date, index=True)
+    __table_args__ = (Index("ix_coverage_person_person_id", "person_id"),)
+
+
 class CoverageCounts(Base):
-    """An agency's head counts at the basis date and at the start of its rate window, with
-    the first dates on which either could change through the passing of time alone."""
+    """An agency's head counts at the basis date and at its rate window's start: the sums of
+    its `coverage_person` rows."""
 
     __tablename__ = "coverage_counts"
     agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -374,13 +394,20 @@ class CoverageCounts(Base):
     window_crisis: Mapped[int] = mapped_column(Integer)
     window_trained: Mapped[int] = mapped_column(Integer)
     window_nonsworn_trained: Mapped[int] = mapped_column(Integer)
-    changes_on: Mapped[date | None] = mapped_column(Date)
-    window_changes_on: Mapped[date | None] = mapped_column(Date)
+
+
+class CoverageTodo(Base):
+    """The people a recompute is working out again; filled and emptied in its transaction."""
+
+    __tablename__ = "coverage_todo"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(Id)
 
 
 class CoverageDirtyPerson(Base):
-    """A person whose counted records changed since the cached counts; written by triggers on
-    `completion` and `classification` (migration 0020), claimed and deleted by a recompute."""
+    """A person whose records or employments changed since the cached standings; written by
+    triggers on `completion`, `classification` and `employment` (migration 0020), claimed and
+    deleted by a recompute."""
 
     __tablename__ = "coverage_dirty_person"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -388,8 +415,8 @@ class CoverageDirtyPerson(Base):
 
 
 class CoverageDirtyAgency(Base):
-    """An agency whose people or program changed since the cached counts ('*': every agency);
-    written by triggers on `employment`, `agency` and `category` (migration 0020)."""
+    """An agency whose program or standing changed since the cached standings ('*': every
+    agency, after a category changed); written by triggers on `agency` and `category`."""
 
     __tablename__ = "coverage_dirty_agency"
     id: Mapped[int] = mapped_column(Id, primary_key=True)

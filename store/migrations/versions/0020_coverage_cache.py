@@ -1,6 +1,6 @@
-"""cache each agency's head counts, and let triggers mark what changes under them: a nightly
-recompute recounts only the agencies whose people, records or program changed, or whose figures
-the passing days move
+"""cache where each person stands in each agency and the agencies' head counts, and let
+triggers mark what changes under them: a nightly recompute works out again only the people whose
+records or employments changed, or whose standing the passing days move
 
 Revision ID: 0020
 Revises: 0017
@@ -19,6 +19,10 @@ Id = sa.BigInteger().with_variant(sa.Integer, "sqlite")
 
 # what marks a person: (table, the person's id in a changed row, the columns that count)
 PERSON = {
+    "employment": (
+        "{row}.person_id",
+        ("person_id", "agency_id", "sworn", "position_key", "selected", "hired_on", "separated_on"),
+    ),
     "completion": ("{row}.person_id", ("person_id", "voided", "completed_on")),
     "classification": (
         "(SELECT c.person_id FROM completion c WHERE c.id = {row}.completion_id)",
@@ -27,10 +31,6 @@ PERSON = {
 }
 # what marks an agency: (table, the agency's id in a changed row, the columns that count)
 AGENCY = {
-    "employment": (
-        "{row}.agency_id",
-        ("person_id", "agency_id", "sworn", "position_key", "selected", "hired_on", "separated_on"),
-    ),
     "agency": ("{row}.id", ("id", "program", "active")),
     "category": ("'*'", ("id", "tier", "population")),
 }
@@ -49,6 +49,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_coverage_basis")),
     )
     op.create_table(
+        "coverage_person",
+        sa.Column("agency_id", sa.String(length=64), nullable=False),
+        sa.Column("person_id", Id, nullable=False),
+        *(
+            sa.Column(name, sa.Integer(), nullable=False)
+            for name in ("counted", "sworn", "crisis", "trained", "window_crisis", "window_trained")
+        ),
+        sa.Column("changes_on", sa.Date(), nullable=True),
+        sa.Column("window_changes_on", sa.Date(), nullable=True),
+        sa.PrimaryKeyConstraint("agency_id", "person_id", name=op.f("pk_coverage_person")),
+    )
+    op.create_index("ix_coverage_person_person_id", "coverage_person", ["person_id"])
+    for column in ("changes_on", "window_changes_on"):
+        op.create_index(op.f(f"ix_coverage_person_{column}"), "coverage_person", [column])
+    op.create_table(
+        "coverage_todo",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("person_id", Id, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_coverage_todo")),
+    )
+    op.create_table(
         "coverage_counts",
         sa.Column("agency_id", sa.String(length=64), nullable=False),
         *(
@@ -64,8 +85,6 @@ def upgrade() -> None:
                 "window_nonsworn_trained",
             )
         ),
-        sa.Column("changes_on", sa.Date(), nullable=True),
-        sa.Column("window_changes_on", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("agency_id", name=op.f("pk_coverage_counts")),
     )
     op.create_table(
@@ -97,7 +116,7 @@ def downgrade() -> None:
                 op.execute(f"DROP TRIGGER IF EXISTS coverage_{table}_{event}{on}")
             if postgres:
                 op.execute(f"DROP FUNCTION IF EXISTS coverage_mark_{table}()")
-    for table in ("dirty_agency", "dirty_person", "counts", "basis"):
+    for table in ("dirty_agency", "dirty_person", "todo", "counts", "person", "basis"):
         op.drop_table(f"coverage_{table}")
 
 
