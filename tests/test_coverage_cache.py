@@ -234,7 +234,10 @@ def counted_at(sessions: sessionmaker[Session], day: date) -> int:
     with transaction(sessions) as session:
         counted = coverage_cache.head_counts(session, day)
         now, before = full_count(session, day)
-    assert ({a: counted.now.get(a, Counts()) for a in now}, {a: counted.before.get(a, Counts()) for a in before}) == (
+    assert (
+        {a: counted.now.get(a, Counts()) for a in now},
+        {a: counted.before.get(a, Counts()) for a in before},
+    ) == (
         now,
         before,
     )
