@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+from contextlib import suppress
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -71,10 +72,12 @@ def sync(
     """Pull the sources (all, or those named), then recompute coverage."""
     # Start-up creates objects by the hundred thousand (the store's and the connector's
     # libraries) and frees few: the collector's passes over them are wasted. `run_sync`
-    # turns it back on once they are frozen.
+    # turns it back on once they are frozen (and it is on again however the sync ends).
     gc.disable()
-    day = ctx.today(as_of)
-    outcome = run_sync(ctx, ctx.sessions(), sources, full, day)
+    try:
+        outcome = run_sync(ctx, ctx.sessions(), sources, full, ctx.today(as_of))
+    finally:
+        gc.enable()
     if as_json:
         click.echo(json.dumps(outcome_json(outcome), indent=2))
     else:
@@ -130,7 +133,8 @@ def run_sync(
 
     for source in ctx.settings().sources:  # their libraries load now, with the others
         if not sources or source.name in sources:
-            connector_class(source)
+            with suppress(Exception):  # a connector that cannot load fails its source's sync
+                connector_class(source)
     # What is loaded by now (libraries, configuration, mappings) lasts as long as the process:
     # the collector's full passes during a long pull need not walk it again and again.
     gc.freeze()
