@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from importlib import import_module
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import ColumnElement, String, Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from onemind.store import bulk
@@ -51,13 +52,20 @@ def among(
     session: Session, column: ColumnElement[Any], values: Sequence[Any]
 ) -> Iterable[ColumnElement[bool]]:
     """Conditions that, each in its own query, select the rows whose `column` is one of
-    `values`: on PostgreSQL one array parameter (an index lookup per value, one statement),
-    elsewhere IN lists of `chunks`."""
+    `values`: on PostgreSQL one array parameter, on SQLite one JSON array read by `json_each`
+    (an index lookup per value, one statement for thousands: rendering IN lists of `chunks`
+    cost more than the lookups), IN lists of `chunks` for other values than text."""
     if not values:
         return
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         yield bulk.among(dialect, column, values)
+        return
+    if all(type(v) is str for v in values):
+        listed = func.json_each(bindparam(None, json.dumps(values), type_=String)).table_valued(
+            "value"
+        )
+        yield column.in_(select(listed.c.value))
         return
     for part in chunks(values):
         yield column.in_(part)
