@@ -21,12 +21,14 @@ from sqlalchemy import (
     Connection,
     Date,
     Table,
+    Text,
     any_,
     bindparam,
+    cast,
     func,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, REGCLASS
 from sqlalchemy.engine import Dialect
 
 
@@ -125,7 +127,9 @@ def allocate_ids(connection: Connection, table: Table, count: int) -> Sequence[i
     if connection.dialect.name == "sqlite":
         top = connection.execute(select(func.max(table.c.id))).scalar() or 0
         return range(top + 1, top + 1 + count)
-    sequence = func.nextval(func.pg_get_serial_sequence(table.name, "id"))
+    named = connection.execute(select(func.pg_get_serial_sequence(table.name, "id"))).scalar()
+    # the sequence as one regclass value: named in the query, it would be looked up per row
+    sequence = func.nextval(cast(bindparam(None, named, type_=Text), REGCLASS))
     series = func.generate_series(1, count)
     return list(connection.execute(select(sequence).select_from(series)).scalars())
 
