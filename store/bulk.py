@@ -23,8 +23,10 @@ from sqlalchemy import (
     Date,
     String,
     Table,
+    Text,
     any_,
     bindparam,
+    cast,
     func,
     literal_column,
     select,
@@ -127,7 +129,11 @@ def allocate_ids(connection: Connection, table: Table, count: int) -> Sequence[i
     if connection.dialect.name == "sqlite":
         top = connection.execute(select(func.max(table.c.id))).scalar() or 0
         return range(top + 1, top + 1 + count)
-    sequence = func.nextval(func.pg_get_serial_sequence(table.name, "id"))
+    from sqlalchemy.dialects.postgresql import REGCLASS  # loads asyncio: not for SQLite
+
+    named = connection.execute(select(func.pg_get_serial_sequence(table.name, "id"))).scalar()
+    # the sequence as one regclass value: named in the query, it would be looked up per row
+    sequence = func.nextval(cast(bindparam(None, named, type_=Text), REGCLASS))
     series = func.generate_series(1, count)
     return list(connection.execute(select(sequence).select_from(series)).scalars())
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -309,6 +310,29 @@ class Classification(Base):
     rule_version: Mapped[int | None] = mapped_column(Integer)
     valid_until: Mapped[date | None] = mapped_column(Date)
     classified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+BULK_TABLES = (RawRecord.__table__, Completion.__table__, Classification.__table__)
+"""Tables a load fills by the million. On PostgreSQL their foreign keys are not declared: each
+would fire a trigger per row written, a quarter of a load's time; `store.references` verifies
+the rows of each load transaction at once instead (migration 0019). SQLite checks a foreign key
+by an index probe in C, cheap enough to keep."""
+
+
+def declared_on(dialect: str, constraint: object) -> bool:
+    """Whether the database of `dialect` holds this constraint (see BULK_TABLES)."""
+    if dialect == "sqlite" or not isinstance(constraint, ForeignKeyConstraint):
+        return True
+    return not any(constraint.table is table for table in BULK_TABLES)
+
+
+def _sqlite_only(tables: tuple[Table, ...]) -> None:
+    for table in tables:
+        for constraint in table.foreign_key_constraints:
+            constraint.ddl_if(dialect="sqlite")
+
+
+_sqlite_only(BULK_TABLES)
 
 
 class CoverageSnapshot(Base):

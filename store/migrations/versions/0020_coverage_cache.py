@@ -3,7 +3,7 @@ triggers mark what changes under them: a nightly recompute works out again only 
 records or employments changed, or whose standing the passing days move
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0019
 Create Date: 2026-11-27 20:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0017"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
