@@ -7,13 +7,14 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select, text
+from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
 from onemind.domain import programs as rules
 from onemind.domain.categories import CRISIS, EVERYONE, MH
 from onemind.domain.programs import PROGRAMS, Counts, Program
+from onemind.store.bulk import among
 from onemind.store.models import (
     Agency,
     Attestation,
@@ -479,11 +480,20 @@ def _keep_newest(session: Session, reports: Sequence[CoverageReport]) -> None:
     not written again (a rerun rewrote every agency's row, 18,000 on a state hub)."""
     table = CoverageLatest.__table__
     stored = _latest_rows(session, [r.agency for r in reports])
-    changed = [
-        dict(zip(LATEST_COLUMNS, row, strict=True))
-        for row in map(_newest, reports)
-        if stored.get(row[0]) != row
-    ]
+    changed, dated = [], {}
+    for row in map(_newest, reports):
+        kept = stored.get(row[0])
+        if kept is not None and kept[2:] == row[2:] and kept[1] < row[1]:
+            dated.setdefault(row[1], []).append(row[0])  # only its date moves on
+        elif kept != row:
+            changed.append(dict(zip(LATEST_COLUMNS, row, strict=True)))
+    for day, agencies in dated.items():  # one statement, not a row each
+        session.execute(
+            update(table)
+            .where(among(session.get_bind().dialect, table.c.agency_id, agencies))
+            .where(table.c.as_of < day)
+            .values(as_of=day)
+        )
     if not changed:
         return
     newest = insert_for(session, table)

@@ -66,7 +66,10 @@ class Counted(NamedTuple):
 
 def rules_version() -> str:
     """A digest of what the standings rest on in code: programs, tiers, window, this module."""
-    basis = repr((sorted(PROGRAMS.items()), CRISIS, MH, EVERYONE, rules.RATE_WINDOW_DAYS, 2))
+    programs = [
+        (p.id, sorted(p.trained_tiers), p.in_scope_positions) for p in PROGRAMS.values()
+    ]  # sets sorted: their order changes from one process to the next
+    basis = repr((sorted(programs), CRISIS, MH, EVERYONE, rules.RATE_WINDOW_DAYS, 2))
     return hashlib.sha256(basis.encode()).hexdigest()
 
 
@@ -91,21 +94,9 @@ def head_counts(session: Session, as_of: date) -> Counted:
         recounted = _due(session, as_of, window)
         everyone = recounted > MOST
     if everyone:
-        for table in (CoverageTodo, CoveragePerson, CoverageCounts):
-            session.execute(delete(table))
-        session.execute(_fill(False), values)
-        session.execute(_sums(False))
-        recounted = session.scalar(select(func.count()).select_from(CoveragePerson)) or 0
+        recounted = _everyone(session, values)
     else:
-        todo = select(CoverageTodo.person_id)
-        touched = _agencies_of(session)
-        session.execute(delete(CoveragePerson).where(CoveragePerson.person_id.in_(todo)))
-        session.execute(_fill(True), values)
-        touched |= _agencies_of(session)
-        session.execute(delete(CoverageTodo))
-        for chunk in _chunks(sorted(touched)):
-            session.execute(delete(CoverageCounts).where(CoverageCounts.agency_id.in_(chunk)))
-            session.execute(_sums(True), {"agencies": chunk})
+        _some(session, values)
     if basis is None:
         session.add(CoverageBasis(id=1, as_of=as_of, rules=version))
     else:
@@ -113,6 +104,63 @@ def head_counts(session: Session, as_of: date) -> Counted:
     session.flush()
     now, before = _read_counts(session)
     return Counted(now, before, recounted)
+
+
+def _everyone(session: Session, values: dict[str, Any]) -> int:
+    """Work out everyone's standing afresh, and every agency's sums; how many rows. The
+    person table's indexes are dropped for the fill and built after: sorting 800,000 keys once
+    is cheaper than inserting them one by one."""
+    for table in (CoverageTodo, CoveragePerson, CoverageCounts):
+        session.execute(delete(table.__table__))
+    connection = session.connection()
+    indexes = sorted(CoveragePerson.__table__.indexes, key=lambda index: str(index.name))
+    for index in indexes:
+        index.drop(connection)
+    session.execute(_fill(False), values)
+    for index in indexes:
+        index.create(connection)
+    _analyze(session, CoveragePerson)
+    session.execute(_sums())
+    return session.scalar(select(func.count()).select_from(CoveragePerson)) or 0
+
+
+def _some(session: Session, values: dict[str, Any]) -> None:
+    """Work out again the standing of the people in `coverage_todo`, and move their agencies'
+    sums by the difference."""
+    _analyze(session, CoverageTodo)
+    mine = CoveragePerson.person_id.in_(select(CoverageTodo.person_id))
+    was = _by_agency(session.execute(_sums_of(mine)))
+    session.execute(delete(CoveragePerson.__table__).where(mine))
+    session.execute(_fill(True), values)
+    now = _by_agency(session.execute(_sums_of(mine)))
+    session.execute(delete(CoverageTodo.__table__))
+    counts = CoverageCounts.__table__
+    touched = sorted(was.keys() | now.keys())
+    stored: dict[str, tuple[int, ...]] = {}
+    for chunk in _chunks(touched):
+        stored |= _by_agency(session.execute(select(counts).where(counts.c.agency_id.in_(chunk))))
+        session.execute(delete(counts).where(counts.c.agency_id.in_(chunk)))
+    zero = (0,) * (len(counts.columns) - 1)
+    rows = []
+    for agency in touched:
+        moved = zip(
+            stored.get(agency, zero), was.get(agency, zero), now.get(agency, zero), strict=True
+        )
+        sums = [kept - old + new for kept, old, new in moved]
+        rows.append(dict(zip(counts.columns.keys(), [agency, *sums], strict=True)))
+    if rows:
+        session.execute(insert(counts), rows)
+
+
+def _by_agency(rows: Any) -> dict[str, tuple[int, ...]]:
+    return {agency: tuple(int(v) for v in sums) for agency, *sums in rows}
+
+
+def _analyze(session: Session, model: Any) -> None:
+    """PostgreSQL: statistics for a table just filled, so that the next statements read it by
+    its indexes (before autovacuum comes round, the planner guesses its size)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {model.__tablename__}"))
 
 
 def _claim_marks(session: Session) -> bool:
@@ -157,13 +205,6 @@ def _due(session: Session, as_of: date, window: date) -> int:
     )
     session.execute(insert(CoverageTodo.__table__).from_select(["person_id"], due.distinct()))
     return session.scalar(select(func.count(CoverageTodo.person_id.distinct()))) or 0
-
-
-def _agencies_of(session: Session) -> set[str]:
-    """The agencies where the people to work out again stand (or stood)."""
-    todo = select(CoverageTodo.person_id)
-    query = select(CoveragePerson.agency_id).where(CoveragePerson.person_id.in_(todo))
-    return set(session.scalars(query.distinct()))
 
 
 def _chunks(values: list[str], size: int = 5_000) -> list[list[str]]:
@@ -246,12 +287,13 @@ def _standing_statement(narrowed: bool) -> Select[Any]:
     return standing_query(as_of, window, people)
 
 
-def _sums(narrowed: bool) -> Any:
-    """INSERT of the sums of every agency's standings (or of `:agencies`')."""
+def _sums_of(rows: Any = None) -> Select[Any]:
+    """Per agency, the sums of its standings (of those matching `rows` when given), in the
+    columns of `coverage_counts`."""
     p = CoveragePerson
 
     def total(*conditions: Any) -> Any:
-        return func.sum(case((and_(p.counted == 1, *conditions), 1), else_=0))
+        return func.coalesce(func.sum(case((and_(p.counted == 1, *conditions), 1), else_=0)), 0)
 
     sworn, nonsworn = p.sworn == 1, p.sworn == 0
     query = select(
@@ -265,10 +307,13 @@ def _sums(narrowed: bool) -> Any:
         total(sworn, p.window_trained == 1),
         total(nonsworn, p.window_trained == 1),
     ).group_by(p.agency_id)
-    if narrowed:
-        query = query.where(p.agency_id.in_(bindparam("agencies", expanding=True)))
+    return query if rows is None else query.where(rows)
+
+
+def _sums() -> Any:
+    """INSERT of every agency's sums."""
     columns = [c.name for c in CoverageCounts.__table__.columns]
-    return insert(CoverageCounts.__table__).from_select(columns, query)
+    return insert(CoverageCounts.__table__).from_select(columns, _sums_of())
 
 
 def _read_counts(session: Session) -> tuple[dict[str, Counts], dict[str, Counts]]:

@@ -9,6 +9,9 @@ active agency must be those a full count gives.
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
@@ -23,7 +26,9 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from test_coverage_property import CATEGORIES, NOW, POSITIONS, TRAINED_BY, World, load, worlds
 
+from onemind.config import Settings
 from onemind.domain.programs import Counts
+from onemind.pipeline.recompute import recompute
 from onemind.store import coverage, coverage_cache
 from onemind.store.db import make_engine, session_factory, transaction, upgrade
 from onemind.store.models import (
@@ -33,6 +38,7 @@ from onemind.store.models import (
     Completion,
     CoverageDirtyAgency,
     CoverageDirtyPerson,
+    CoverageLatest,
     Employment,
     Person,
 )
@@ -292,3 +298,51 @@ def test_a_change_recounts_its_agency_and_a_category_change_every_agency(
     with transaction(sessions) as session:
         session.execute(update(Completion).values(voided=True))
     assert counted_at(sessions, DAY + timedelta(days=1)) == 1
+
+
+def test_the_dashboard_rows_follow_each_recompute_and_moved_dates_alone_are_one_update(
+    sessions: sessionmaker[Session],
+) -> None:
+    """`coverage_latest` says every active agency's newest figures and date; an agency whose
+    figures did not change only has its date moved, and an inactive one keeps its row."""
+    with transaction(sessions) as session:
+        b = StoreBuilder.start(session, NOW)
+        for agency in ("a", "b", "gone"):
+            b.agency(agency)
+            b.person(agency)
+        trained = b.person("a")
+    for day, change in (
+        (DAY, None),
+        (DAY + timedelta(days=1), "cit"),
+        (DAY + timedelta(days=2), None),
+    ):
+        with transaction(sessions) as session:
+            if change:
+                b = replace(StoreBuilder.start(session, NOW), _serial=SERIALS)
+                b.complete(session.merge(trained), change, DAY)
+                session.get(Agency, "gone").active = False
+            recompute(session, Settings(), NOW, day)
+    with sessions() as session:
+        rows = {
+            r.agency_id: (r.as_of, r.sworn_total, r.sworn_crisis)
+            for r in session.scalars(select(CoverageLatest))
+        }
+    last = DAY + timedelta(days=2)
+    assert rows == {"a": (last, 2, 1), "b": (last, 1, 0), "gone": (DAY, 1, 0)}
+
+
+def test_the_rules_version_is_the_same_in_every_process() -> None:
+    """A digest that changed with the process's string hashing would recount the whole hub on
+    every run."""
+    digest = "from onemind.store.coverage_cache import rules_version; print(rules_version())"
+    found = {
+        subprocess.run(
+            [sys.executable, "-c", digest],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert found == {coverage_cache.rules_version() + "\n"}
