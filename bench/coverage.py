@@ -6,7 +6,11 @@ completions by default) with bulk Core inserts, then on each backend, alternatin
     floor      one hand-written aggregate query giving every agency's head counts at the
                as-of date and 90 days before (what the figures need, nothing more)
     recompute  `pipeline.recompute.recompute` for every agency: counts, rules, status
-               changes and snapshots, in one transaction (commit included)
+               changes and snapshots, in one transaction (commit included), with nothing
+               cached (every person's standing worked out and the cache written)
+    nightly    then, night after night, the date a day on and 1 % of the agencies changed
+               (`--changed`): the recompute as the nightly sync runs it, from the cache,
+               against the floor at that date, its figures checked against a full count
 
 and the data one agency's report gathers (`reports.content.agency_report`, no rendering) for
 the largest agency and a median one. The floor's figures are checked against ours, and the
@@ -244,7 +248,7 @@ def bench_nightly(target: Target, nights: int, share: float) -> None:
     print(
         f"{target.name} nightly recompute, {share:.0%} of agencies changed, {nights} nights: "
         f"floor {best_floor:.2f} s, recompute {best:.3f} s (median "
-        f"{statistics.median(mine):.3f} s), agencies recounted {recounted} "
+        f"{statistics.median(mine):.3f} s), people worked out again {recounted} "
         f"(runs: floor {_seconds(floors)}; recompute {', '.join(f'{v:.3f}' for v in mine)})"
     )
 
