@@ -33,6 +33,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from onemind.domain import programs as rules
 from onemind.domain.categories import CRISIS, EVERYONE, MH
@@ -108,15 +109,24 @@ def head_counts(session: Session, as_of: date) -> Counted:
 
 def _everyone(session: Session, values: dict[str, Any]) -> int:
     """Work out everyone's standing afresh, and every agency's sums; how many rows. The
-    person table's indexes are dropped for the fill and built after: sorting 800,000 keys once
-    is cheaper than inserting them one by one."""
-    for table in (CoverageTodo, CoveragePerson, CoverageCounts):
-        session.execute(delete(table.__table__))
+    person table's indexes (and on PostgreSQL its primary key) are dropped for the fill and
+    built after: sorting 800,000 keys once is cheaper than inserting them one by one."""
     connection = session.connection()
-    indexes = sorted(CoveragePerson.__table__.indexes, key=lambda index: str(index.name))
+    cached = (CoverageTodo, CoveragePerson, CoverageCounts)
+    if connection.dialect.name == "postgresql":  # no row by row: the recompute's lock is held
+        session.execute(text(f"TRUNCATE {', '.join(m.__tablename__ for m in cached)}"))
+    for model in cached if connection.dialect.name == "sqlite" else ():
+        session.execute(delete(model.__table__))
+    table = CoveragePerson.__table__
+    indexes = sorted(table.indexes, key=lambda index: str(index.name))
+    keys = [] if connection.dialect.name == "sqlite" else [table.primary_key]  # SQLite's stays
+    for key in keys:
+        connection.execute(DropConstraint(key))
     for index in indexes:
         index.drop(connection)
     session.execute(_fill(False), values)
+    for key in keys:
+        connection.execute(AddConstraint(key))
     for index in indexes:
         index.create(connection)
     _analyze(session, CoveragePerson)
