@@ -33,7 +33,8 @@ class Recomputed:
     reports: list[coverage.CoverageReport]
     changes: list[StatusChange] = field(default_factory=list)
     certificates: CertificateChanges = field(default_factory=CertificateChanges)
-    recounted: int = 0  # agencies whose head counts were counted afresh
+    # people whose standing was worked out afresh (every agency's recompute; None otherwise)
+    recounted: int | None = None
 
     @property
     def pushes_queued(self) -> bool:
@@ -58,10 +59,10 @@ def recompute(
     if agencies is None:
         counted = coverage_cache.head_counts(session, as_of)
         reports = coverage.reports(session, as_of, counted.now, counted.before, None)
-        recounted = counted.recounted
+        recounted: int | None = counted.recounted
     else:
         reports = coverage.compute(session, as_of, agencies)
-        recounted = len(reports)
+        recounted = None
     latest = coverage.latest_snapshots(session, reports)
     changes = record_status_changes(session, reports, now, latest)
     coverage.save_snapshots(session, reports, now, latest)

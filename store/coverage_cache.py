@@ -58,7 +58,7 @@ LONGEST_GAP = 62  # days since the basis beyond which everyone is worked out aga
 
 class Counted(NamedTuple):
     """Every agency's counts at a date and at its rate window's start, and how many people
-    were worked out afresh to get them."""
+    were worked out afresh to get them (-1: the store has no triggers, everyone was counted)."""
 
     now: dict[str, Counts]
     before: dict[str, Counts]
@@ -113,13 +113,16 @@ def _everyone(session: Session, values: dict[str, Any]) -> int:
     built after: sorting 800,000 keys once is cheaper than inserting them one by one."""
     connection = session.connection()
     cached = (CoverageTodo, CoveragePerson, CoverageCounts)
-    if connection.dialect.name == "postgresql":  # no row by row: the recompute's lock is held
-        session.execute(text(f"TRUNCATE {', '.join(m.__tablename__ for m in cached)}"))
-    for model in cached if connection.dialect.name == "sqlite" else ():
-        session.execute(delete(model.__table__))
     table = CoveragePerson.__table__
+    keys = []
+    if connection.dialect.name == "postgresql":
+        # not row by row; only recomputes read these tables, and this one holds their lock
+        session.execute(text(f"TRUNCATE {', '.join(m.__tablename__ for m in cached)}"))
+        keys.append(table.primary_key)  # SQLite's belongs to the table: it stays
+    else:
+        for model in cached:
+            session.execute(delete(model.__table__))
     indexes = sorted(table.indexes, key=lambda index: str(index.name))
-    keys = [] if connection.dialect.name == "sqlite" else [table.primary_key]  # SQLite's stays
     for key in keys:
         connection.execute(DropConstraint(key))
     for index in indexes:
