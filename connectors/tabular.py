@@ -291,7 +291,7 @@ class TabularConnector(Connector):
             selected=self._selected(values.get("selected")),
             hired_on=hired_on,
             separated_on=separated_on,
-            payload=_payload(values),
+            payload=values if self.config.kind == "csv" else _payload(values),
             digest=self._digest(values),
         )
 

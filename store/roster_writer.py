@@ -86,8 +86,8 @@ class RosterWriter(RecordWriter):
 
     def _lookup(self, keys: list[str]) -> dict[str, Existing]:
         """The stored raw rows of `keys`: on PostgreSQL one array parameter, elsewhere IN
-        lists of `chunks`, each sent as SQL text (compiling thousands of parameters costs
-        more than the lookup)."""
+        lists of `chunks`, each sent as SQL text through the driver's cursor (compiling
+        thousands of parameters, and a result row object per row, cost more than the lookup)."""
         self._looked_up = set(keys)
         if not keys:
             return {}
@@ -103,9 +103,13 @@ class RosterWriter(RecordWriter):
                 for p in chunks(keys)
             ]
         found: dict[str, Existing] = {}
-        for sql, params in parts:
-            rows = connection.exec_driver_sql(sql, params)
-            found.update({key: Existing(*rest) for key, *rest in rows})
+        cursor = connection.connection.cursor()
+        try:
+            for sql, params in parts:
+                cursor.execute(sql, params)
+                found.update({key: Existing(*rest) for key, *rest in cursor.fetchall()})
+        finally:
+            cursor.close()
         return found
 
     def _unchanged(self, entry: RosterEntry, stored: Existing) -> bool:
