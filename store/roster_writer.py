@@ -11,10 +11,7 @@ still a repeat of it, identical or quarantined, as the records of one run are el
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from onemind.domain.records import Record, RosterEntry
 from onemind.store.payloads import payloads_of
@@ -32,17 +29,8 @@ class RosterWriter(RecordWriter):
     """RecordWriter for roster rows; `given` holds the keys this run found unchanged so far
     (one set for the whole pull, passed to each transaction's writer)."""
 
-    def __init__(
-        self,
-        session: Session,
-        source_id: int,
-        run_id: int,
-        now: datetime,
-        agencies: set[str],
-        default_agency: str | None = None,
-        given: set[str] | None = None,
-    ) -> None:
-        super().__init__(session, source_id, run_id, now, agencies, default_agency)
+    def __init__(self, *args: Any, given: set[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.given = set() if given is None else given
         self._found: dict[str, Existing] = {}
         self._looked_up: set[str] = set()

@@ -31,6 +31,8 @@ from onemind.store.models import (
     Employment,
     Person,
     PersonIdentifier,
+    QuarantinedRecord,
+    RawRecord,
     Source,
     SyncRun,
 )
@@ -330,3 +332,37 @@ def test_a_rerun_of_a_changed_file_writes_only_what_changed(
 
 def jobs(session: Session) -> list[Employment]:
     return list(session.scalars(select(Employment)))
+
+
+def test_a_rerun_leaves_the_raw_records_of_unchanged_rows_as_they_are(
+    rerun: Callable[[str], SyncOutcome], sessions: sessionmaker[Session]
+) -> None:
+    before = last_runs(sessions)
+    rerun(ROSTER.replace("Officer,,2020", "Sergeant,,2020", 1))
+    after = last_runs(sessions)
+    assert after["a-pd:1"] != before["a-pd:1"], "the changed row's raw record is rewritten"
+    assert {k: after[k] for k in ("a-pd:2", "a-pd:3")} == {
+        k: before[k] for k in ("a-pd:2", "a-pd:3")
+    }
+
+
+def test_a_later_row_of_an_unchanged_key_saying_otherwise_is_quarantined(
+    rerun: Callable[[str], SyncOutcome], sessions: sessionmaker[Session]
+) -> None:
+    outcome = rerun(ROSTER + "a-pd,2,Bob,Ray,bob@a.example,true,Sergeant,,2020-01-01,\n")
+    stats = outcome.results[0].stats
+    assert (stats.updated, stats.quarantined) == (0, 1)
+    with sessions() as session:
+        ((location, reason),) = session.execute(
+            select(QuarantinedRecord.location, QuarantinedRecord.reason)
+        ).all()
+        position = session.scalar(select(Employment.position).where(Employment.employee_id == "2"))
+    assert location == "roster.csv:5"
+    assert reason.startswith("repeats roster.csv:3 with other position")
+    assert position == "Officer", "the first row of the key stands"
+
+
+def last_runs(sessions: sessionmaker[Session]) -> dict[str, int | None]:
+    with sessions() as session:
+        rows = session.execute(select(RawRecord.external_id, RawRecord.last_run_id))
+        return {key: run_id for key, run_id in rows}
