@@ -32,3 +32,7 @@ class InvalidRecordError(OneMindError):
 
 class StoreError(OneMindError):
     """The database is unreachable or not initialised."""
+
+
+class DanglingReferenceError(StoreError):
+    """Rows written name rows that do not exist: a bug; the transaction is dropped whole."""

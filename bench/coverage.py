@@ -26,11 +26,13 @@ recompute's query plans. The world generator and loader live in `hubdata` and `h
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -47,7 +49,7 @@ from hubload import (
     postgres_database,
     settle_postgres,
 )
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -57,7 +59,7 @@ from onemind.pipeline.recompute import recompute
 from onemind.reports.content import agency_report
 from onemind.store import coverage
 from onemind.store.db import make_engine, session_factory, transaction, upgrade
-from onemind.store.models import Agency, Employment
+from onemind.store.models import Agency, Completion, CoverageBasis, Employment
 
 BACKENDS = ("sqlite", "postgresql")
 PG_DATABASE = "onemind_bench_coverage"
@@ -126,13 +128,13 @@ FROM pop LEFT JOIN cred ON cred.person_id = pop.person_id
 GROUP BY pop.agency_id"""
 
 
-def floor(session: Session) -> Figures:
-    """Every agency's counts at the as-of date and at the start of the rate window."""
+def floor(session: Session, day: date = AS_OF) -> Figures:
+    """Every agency's counts at `day` and at the start of its rate window."""
     coverage.settle_planner(session)  # the same PostgreSQL settings as the recompute's
-    rows = session.execute(text(floor_sql()), DAYS).mappings()
+    rows = session.execute(text(floor_sql()), {"d": day, "w": coverage.window_start(day)})
     return {
         r["agency_id"]: (_counts(r, "d"), _counts(r, "w"))  # type: ignore[misc]
-        for r in rows
+        for r in rows.mappings()
     }
 
 
@@ -149,14 +151,20 @@ def _counts(row: Any, day: str) -> Counts:
 # ---------------------------------------------------------------- ours
 
 
-def ours(session: Session) -> list[coverage.CoverageReport]:
+def ours(session: Session, day: date = AS_OF) -> list[coverage.CoverageReport]:
     """The recomputation every writer runs, for every agency (no certificates configured)."""
-    return recompute(session, Settings(), NOW, AS_OF).reports
+    return recompute(session, Settings(), NOW, day).reports
 
 
-def engine_figures(session: Session) -> Figures:
+def cold(session: Session) -> list[coverage.CoverageReport]:
+    """The recomputation with nothing cached: every agency counted, the cache written."""
+    session.execute(delete(CoverageBasis))
+    return ours(session)
+
+
+def engine_figures(session: Session, day: date = AS_OF) -> Figures:
     """The engine's counts at both dates, the way `compute` asks for them."""
-    now, before = coverage.head_counts_at(session, AS_OF, [WINDOW])
+    now, before = coverage.head_counts_at(session, day, [coverage.window_start(day)])
     return {agency: (counts, before[agency]) for agency, counts in now.items()}
 
 
@@ -186,7 +194,7 @@ def bench_recompute(target: Target, repeat: int) -> list[dict[str, Any]]:
     reports: list[coverage.CoverageReport] = []
     expected: Figures = {}
     for attempt in range(repeat):
-        order = [("floor", floor), ("recompute", ours)]
+        order = [("floor", floor), ("recompute", cold)]
         for label, job in order if attempt % 2 == 0 else reversed(order):
             seconds, result = timed(target.engine, job)
             (floors if label == "floor" else mine).append(seconds)
@@ -196,13 +204,79 @@ def bench_recompute(target: Target, repeat: int) -> list[dict[str, Any]]:
                 reports = result
     best_floor, best = min(floors), min(mine)
     print(
-        f"{target.name} coverage recompute, {len(reports)} agencies: floor {best_floor:.2f} s, "
-        f"recompute {best:.2f} s, ratio {best / best_floor:.2f} "
+        f"{target.name} coverage recompute, nothing cached, {len(reports)} agencies: "
+        f"floor {best_floor:.2f} s, recompute {best:.2f} s, ratio {best / best_floor:.2f} "
         f"(runs: floor {_seconds(floors)}; recompute {_seconds(mine)})"
     )
     _check(target, expected, reports)
     print(f"  {target.name} figures: {summary(reports)}")
     return [r.to_json() for r in reports]
+
+
+def bench_nightly(target: Target, nights: int, share: float) -> None:
+    """Night after night: the date moves on a day and `share` of the agencies change (one of
+    their people's completions voided or restored, one of their officers leaving), then the
+    recompute, against the floor at that date; the figures checked against a full count."""
+    floors, mine, recounted = [], [], []
+    rng = random.Random(target.name)
+    with transaction(session_factory(target.engine)) as session:
+        agencies = session.scalars(select(Agency.id).order_by(Agency.id)).all()
+        ours(session)  # the cache as a recompute at AS_OF leaves it
+    for night in range(1, nights + 1):
+        day = AS_OF + timedelta(days=night)
+        changed = rng.sample(agencies, max(1, int(len(agencies) * share)))
+        with transaction(session_factory(target.engine)) as session:
+            _a_night_of_changes(session, changed, day)
+        seconds, result = timed(
+            target.engine, lambda s, day=day: recompute(s, Settings(), NOW, day)
+        )
+        mine.append(seconds)
+        recounted.append(result.recounted)
+        floor_seconds, expected = timed(target.engine, partial(floor, day=day))
+        floors.append(floor_seconds)
+        with transaction(session_factory(target.engine)) as session:
+            found = engine_figures(session, day)
+        now = {r.agency: r.counts for r in result.reports if r.agency in found}
+        agree = found == expected and now == {a: c for a, (c, _) in found.items()}
+        if not agree:
+            print(f"  {target.name} night {night}: figures DIFFER from a full count")
+    best_floor, best = min(floors), min(mine)
+    print(
+        f"{target.name} nightly recompute, {share:.0%} of agencies changed, {nights} nights: "
+        f"floor {best_floor:.2f} s, recompute {best:.3f} s (median "
+        f"{statistics.median(mine):.3f} s), agencies recounted {recounted} "
+        f"(runs: floor {_seconds(floors)}; recompute {', '.join(f'{v:.3f}' for v in mine)})"
+    )
+
+
+def _a_night_of_changes(session: Session, agencies: Sequence[str], day: date) -> None:
+    """For each agency: one of its people's completions voided (or restored), and one of its
+    employments ended the day before."""
+    for agency in agencies:
+        person = session.scalar(
+            select(Employment.person_id).where(Employment.agency_id == agency).limit(1)
+        )
+        completion = session.scalar(
+            select(Completion.id).where(Completion.person_id == person).limit(1)
+        )
+        if completion is not None:
+            session.execute(
+                update(Completion)
+                .where(Completion.id == completion)
+                .values(voided=~Completion.voided)
+            )
+        job = session.scalar(
+            select(Employment.id)
+            .where(Employment.agency_id == agency, Employment.separated_on.is_(None))
+            .order_by(Employment.id.desc())
+            .limit(1)
+        )
+        if job is not None:
+            session.execute(
+                update(Employment)
+                .where(Employment.id == job)
+                .values(separated_on=day - timedelta(days=1))
+            )
 
 
 def _seconds(values: list[float]) -> str:
@@ -301,6 +375,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sqlite", type=Path, default=OUT / "bench.db", help="SQLite store")
     parser.add_argument("--chunk", type=int, default=20_000, help="rows per executemany")
     parser.add_argument("--repeat", type=int, default=3, help="floor/recompute pairs per backend")
+    parser.add_argument("--nights", type=int, default=3, help="nightly recomputes timed")
+    parser.add_argument(
+        "--changed", type=float, default=0.01, help="share of agencies changed each night"
+    )
     parser.add_argument("--report-runs", type=int, default=5, help="timed runs per report")
     parser.add_argument("--explain", action="store_true", help="print the query plans")
     parser.add_argument("--profile", action="store_true", help="cProfile the first sync")
@@ -343,6 +421,7 @@ def run(args: argparse.Namespace, pg_url: str | None) -> None:
     results = {}
     for target in targets:
         results[target.name] = bench_recompute(target, args.repeat)
+        bench_nightly(target, args.nights, args.changed)
         bench_report_data(target, args.report_runs)
         if args.explain:
             explain(target)

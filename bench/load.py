@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from datetime import date
@@ -206,12 +207,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def load_average(when: str) -> None:
+    """The machine's load average: the runs share its cores with whatever else is running."""
+    one, five, fifteen = os.getloadavg()
+    print(f"load average {when}: {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} cores)")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    load_average("before")
     if not args.skip_sqlite:
         bench_sqlite(args.rows, args.seed)
     if not args.skip_postgres:
         bench_postgres(args.pg_rows, args.seed, args.pg_admin_url)
+    load_average("after")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from onemind.config.model import Settings, SourceConfig
 from onemind.connectors.base import Connector
 from onemind.connectors.registry import build_connector
 from onemind.mapping.changes import ChangeReport
-from onemind.store import coverage
+from onemind.store import coverage, coverage_cache
 from onemind.store.models import Agency
 from onemind.store.status import StatusChange, record_status_changes
 
@@ -33,6 +33,7 @@ class Recomputed:
     reports: list[coverage.CoverageReport]
     changes: list[StatusChange] = field(default_factory=list)
     certificates: CertificateChanges = field(default_factory=CertificateChanges)
+    recounted: int = 0  # agencies whose head counts were counted afresh
 
     @property
     def pushes_queued(self) -> bool:
@@ -50,9 +51,17 @@ def recompute(
     """Coverage of `agencies` (all when None) as of `as_of`, and everything that follows from it.
 
     `people` narrows the credentials looked at to those whose records changed (all when None).
+    Every agency's recompute recounts only the agencies whose figures may have moved since
+    the last one (`coverage_cache`).
     """
     _one_at_a_time(session)
-    reports = coverage.compute(session, as_of, agencies)
+    if agencies is None:
+        counted = coverage_cache.head_counts(session, as_of)
+        reports = coverage.reports(session, as_of, counted.now, counted.before, None)
+        recounted = counted.recounted
+    else:
+        reports = coverage.compute(session, as_of, agencies)
+        recounted = len(reports)
     latest = coverage.latest_snapshots(session, reports)
     changes = record_status_changes(session, reports, now, latest)
     coverage.save_snapshots(session, reports, now, latest)
@@ -70,7 +79,7 @@ def recompute(
             reports=reports,
             pushing=pushing_sources(settings),
         )
-    return Recomputed(reports, changes, certificates)
+    return Recomputed(reports, changes, certificates, recounted=recounted)
 
 
 def deliver_pushes(

@@ -10,6 +10,7 @@ statement, or a subquery, per row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from operator import itemgetter
@@ -20,13 +21,16 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    String,
     Table,
+    Text,
     any_,
     bindparam,
+    cast,
     func,
+    literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 
 
@@ -125,7 +129,11 @@ def allocate_ids(connection: Connection, table: Table, count: int) -> Sequence[i
     if connection.dialect.name == "sqlite":
         top = connection.execute(select(func.max(table.c.id))).scalar() or 0
         return range(top + 1, top + 1 + count)
-    sequence = func.nextval(func.pg_get_serial_sequence(table.name, "id"))
+    from sqlalchemy.dialects.postgresql import REGCLASS  # loads asyncio: not for SQLite
+
+    named = connection.execute(select(func.pg_get_serial_sequence(table.name, "id"))).scalar()
+    # the sequence as one regclass value: named in the query, it would be looked up per row
+    sequence = func.nextval(cast(bindparam(None, named, type_=Text), REGCLASS))
     series = func.generate_series(1, count)
     return list(connection.execute(select(sequence).select_from(series)).scalars())
 
@@ -133,11 +141,16 @@ def allocate_ids(connection: Connection, table: Table, count: int) -> Sequence[i
 def among(
     dialect: Dialect, column: ColumnElement[Any], values: Sequence[Any]
 ) -> ColumnElement[bool]:
-    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter however many
-    values: a list of thousands of ids costs more to render, send and parse than to run."""
+    """`column` is one of `values`, as one parameter however many values: on PostgreSQL
+    `column = ANY(:array)`, on SQLite `column IN (SELECT value FROM json_each(:json))`. An
+    IN list of thousands of values costs more to render, send and parse than to run, and its
+    statement is compiled again for each length; this one is compiled once."""
     if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY  # loads asyncio: not for SQLite
+
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
+    listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=String()))
+    return column.in_(select(literal_column("value")).select_from(listed))
 
 
 def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:

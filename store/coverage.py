@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select, text
+from sqlalchemy import Date, Select, and_, bindparam, case, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
 from onemind.domain import programs as rules
 from onemind.domain.categories import CRISIS, EVERYONE, MH
 from onemind.domain.programs import PROGRAMS, Counts, Program
+from onemind.store.bulk import among
 from onemind.store.models import (
     Agency,
     Attestation,
@@ -90,25 +91,30 @@ def population(program: Program, as_of: Day, agencies: Select[Any]) -> Select[An
         Employment.agency_id.in_(agencies),
         Employment.hired_on <= as_of,
         or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
-        or_(Employment.sworn, _selected(_in_scope(program))),
+        or_(Employment.sworn, selected(in_scope(program))),
     )
 
 
-def _selected(in_scope: Any) -> Any:
+def selected(in_scope: Any) -> Any:
     """Non-sworn staff who count: `selected` true, or blank and their position in scope;
     an explicit false excludes them whatever their position."""
     return or_(Employment.selected.is_(True), and_(Employment.selected.is_(None), in_scope))
 
 
-def _in_scope(program: Program) -> Any:
+def in_scope(program: Program) -> Any:
     """The employment's position is one the program counts (words matched whole)."""
     return or_(*(Employment.position_key.like(f"%-{p}-%") for p in program.in_scope_positions))
 
 
-def credentials(as_of: Day, *earlier: Day, people: Select[Any] | None = None) -> Select[Any]:
+def credentials(
+    as_of: Day, *earlier: Day, people: Select[Any] | None = None, changes: bool = False
+) -> Select[Any]:
     """Per person: valid tier flags for sworn (`_s`) and non-sworn (`_n`) use at `as_of`,
     and at each earlier date (suffixed `_0`, `_1`, …), in one pass over the completions;
-    only over the completions of `people` (a select of person ids) when given."""
+    only over the completions of `people` (a select of person ids) when given.
+
+    With `changes`, also the first day after each date on which a counted credential starts
+    or stops being valid (`changes`, `changes_0`, …), its completions after `as_of` read too."""
     dates = [("", as_of)] + [(f"_{i}", day) for i, day in enumerate(earlier)]
     columns = []
     for suffix, day in dates:
@@ -119,58 +125,85 @@ def credentials(as_of: Day, *earlier: Day, people: Select[Any] | None = None) ->
         for tier in (CRISIS, MH):
             held = and_(valid, Category.tier == tier)
             columns.append(
-                _any(and_(held, Category.population == EVERYONE)).label(f"{tier}_s{suffix}")
+                any_of(and_(held, Category.population == EVERYONE)).label(f"{tier}_s{suffix}")
             )
-            columns.append(_any(held).label(f"{tier}_n{suffix}"))
-    query = credited(as_of, Completion.person_id, *columns).group_by(Completion.person_id)
+            columns.append(any_of(held).label(f"{tier}_n{suffix}"))
+        if changes:
+            columns.append(_first_change(day).label(f"changes{suffix}"))
+    query = credited(None if changes else as_of, Completion.person_id, *columns)
+    query = query.group_by(Completion.person_id)
     # the person index `ix_completion_credit` covers the completion's side: walking it gives
     # the people in order (no sort) without visiting the wide completion rows
     return query if people is None else query.where(Completion.person_id.in_(people))
 
 
-def credited(as_of: Day, *columns: Any) -> Select[Any]:
+def credited(as_of: Day | None, *columns: Any) -> Select[Any]:
     """`columns` of the completions that may carry credit on `as_of`: linked to a person, not
-    voided, completed by then and classified (the caller checks the category's validity)."""
-    return (
+    voided, completed by then (whenever, if None) and classified (the caller checks the
+    category's validity)."""
+    query = (
         select(*columns)
         .join(Classification, Classification.completion_id == Completion.id)
         .join(Category, Category.id == Classification.category_id)
-        .where(
-            Completion.person_id.is_not(None),
-            Completion.voided.is_(False),
-            Completion.completed_on <= as_of,
-        )
+        .where(Completion.person_id.is_not(None), Completion.voided.is_(False))
     )
+    return query if as_of is None else query.where(Completion.completed_on <= as_of)
 
 
-def _any(condition: Any) -> Any:
+def _first_change(day: Day) -> Any:
+    """The first date after `day` on which one of the person's credentials of a counted tier
+    starts (its completion date) or stops (its `valid_until`) being valid."""
+    counted = Category.tier.in_((CRISIS, MH))
+    completed, until = Completion.completed_on, Classification.valid_until
+    starts = func.min(case((and_(counted, completed > day), completed)))
+    ends = func.min(case((and_(counted, until > day), until)))
+    return case((or_(starts.is_(None), and_(ends.is_not(None), ends < starts)), ends), else_=starts)
+
+
+def any_of(condition: Any) -> Any:
+    """1 when the condition holds for a row of the group, else 0."""
     return func.max(case((condition, 1), else_=0))
 
 
 def everyone_counted(as_of: Day, agencies: Select[Any] | None) -> Select[Any]:
     """One row per (agency, person) counted at `as_of` under the agency's own program;
     sworn if any of their active employments there is sworn. Every active agency when None."""
-    in_scope = or_(
-        *(and_(Agency.program == program.id, _in_scope(program)) for program in PROGRAMS.values())
-    )
     query = (
         select(
             Employment.agency_id,
             Agency.program,
             Employment.person_id,
-            _any(Employment.sworn.is_(True)).label("sworn"),
+            any_of(Employment.sworn.is_(True)).label("sworn"),
         )
         .join(Agency, Agency.id == Employment.agency_id)
-        .where(
-            Employment.hired_on <= as_of,
-            or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
-            or_(Employment.sworn, _selected(in_scope)),
-        )
+        .where(counts_at(as_of))
         .group_by(Employment.agency_id, Agency.program, Employment.person_id)
     )
     if agencies is None:
         return query.where(Agency.active)
     return query.where(Employment.agency_id.in_(agencies))
+
+
+def counts_at(as_of: Day) -> Any:
+    """The employment (joined to its agency) counts at `as_of` under the agency's program:
+    active then, and sworn or selected."""
+    scope = or_(*(and_(Agency.program == p.id, in_scope(p)) for p in PROGRAMS.values()))
+    return and_(
+        Employment.hired_on <= as_of,
+        or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
+        or_(Employment.sworn, selected(scope)),
+    )
+
+
+def trained_under(program: Any, held: Callable[[str], Any]) -> Any:
+    """Trained under the agency's `program` (a column): holding one of its trained tiers."""
+    return case(
+        *(
+            (program == p.id, or_(*(held(t) for t in sorted(p.trained_tiers))))
+            for p in PROGRAMS.values()
+        ),
+        else_=False,
+    )
 
 
 def count_query(as_of: Day, agencies: Select[Any] | None, *earlier: Day) -> Select[Any]:
@@ -193,16 +226,7 @@ def count_query(as_of: Day, agencies: Select[Any] | None, *earlier: Day) -> Sele
         return func.coalesce(cred.c[f"{tier}_{who}{suffix}"], 0) == 1
 
     def trained(who: str, suffix: str) -> Any:
-        return case(
-            *(
-                (
-                    pop.c.program == program.id,
-                    or_(*(held(t, who, suffix) for t in sorted(program.trained_tiers))),
-                )
-                for program in PROGRAMS.values()
-            ),
-            else_=False,
-        )
+        return trained_under(pop.c.program, lambda tier: held(tier, who, suffix))
 
     def total(condition: Any) -> Any:
         return func.sum(case((condition, 1), else_=0))
@@ -292,8 +316,24 @@ def compute(
 ) -> list[CoverageReport]:
     """Coverage reports for the agencies (every active one when None), ordered by agency id."""
     wanted = None if agency_ids is None else list(agency_ids)
-    window = as_of - timedelta(days=rules.RATE_WINDOW_DAYS)
-    now, before = head_counts_at(session, as_of, [window], wanted)
+    now, before = head_counts_at(session, as_of, [window_start(as_of)], wanted)
+    return reports(session, as_of, now, before, wanted)
+
+
+def window_start(as_of: date) -> date:
+    """The first day of the rate window ending on `as_of`."""
+    return as_of - timedelta(days=rules.RATE_WINDOW_DAYS)
+
+
+def reports(
+    session: Session,
+    as_of: date,
+    now: dict[str, Counts],
+    before: dict[str, Counts],
+    wanted: list[str] | None,
+) -> list[CoverageReport]:
+    """The reports of the agencies (every active one when None) from their head counts at
+    `as_of` and at the start of its rate window, ordered by agency id."""
     evidence = attested(session, as_of, wanted)
     # plain rows, not ORM objects: a hub has tens of thousands of agencies
     query = select(
@@ -440,11 +480,20 @@ def _keep_newest(session: Session, reports: Sequence[CoverageReport]) -> None:
     not written again (a rerun rewrote every agency's row, 18,000 on a state hub)."""
     table = CoverageLatest.__table__
     stored = _latest_rows(session, [r.agency for r in reports])
-    changed = [
-        dict(zip(LATEST_COLUMNS, row, strict=True))
-        for row in map(_newest, reports)
-        if stored.get(row[0]) != row
-    ]
+    changed, dated = [], {}
+    for row in map(_newest, reports):
+        kept = stored.get(row[0])
+        if kept is not None and kept[2:] == row[2:] and kept[1] < row[1]:
+            dated.setdefault(row[1], []).append(row[0])  # only its date moves on
+        elif kept != row:
+            changed.append(dict(zip(LATEST_COLUMNS, row, strict=True)))
+    for day, agencies in dated.items():  # one statement, not a row each
+        session.execute(
+            update(table)
+            .where(among(session.get_bind().dialect, table.c.agency_id, agencies))
+            .where(table.c.as_of < day)
+            .values(as_of=day)
+        )
     if not changed:
         return
     newest = insert_for(session, table)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -311,6 +312,29 @@ class Classification(Base):
     classified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+BULK_TABLES = (RawRecord.__table__, Completion.__table__, Classification.__table__)
+"""Tables a load fills by the million. On PostgreSQL their foreign keys are not declared: each
+would fire a trigger per row written, a quarter of a load's time; `store.references` verifies
+the rows of each load transaction at once instead (migration 0019). SQLite checks a foreign key
+by an index probe in C, cheap enough to keep."""
+
+
+def declared_on(dialect: str, constraint: object) -> bool:
+    """Whether the database of `dialect` holds this constraint (see BULK_TABLES)."""
+    if dialect == "sqlite" or not isinstance(constraint, ForeignKeyConstraint):
+        return True
+    return not any(constraint.table is table for table in BULK_TABLES)
+
+
+def _sqlite_only(tables: tuple[Table, ...]) -> None:
+    for table in tables:
+        for constraint in table.foreign_key_constraints:
+            constraint.ddl_if(dialect="sqlite")
+
+
+_sqlite_only(BULK_TABLES)
+
+
 class CoverageSnapshot(Base):
     """An agency's figures as of one date, kept so history can be drawn."""
 
@@ -348,6 +372,79 @@ class CoverageLatest(Base):
     nonsworn_trained: Mapped[int] = mapped_column(Integer)
     partnership: Mapped[bool] = mapped_column(Boolean)
     policy: Mapped[bool] = mapped_column(Boolean)
+
+
+class CoverageBasis(Base):
+    """The date and rules the cached standings (`coverage_person`, `coverage_counts`) were
+    worked out for; one row (migration 0020). `store.coverage_cache` redoes only what changed."""
+
+    __tablename__ = "coverage_basis"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    rules: Mapped[str] = mapped_column(String(64))
+
+
+class CoveragePerson(Base):
+    """Where one person stands in one agency that employs them, at the basis date and at its
+    rate window's start (1 or 0 each), with the first dates on which the passing of time alone
+    could change that: `changes_on` (a hire, a separation, a credential starting or expiring)
+    and `window_changes_on` (a credential starting or expiring at the window's start)."""
+
+    __tablename__ = "coverage_person"
+    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    counted: Mapped[int] = mapped_column(Integer)
+    sworn: Mapped[int] = mapped_column(Integer)
+    crisis: Mapped[int] = mapped_column(Integer)
+    trained: Mapped[int] = mapped_column(Integer)
+    window_crisis: Mapped[int] = mapped_column(Integer)
+    window_trained: Mapped[int] = mapped_column(Integer)
+    changes_on: Mapped[date | None] = mapped_column(Date, index=True)
+    window_changes_on: Mapped[date | None] = mapped_column(Date, index=True)
+    __table_args__ = (Index("ix_coverage_person_person_id", "person_id"),)
+
+
+class CoverageCounts(Base):
+    """An agency's head counts at the basis date and at its rate window's start: the sums of
+    its `coverage_person` rows."""
+
+    __tablename__ = "coverage_counts"
+    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sworn_total: Mapped[int] = mapped_column(Integer)
+    sworn_crisis: Mapped[int] = mapped_column(Integer)
+    sworn_trained: Mapped[int] = mapped_column(Integer)
+    nonsworn_total: Mapped[int] = mapped_column(Integer)
+    nonsworn_trained: Mapped[int] = mapped_column(Integer)
+    window_crisis: Mapped[int] = mapped_column(Integer)
+    window_trained: Mapped[int] = mapped_column(Integer)
+    window_nonsworn_trained: Mapped[int] = mapped_column(Integer)
+
+
+class CoverageTodo(Base):
+    """The people a recompute is working out again; filled and emptied in its transaction."""
+
+    __tablename__ = "coverage_todo"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(Id)
+
+
+class CoverageDirtyPerson(Base):
+    """A person whose records or employments changed since the cached standings; written by
+    triggers on `completion`, `classification` and `employment` (migration 0020), claimed and
+    deleted by a recompute."""
+
+    __tablename__ = "coverage_dirty_person"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(Id)
+
+
+class CoverageDirtyAgency(Base):
+    """An agency whose program or standing changed since the cached standings ('*': every
+    agency, after a category changed); written by triggers on `agency` and `category`."""
+
+    __tablename__ = "coverage_dirty_agency"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(64))
 
 
 SHARES = {

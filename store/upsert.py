@@ -51,13 +51,6 @@ def among(
     session: Session, column: ColumnElement[Any], values: Sequence[Any]
 ) -> Iterable[ColumnElement[bool]]:
     """Conditions that, each in its own query, select the rows whose `column` is one of
-    `values`: on PostgreSQL one array parameter (an index lookup per value, one statement),
-    elsewhere IN lists of `chunks`."""
-    if not values:
-        return
-    dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        yield bulk.among(dialect, column, values)
-        return
-    for part in chunks(values):
-        yield column.in_(part)
+    `values`: one condition with one parameter (see `bulk.among`), none for no values."""
+    if values:
+        yield bulk.among(session.get_bind().dialect, column, values)

@@ -255,16 +255,16 @@ class RecordWriter:
         }
 
     def _existing(self, keys: list[str]) -> dict[str, Existing]:
+        """The raw rows of these keys, read on the connection: the ORM's handling of a query
+        costs more than SQLite's lookups of a batch's keys."""
         found: dict[str, Existing] = {}
-        for condition in among(self.session, RawRecord.external_id, keys):
-            rows = self.session.execute(
+        raw = RawRecord.__table__.c
+        connection = self.session.connection()
+        for condition in among(self.session, raw.external_id, keys):
+            rows = connection.execute(
                 select(
-                    RawRecord.external_id,
-                    RawRecord.id,
-                    RawRecord.payload_hash,
-                    RawRecord.last_run_id,
-                    RawRecord.location,
-                ).where(RawRecord.source_id == self.source_id, condition)
+                    raw.external_id, raw.id, raw.payload_hash, raw.last_run_id, raw.location
+                ).where(raw.source_id == self.source_id, condition)
             )
             found.update({key: Existing(*rest) for key, *rest in rows})
         return found

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.domain.records import Record
 from onemind.errors import SourceError
+from onemind.store import references
 from onemind.store.models import Agency, Source
 from onemind.store.writer import BatchStats, RecordWriter
 from onemind.sync import lock, runs
@@ -19,7 +20,7 @@ from onemind.sync import lock, runs
 COMMIT_RECORDS = 15_000
 FIRST_ANALYZED = 5000
 """A load's statistics are first refreshed once it has written twice this many records."""
-GROWN_TABLES = ("raw_record", "completion")
+GROWN_TABLES = ("raw_record", "completion", "classification")
 """Tables whose keys a load looks up, their statistics refreshed as a load grows them."""
 
 
@@ -27,8 +28,9 @@ class SourceLoad:
     """Takes a pull's batches into one transaction until COMMIT_RECORDS, then commits.
 
     A transaction first renews the source's lock, so a process that lost it writes nothing;
-    it ends with the run's counts and the newest cursor seen, which only ever covers records
-    written before it. Fewer, larger commits spare the database rewriting the same index pages.
+    it ends with a check of the references it wrote (`store.references`), the run's counts and
+    the newest cursor seen, which only ever covers records written before it. Fewer, larger
+    commits spare the database rewriting the same index pages.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class SourceLoad:
         self.cursor: dict[str, Any] | None = None
         self.session: Session | None = None
         self.writer: RecordWriter | None = None
+        self.marks: references.Marks = {}
         self.analyzed_at = FIRST_ANALYZED
 
     def __enter__(self) -> SourceLoad:
@@ -99,6 +102,8 @@ class SourceLoad:
         if self.cursor is not None:
             source.cursor = self.cursor
             source.cursor_updated_at = self.now()
+        with self._rolled_back_on_error():
+            references.verify(session, self.marks)
         session.commit()
         self.committed.add(self.pending)
         self._close()
@@ -150,6 +155,7 @@ class SourceLoad:
                 "pulling (raise [scheduler] lock_ttl_seconds if batches take that long)"
             )
         agencies = set(session.scalars(select(Agency.id)))
+        self.marks = references.marks(session)
         self.writer = self.writer_class(session, source.id, self.run_id, now, agencies, self.agency)
         return self.writer
 

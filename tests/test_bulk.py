@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from onemind.store.bulk import BulkInsert, allocate_ids, among
 from onemind.store.db import transaction
 from onemind.store.models import Agency, Attestation, RawRecord, Source, SyncRun
+from onemind.store.upsert import among as lookup
 
 
 def test_rows_are_stored_with_their_types_and_fixed_values(
@@ -113,3 +115,30 @@ def test_among_picks_the_listed_rows_and_none_for_an_empty_list(
 
         assert picked([ids[0], ids[2], ids[2]]) == ["s0", "s2"]
         assert picked([]) == []
+
+
+def test_the_lookup_conditions_find_listed_text_and_ids_exactly(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Text of any shape (quotes, backslashes, JSON-like, accents) and more values than one IN
+    list takes; ids too."""
+    names = ['a"b', "c\\d", '["e"]', "é ü", "plain", *(f"n{i}" for i in range(1500))]
+    with transaction(sessions) as session:
+        session.add_all(Source(name=name, kind="csv") for name in names)
+        session.flush()
+
+        def found(column: Any, values: list[Any]) -> list[str]:
+            return sorted(
+                name
+                for condition in lookup(session, column, values)
+                for name in session.scalars(select(Source.name).where(condition))
+            )
+
+        wanted = ['a"b', "c\\d", '["e"]', "é ü", "n1499", "n0", "missing", 'A"B']
+        assert found(Source.name, wanted) == sorted(wanted[:-2])
+        assert found(Source.name, [f"n{i}" for i in range(1200)]) == sorted(
+            f"n{i}" for i in range(1200)
+        )
+        ids = session.scalars(select(Source.id).where(Source.name.in_(["plain", "n7"]))).all()
+        assert found(Source.id, list(ids)) == ["n7", "plain"]
+        assert found(Source.name, []) == []

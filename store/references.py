@@ -1,0 +1,59 @@
+"""The references of the bulk tables that PostgreSQL does not declare, verified per transaction.
+
+A declared foreign key fires a trigger for each row written, and a load writes rows by the
+million (see `models.BULK_TABLES`). A load transaction notes where each bulk table ended when it
+began; before it commits, one anti-join per reference checks every row inserted since, and a row
+naming a row that does not exist fails the transaction, as a declared key would have. SQLite
+declares these keys and checks them itself.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from onemind.errors import DanglingReferenceError
+from onemind.store.models import BULK_TABLES
+
+Marks = dict[str, int]
+"""The highest key of each bulk table whose references the backend does not declare."""
+
+
+def marks(session: Session) -> Marks:
+    """Where each bulk table ends now; empty where the database checks the keys itself."""
+    if session.get_bind().dialect.name == "sqlite":
+        return {}
+    found = {}
+    for table in BULK_TABLES:
+        (key,) = table.primary_key.columns
+        found[table.name] = session.scalar(select(func.coalesce(func.max(key), 0)))
+    return found
+
+
+def verify(session: Session, since: Marks) -> None:
+    """Check the references of the bulk tables' rows inserted after `since`.
+
+    Raises:
+        DanglingReferenceError: naming the table, the column and how many rows; the caller
+            rolls the transaction back.
+    """
+    for table in BULK_TABLES:
+        if table.name not in since:
+            continue
+        (key,) = table.primary_key.columns
+        for constraint in table.foreign_key_constraints:
+            (element,) = constraint.elements
+            column, target = element.parent, element.column
+            dangling = (
+                select(func.count())
+                .select_from(table)
+                .where(
+                    key > since[table.name], column.is_not(None), ~exists().where(target == column)
+                )
+            )
+            count = session.scalar(dangling)
+            if count:
+                raise DanglingReferenceError(
+                    f"{count} new row(s) of {table.name} name a {target.table.name} that does not "
+                    f"exist ({column.name}); nothing of this transaction is kept"
+                )
