@@ -10,6 +10,9 @@ Writes a roster CSV from bench/coverage.py's synthetic world, then on each backe
   with 1 % of its rows changed (promotions, leavers, new addresses, new hires);
 - after each, the one recomputation every sync ends with (`SyncRunner.finish`), timed apart.
 
+Each sync runs in a process of its own, whose peak resident memory is printed beside it (what
+the sync holds, not what the processes before it left behind).
+
 Each figure is printed with its ratio to the floor of the same run, with the machine's load
 average before and after; the store's counts after the first load and after the changed rerun
 are checked against those the files call for (employments, people, identifiers), so a fast but
@@ -26,10 +29,13 @@ import csv
 import hashlib
 import os
 import random
+import resource
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
+from multiprocessing import get_context
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -267,15 +273,29 @@ def settings(world: World, path: Path, url: str) -> Settings:
     )
 
 
-def timed_sync(runner: SyncRunner, full: bool = False) -> tuple[float, float, SourceResult]:
-    """Seconds of the source's load and of the recomputation after it."""
+def timed_sync(config: Settings, full: bool) -> tuple[float, float, SourceResult, int]:
+    """Seconds of the source's load and of the recomputation after it, and the peak resident
+    memory in MB of the process that ran them, a fresh one."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(_sync_in_a_process, config, full).result()
+
+
+def _sync_in_a_process(config: Settings, full: bool) -> tuple[float, float, SourceResult, int]:
+    engine = make_engine(config.store.url)
+    runner = SyncRunner(config, session_factory(engine), _now)
     start = perf_counter()
     result = runner.sync_source(runner.settings.source(SOURCE), full)
     loaded = perf_counter()
     if result.error:
         raise SystemExit(f"roster sync failed: {result.error}")
     runner.finish([result], AS_OF)
-    return loaded - start, perf_counter() - loaded, result
+    seconds = loaded - start, perf_counter() - loaded
+    engine.dispose()
+    return *seconds, result, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def _now() -> datetime:
+    return NOW
 
 
 def store_digest(engine: Engine) -> tuple[int, int, str]:
@@ -331,7 +351,6 @@ def bench_backend(name: str, url: str, world: World, files: dict[str, Path]) -> 
     with transaction(sessions) as session:
         apply_settings(session, config, NOW)
     print(f"  agencies configured (not counted below): {perf_counter() - start:.1f} s")
-    runner = SyncRunner(config, sessions, lambda: NOW)
     figures: dict[str, Any] = {}
     wanted = {
         "first load": expected_first(files["first"]),
@@ -345,13 +364,13 @@ def bench_backend(name: str, url: str, world: World, files: dict[str, Path]) -> 
     )
     for label, which, full in steps:
         files["current"].write_bytes(files[which].read_bytes())
-        load, recompute, result = timed_sync(runner, full)
-        figures[label] = load
+        load, recompute, result, memory = timed_sync(config, full)
+        figures[label], figures[f"{label} memory"] = load, memory
         stats = result.stats
         print(
             f"  {label:34s} load {load:6.1f} s  ({load / floor_seconds:5.1f}x floor)"
             f"   recompute {recompute:5.1f} s   new {stats.new} updated {stats.updated}"
-            f" quarantined {stats.quarantined}"
+            f" quarantined {stats.quarantined}   peak memory {memory} MB"
         )
         if label in wanted:
             stored = stored_counts(engine)
@@ -366,12 +385,17 @@ def bench_backend(name: str, url: str, world: World, files: dict[str, Path]) -> 
 
 def summary(results: dict[str, dict[str, Any]], rows: int) -> None:
     """Floor and ours side by side, per backend."""
-    print(f"\n{'backend':10s} {'floor':>8s} {'first load':>18s} {'1 % changed':>18s}  counts")
+    print(
+        f"\n{'backend':10s} {'floor':>8s} {'first load':>18s} {'1 % changed':>18s}"
+        f" {'its peak memory':>16s}  counts"
+    )
     for name, r in results.items():
         floor_s = r["floor"]
         cells = [f"{r[k]:6.1f} s ({r[k] / floor_s:4.1f}x)" for k in ("first load", CHANGED)]
         counts = "ok" if r["first load counts"] == r[f"{CHANGED} counts"] == "ok" else "WRONG"
-        print(f"{name:10s} {floor_s:6.1f} s {cells[0]:>18s} {cells[1]:>18s}  {counts}")
+        memory = f"{r[f'{CHANGED} memory']} MB"
+        line = f"{floor_s:6.1f} s {cells[0]:>18s} {cells[1]:>18s} {memory:>16s}"
+        print(f"{name:10s} {line}  {counts}")
     print(f"({rows} rows; target: first load at most 3x the floor, 1 % changed rerun of")
     print(" 800,000 people under 15 s)")
 
