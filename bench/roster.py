@@ -33,7 +33,7 @@ import resource
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing import get_context
 from pathlib import Path
@@ -291,7 +291,17 @@ def _sync_in_a_process(config: Settings, full: bool) -> tuple[float, float, Sour
     runner.finish([result], AS_OF)
     seconds = loaded - start, perf_counter() - loaded
     engine.dispose()
-    return *seconds, result, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return *seconds, result, peak_memory()
+
+
+def peak_memory() -> int:
+    """The process's peak resident memory in MB: VmHWM, which, unlike `getrusage`'s maximum,
+    does not carry over the parent's through the fork and exec that start the process."""
+    with suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def _now() -> datetime:
