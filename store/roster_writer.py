@@ -3,35 +3,38 @@
 A nightly roster file is mostly what the store holds. Each row comes with the digest of its
 cells (see `RosterEntry.digest`); a row whose stored raw record has that digest changes
 nothing, so it is neither screened, rewritten nor applied, and its raw record is left as it
-is (rewriting a row per person every night is most of the cost of a re-sync). The keys of
-those rows are remembered for the rest of the run, so that a later row of the same key is
-still a repeat of it, identical or quarantined, as the records of one run are elsewhere.
+is (rewriting a row per person every night is most of the cost of a re-sync). The raw records
+of those rows are remembered for the rest of the run in `roster_seen`, so that a later row of
+the same key is still a repeat of it, identical or quarantined, as the records of one run are
+elsewhere; a table, not a set in memory, so that memory does not grow with the source. Each
+batch reads it once for its keys and adds to it once; `sync.runs` empties it of a run's rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+
 from onemind.domain.records import Record, RosterEntry
+from onemind.store.bulk import BulkInsert
+from onemind.store.history import RUNNING
+from onemind.store.models import RosterSeen, SyncRun
 from onemind.store.payloads import payloads_of
 from onemind.store.repeats import Repeats, fingerprint
-from onemind.store.upsert import chunks
+from onemind.store.upsert import among
 from onemind.store.writer import BatchStats, Existing, RecordWriter
-
-LOOKUP = (
-    "SELECT external_id, id, payload_hash, last_run_id, location FROM raw_record"
-    " WHERE source_id = {mark} AND external_id {keys}"
-)
 
 
 class RosterWriter(RecordWriter):
-    """RecordWriter for roster rows; `given` holds the keys this run found unchanged so far
-    (one set for the whole pull, passed to each transaction's writer)."""
+    """RecordWriter for roster rows that sets aside those the store holds as they are."""
 
-    def __init__(self, *args: Any, given: set[str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.given = set() if given is None else given
         self._found: dict[str, Existing] = {}
         self._looked_up: set[str] = set()
 
@@ -49,7 +52,10 @@ class RosterWriter(RecordWriter):
         first: dict[str, RosterEntry] = {}
         for entry in entries:
             first.setdefault(entry.external_id, entry)
-        existing = self._found = self._lookup(list(first))
+        existing = self._found = super()._existing(list(first))
+        self._looked_up = set(first)
+        given = self._given(existing)
+        kept: list[int] = []
         aside: set[int] = set()
         repeated: list[tuple[RosterEntry, Existing]] = []
         for entry in entries:
@@ -57,48 +63,38 @@ class RosterWriter(RecordWriter):
             stored = existing.get(key)
             if stored is None:
                 continue
-            if key in self.given:
+            if key in given:
                 repeated.append((entry, stored))
             elif first[key] is entry and self._unchanged(entry, stored):
-                self.given.add(key)
+                given.add(key)
+                kept.append(stored.raw_id)
             else:
                 continue
             aside.add(id(entry))
+        self._remember(kept)
         return [r for r in records if id(r) not in aside], self._repeats(repeated)
 
     def _existing(self, keys: list[str]) -> dict[str, Existing]:
         """The stored rows of `keys`, those this batch looked up already taken as found."""
         found = {k: self._found[k] for k in keys if k in self._found}
         missing = [k for k in keys if k not in self._looked_up]
-        return found | self._lookup(missing) if missing else found
+        return found | super()._existing(missing) if missing else found
 
-    def _lookup(self, keys: list[str]) -> dict[str, Existing]:
-        """The stored raw rows of `keys`: on PostgreSQL one array parameter, elsewhere IN
-        lists of `chunks`, each sent as SQL text through the driver's cursor (compiling
-        thousands of parameters, and a result row object per row, cost more than the lookup)."""
-        self._looked_up = set(keys)
-        if not keys:
-            return {}
+    def _given(self, existing: dict[str, Existing]) -> set[str]:
+        """The keys whose raw records an earlier batch of this run left as they were."""
+        ids = {s.raw_id: key for key, s in existing.items() if s.run_id != self.run_id}
+        seen = RosterSeen.__table__.c
+        given: set[str] = set()
+        for condition in among(self.session, seen.raw_record_id, list(ids)):
+            query = select(seen.raw_record_id).where(seen.run_id == self.run_id, condition)
+            given.update(ids[raw_id] for raw_id in self.session.connection().scalars(query))
+        return given
+
+    def _remember(self, raw_ids: list[int]) -> None:
+        """These raw records were left as they were by this run, for its later batches."""
         connection = self.session.connection()
-        if connection.dialect.name == "postgresql":
-            parts = [(LOOKUP.format(mark="%s", keys="= ANY(%s)"), (self.source_id, keys))]
-        else:
-            parts = [
-                (
-                    LOOKUP.format(mark="?", keys=f"IN ({', '.join('?' * len(p))})"),
-                    (self.source_id, *p),
-                )
-                for p in chunks(keys)
-            ]
-        found: dict[str, Existing] = {}
-        cursor = connection.connection.cursor()
-        try:
-            for sql, params in parts:
-                cursor.execute(sql, params)
-                found.update({key: Existing(*rest) for key, *rest in cursor.fetchall()})
-        finally:
-            cursor.close()
-        return found
+        rows = [[raw_id] for raw_id in raw_ids]
+        _remembering(connection.dialect).execute(connection, rows, {"run_id": self.run_id})
 
     def _unchanged(self, entry: RosterEntry, stored: Existing) -> bool:
         """The store holds what the row says, written by an earlier run (a row this run wrote
@@ -113,3 +109,20 @@ class RosterWriter(RecordWriter):
         for entry, stored in repeated:
             repeats.add(entry, stored.digest, stored.location, payloads.get(stored.raw_id, {}))
         return repeats
+
+
+def forget_seen(session: Session, run_id: int) -> None:
+    """Drop what `roster_seen` holds for the run, which is ending."""
+    session.execute(delete(RosterSeen).where(RosterSeen.__table__.c.run_id == run_id))
+
+
+def forget_ended(session: Session) -> None:
+    """Drop what `roster_seen` holds for runs no longer running (a run that died holds its
+    rows until the next run of its source marks it abandoned)."""
+    running = select(SyncRun.id).where(SyncRun.status == RUNNING)
+    session.execute(delete(RosterSeen).where(RosterSeen.__table__.c.run_id.not_in(running)))
+
+
+@cache
+def _remembering(dialect: Dialect) -> BulkInsert:
+    return BulkInsert(RosterSeen.__table__, ("raw_record_id",), dialect, fixed=("run_id",))

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -318,7 +317,7 @@ class SyncRunner:
         if role in ("agencies", "attestations"):
             writer = AgencyWriter
         elif role == "roster":
-            writer = partial(RosterWriter, given=set())
+            writer = RosterWriter
         return SourceLoad(
             self.sessions,
             config.name,
