@@ -10,8 +10,8 @@ Writes a roster CSV from bench/coverage.py's synthetic world, then on each backe
   with 1 % of its rows changed (promotions, leavers, new addresses, new hires);
 - after each, the one recomputation every sync ends with (`SyncRunner.finish`), timed apart.
 
-Each sync runs in a process of its own, whose peak resident memory is printed beside it (what
-the sync holds, not what the processes before it left behind).
+Each sync runs in a process of its own; the peak resident memory of its load (before the
+recomputation) is printed beside it: what the load holds, not what steps before it left behind.
 
 Each figure is printed with its ratio to the floor of the same run, with the machine's load
 average before and after; the store's counts after the first load and after the changed rerun
@@ -275,7 +275,7 @@ def settings(world: World, path: Path, url: str) -> Settings:
 
 def timed_sync(config: Settings, full: bool) -> tuple[float, float, SourceResult, int]:
     """Seconds of the source's load and of the recomputation after it, and the peak resident
-    memory in MB of the process that ran them, a fresh one."""
+    memory in MB of the load, in a fresh process (the recomputation's is not counted)."""
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         return pool.submit(_sync_in_a_process, config, full).result()
 
@@ -286,12 +286,13 @@ def _sync_in_a_process(config: Settings, full: bool) -> tuple[float, float, Sour
     start = perf_counter()
     result = runner.sync_source(runner.settings.source(SOURCE), full)
     loaded = perf_counter()
+    memory = peak_memory()
     if result.error:
         raise SystemExit(f"roster sync failed: {result.error}")
     runner.finish([result], AS_OF)
     seconds = loaded - start, perf_counter() - loaded
     engine.dispose()
-    return *seconds, result, peak_memory()
+    return *seconds, result, memory
 
 
 def peak_memory() -> int:
@@ -380,7 +381,7 @@ def bench_backend(name: str, url: str, world: World, files: dict[str, Path]) -> 
         print(
             f"  {label:34s} load {load:6.1f} s  ({load / floor_seconds:5.1f}x floor)"
             f"   recompute {recompute:5.1f} s   new {stats.new} updated {stats.updated}"
-            f" quarantined {stats.quarantined}   peak memory {memory} MB"
+            f" quarantined {stats.quarantined}   load's peak memory {memory} MB"
         )
         if label in wanted:
             stored = stored_counts(engine)
@@ -397,7 +398,7 @@ def summary(results: dict[str, dict[str, Any]], rows: int) -> None:
     """Floor and ours side by side, per backend."""
     print(
         f"\n{'backend':10s} {'floor':>8s} {'first load':>18s} {'1 % changed':>18s}"
-        f" {'its peak memory':>16s}  counts"
+        f" {'its load memory':>16s}  counts"
     )
     for name, r in results.items():
         floor_s = r["floor"]
