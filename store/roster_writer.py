@@ -13,21 +13,32 @@ batch reads it once for its keys and adds to it once; `sync.runs` empties it of 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from json import dumps
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from onemind.domain.records import Record, RosterEntry
-from onemind.store.bulk import BulkInsert
 from onemind.store.history import RUNNING
 from onemind.store.models import RosterSeen, SyncRun
 from onemind.store.payloads import payloads_of
 from onemind.store.repeats import Repeats, fingerprint
-from onemind.store.upsert import among
 from onemind.store.writer import BatchStats, Existing, RecordWriter
+
+LOOKUP = (
+    "SELECT r.external_id, s.run_id, r.id, r.payload_hash, r.last_run_id, r.location"
+    " FROM raw_record r LEFT JOIN roster_seen s ON s.run_id = {mark} AND s.raw_record_id = r.id"
+    " WHERE r.source_id = {mark} AND r.external_id {keys}"
+)
+LOOKUP_POSTGRES = LOOKUP.format(mark="%s", keys="= ANY(%s)")
+LOOKUP_SQLITE = LOOKUP.format(mark="?", keys="IN (SELECT value FROM json_each(?))")
+REMEMBER_POSTGRES = (
+    "INSERT INTO roster_seen (run_id, raw_record_id) SELECT %s, unnest(CAST(%s AS BIGINT[]))"
+)
+REMEMBER_SQLITE = (
+    "INSERT INTO roster_seen (run_id, raw_record_id) SELECT ?, value FROM json_each(?)"
+)
 
 
 class RosterWriter(RecordWriter):
@@ -52,9 +63,8 @@ class RosterWriter(RecordWriter):
         first: dict[str, RosterEntry] = {}
         for entry in entries:
             first.setdefault(entry.external_id, entry)
-        existing = self._found = super()._existing(list(first))
-        self._looked_up = set(first)
-        given = self._given(existing)
+        given: set[str] = set()
+        existing = self._found = self._lookup(list(first), given)
         kept: list[int] = []
         aside: set[int] = set()
         repeated: list[tuple[RosterEntry, Existing]] = []
@@ -78,23 +88,41 @@ class RosterWriter(RecordWriter):
         """The stored rows of `keys`, those this batch looked up already taken as found."""
         found = {k: self._found[k] for k in keys if k in self._found}
         missing = [k for k in keys if k not in self._looked_up]
-        return found | super()._existing(missing) if missing else found
+        return found | self._lookup(missing, set()) if missing else found
 
-    def _given(self, existing: dict[str, Existing]) -> set[str]:
-        """The keys whose raw records an earlier batch of this run left as they were."""
-        ids = {s.raw_id: key for key, s in existing.items() if s.run_id != self.run_id}
-        seen = RosterSeen.__table__.c
-        given: set[str] = set()
-        for condition in among(self.session, seen.raw_record_id, list(ids)):
-            query = select(seen.raw_record_id).where(seen.run_id == self.run_id, condition)
-            given.update(ids[raw_id] for raw_id in self.session.connection().scalars(query))
-        return given
+    def _lookup(self, keys: list[str], given: set[str]) -> dict[str, Existing]:
+        """The stored raw rows of `keys`, adding to `given` those an earlier batch of this run
+        left as they were: one query, its keys one parameter (as `bulk.among` sends them),
+        sent as SQL text through the driver's cursor (a result row object per row costs more
+        than the lookup)."""
+        self._looked_up = set(keys)
+        if not keys:
+            return {}
+        connection = self.session.connection()
+        postgres = connection.dialect.name == "postgresql"
+        sql = LOOKUP_POSTGRES if postgres else LOOKUP_SQLITE
+        found: dict[str, Existing] = {}
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, (self.run_id, self.source_id, keys if postgres else dumps(keys)))
+            for key, seen, *rest in cursor.fetchall():
+                found[key] = Existing(*rest)
+                if seen:
+                    given.add(key)
+        finally:
+            cursor.close()
+        return found
 
     def _remember(self, raw_ids: list[int]) -> None:
         """These raw records were left as they were by this run, for its later batches."""
+        if not raw_ids:
+            return
         connection = self.session.connection()
-        rows = [[raw_id] for raw_id in raw_ids]
-        _remembering(connection.dialect).execute(connection, rows, {"run_id": self.run_id})
+        if connection.dialect.name == "postgresql":
+            sql, ids = REMEMBER_POSTGRES, raw_ids
+        else:
+            sql, ids = REMEMBER_SQLITE, dumps(raw_ids)
+        connection.exec_driver_sql(sql, (self.run_id, ids))
 
     def _unchanged(self, entry: RosterEntry, stored: Existing) -> bool:
         """The store holds what the row says, written by an earlier run (a row this run wrote
@@ -112,17 +140,15 @@ class RosterWriter(RecordWriter):
 
 
 def forget_seen(session: Session, run_id: int) -> None:
-    """Drop what `roster_seen` holds for the run, which is ending."""
-    session.execute(delete(RosterSeen).where(RosterSeen.__table__.c.run_id == run_id))
+    """Drop what `roster_seen` holds for the run, which is ending (a Core statement: the ORM's
+    would fetch every key it deletes to keep its session in step)."""
+    seen = RosterSeen.__table__
+    session.connection().execute(delete(seen).where(seen.c.run_id == run_id))
 
 
 def forget_ended(session: Session) -> None:
     """Drop what `roster_seen` holds for runs no longer running (a run that died holds its
     rows until the next run of its source marks it abandoned)."""
     running = select(SyncRun.id).where(SyncRun.status == RUNNING)
-    session.execute(delete(RosterSeen).where(RosterSeen.__table__.c.run_id.not_in(running)))
-
-
-@cache
-def _remembering(dialect: Dialect) -> BulkInsert:
-    return BulkInsert(RosterSeen.__table__, ("raw_record_id",), dialect, fixed=("run_id",))
+    seen = RosterSeen.__table__
+    session.connection().execute(delete(seen).where(seen.c.run_id.not_in(running)))
