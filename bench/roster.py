@@ -10,8 +10,14 @@ Writes a roster CSV from bench/coverage.py's synthetic world, then on each backe
   with 1 % of its rows changed (promotions, leavers, new addresses, new hires);
 - after each, the one recomputation every sync ends with (`SyncRunner.finish`), timed apart.
 
-Each figure is printed with its ratio to the floor of the same run, and the stores the two
-backends end with are compared row for row (by agency, employee id and email, not by ids).
+Each sync runs in a process of its own; the peak resident memory of its load (before the
+recomputation) is printed beside it: what the load holds, not what steps before it left behind.
+
+Each figure is printed with its ratio to the floor of the same run, with the machine's load
+average before and after; the store's counts after the first load and after the changed rerun
+are checked against those the files call for (employments, people, identifiers), so a fast but
+wrong load fails the run; and the stores the two backends end with are compared row for row (by
+agency, employee id and email, not by ids). A table at the end sets floor and ours side by side.
 
     .venv/bin/python bench/roster.py --people 20000 --agencies 500 --skip-postgres
 """
@@ -21,16 +27,20 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import os
 import random
+import resource
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack, suppress
 from datetime import UTC, date, datetime, timedelta
+from multiprocessing import get_context
 from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -55,7 +65,8 @@ from onemind.sync.runner import SourceResult, SyncRunner
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 AS_OF = NOW.date()
 SOURCE = "hub-roster"
-PG_DATABASE = "onemind_bench_roster"
+CHANGED = "rerun, 1 % of rows changed"
+PG_DATABASE = "onemind_roster_bench"
 HEADER = (
     "agency,employee_id,first_name,last_name,email,sworn,position,selected,hired_on,separated_on"
 )
@@ -189,6 +200,66 @@ def floor(engine: Engine, path: Path) -> float:
     return seconds
 
 
+# ---------------------------------------------------------------- the counts a load calls for
+
+
+def valid_rows(path: Path) -> dict[tuple[str, str], list[str]]:
+    """The first row of each (agency, employee id) that the roster rules keep (a row that
+    leaves before it was hired is quarantined)."""
+    kept: dict[tuple[str, str], list[str]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for row in reader:
+            if row[9] and row[9] < row[8]:
+                continue
+            kept.setdefault((row[0], row[1]), row)
+    return kept
+
+
+def expected_first(path: Path) -> tuple[int, int, int]:
+    """What a first load of `path` leaves: a row with an address joins whoever holds it (every
+    address here is one person's), a row without one is a person of its own."""
+    rows = valid_rows(path)
+    emails = {r[4].lower() for r in rows.values() if r[4]}
+    alone = sum(1 for r in rows.values() if not r[4])
+    return len(rows), len(emails) + alone, 2 * len(emails)
+
+
+def expected_after(first: Path, changed: Path) -> tuple[int, int, int]:
+    """What loading `changed` over `first` leaves: new keys are new hires, each a new person
+    with a new address; every address ever stated stays claimed."""
+    before, after = valid_rows(first), valid_rows(changed)
+    _, people, _ = expected_first(first)
+    hires = [k for k in after if k not in before]
+    emails = {r[4].lower() for rows in (before, after) for r in rows.values() if r[4]}
+    return len(before.keys() | after.keys()), people + len(hires), 2 * len(emails)
+
+
+def stored_counts(engine: Engine) -> tuple[int, int, int]:
+    """Employments, people and person identifiers in the store."""
+    with session_factory(engine)() as session:
+        employments, people, identifiers = (
+            session.scalar(select(func.count()).select_from(table)) or 0
+            for table in (Employment, Person, PersonIdentifier)
+        )
+    return employments, people, identifiers
+
+
+def check_counts(label: str, stored: tuple[int, int, int], wanted: tuple[int, int, int]) -> str:
+    """'ok', or exit naming what differs: a fast load that stores the wrong thing fails."""
+    if stored != wanted:
+        raise SystemExit(
+            f"{label}: the store holds {stored} (employments, people, identifiers), "
+            f"the files call for {wanted}"
+        )
+    return "ok"
+
+
+def load_average() -> str:
+    return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 # ---------------------------------------------------------------- the sync
 
 
@@ -202,15 +273,40 @@ def settings(world: World, path: Path, url: str) -> Settings:
     )
 
 
-def timed_sync(runner: SyncRunner, full: bool = False) -> tuple[float, float, SourceResult]:
-    """Seconds of the source's load and of the recomputation after it."""
+def timed_sync(config: Settings, full: bool) -> tuple[float, float, SourceResult, int]:
+    """Seconds of the source's load and of the recomputation after it, and the peak resident
+    memory in MB of the load, in a fresh process (the recomputation's is not counted)."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(_sync_in_a_process, config, full).result()
+
+
+def _sync_in_a_process(config: Settings, full: bool) -> tuple[float, float, SourceResult, int]:
+    engine = make_engine(config.store.url)
+    runner = SyncRunner(config, session_factory(engine), _now)
     start = perf_counter()
     result = runner.sync_source(runner.settings.source(SOURCE), full)
     loaded = perf_counter()
+    memory = peak_memory()
     if result.error:
         raise SystemExit(f"roster sync failed: {result.error}")
     runner.finish([result], AS_OF)
-    return loaded - start, perf_counter() - loaded, result
+    seconds = loaded - start, perf_counter() - loaded
+    engine.dispose()
+    return *seconds, result, memory
+
+
+def peak_memory() -> int:
+    """The process's peak resident memory in MB: VmHWM, which, unlike `getrusage`'s maximum,
+    does not carry over the parent's through the fork and exec that start the process."""
+    with suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def _now() -> datetime:
+    return NOW
 
 
 def store_digest(engine: Engine) -> tuple[int, int, str]:
@@ -255,38 +351,64 @@ def store_digest(engine: Engine) -> tuple[int, int, str]:
 
 
 def bench_backend(name: str, url: str, world: World, files: dict[str, Path]) -> dict[str, Any]:
+    print(f"\n{name}: {load_average()}")
     engine = make_engine(url)
     upgrade(engine)
     floor_seconds = floor(engine, files["first"])
-    print(f"\n{name}: floor (csv.reader + one indexed table): {floor_seconds:.1f} s")
+    print(f"  floor (csv.reader + one indexed table): {floor_seconds:.1f} s")
     config = settings(world, files["current"], url)
     sessions = session_factory(engine)
     start = perf_counter()
     with transaction(sessions) as session:
         apply_settings(session, config, NOW)
     print(f"  agencies configured (not counted below): {perf_counter() - start:.1f} s")
-    runner = SyncRunner(config, sessions, lambda: NOW)
-    figures = {}
+    figures: dict[str, Any] = {}
+    wanted = {
+        "first load": expected_first(files["first"]),
+        CHANGED: expected_after(files["first"], files["changed"]),
+    }
     steps = (
         ("first load", "first", False),
         ("rerun, unchanged file", "first", False),
         ("rerun, unchanged file read whole", "first", True),
-        ("rerun, 1 % of rows changed", "changed", False),
+        (CHANGED, "changed", False),
     )
     for label, which, full in steps:
         files["current"].write_bytes(files[which].read_bytes())
-        load, recompute, result = timed_sync(runner, full)
-        figures[label] = load
+        load, recompute, result, memory = timed_sync(config, full)
+        figures[label], figures[f"{label} memory"] = load, memory
         stats = result.stats
         print(
             f"  {label:34s} load {load:6.1f} s  ({load / floor_seconds:5.1f}x floor)"
             f"   recompute {recompute:5.1f} s   new {stats.new} updated {stats.updated}"
-            f" quarantined {stats.quarantined}"
+            f" quarantined {stats.quarantined}   load's peak memory {memory} MB"
         )
+        if label in wanted:
+            stored = stored_counts(engine)
+            figures[f"{label} counts"] = check_counts(label, stored, wanted[label])
+            print(f"    counts {stored} (employments, people, identifiers): as the files call for")
     employments, people, digest = store_digest(engine)
     print(f"  store: {employments} employments, {people} people with one, digest {digest}")
+    print(f"  {load_average()}")
     engine.dispose()
     return {"floor": floor_seconds, **figures, "digest": digest}
+
+
+def summary(results: dict[str, dict[str, Any]], rows: int) -> None:
+    """Floor and ours side by side, per backend."""
+    print(
+        f"\n{'backend':10s} {'floor':>8s} {'first load':>18s} {'1 % changed':>18s}"
+        f" {'its load memory':>16s}  counts"
+    )
+    for name, r in results.items():
+        floor_s = r["floor"]
+        cells = [f"{r[k]:6.1f} s ({r[k] / floor_s:4.1f}x)" for k in ("first load", CHANGED)]
+        counts = "ok" if r["first load counts"] == r[f"{CHANGED} counts"] == "ok" else "WRONG"
+        memory = f"{r[f'{CHANGED} memory']} MB"
+        line = f"{floor_s:6.1f} s {cells[0]:>18s} {cells[1]:>18s} {memory:>16s}"
+        print(f"{name:10s} {line}  {counts}")
+    print(f"({rows} rows; target: first load at most 3x the floor, 1 % changed rerun of")
+    print(" 800,000 people under 15 s)")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -327,6 +449,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         for name, url in urls.items():
             results[name] = bench_backend(name, url, world, files)
+    summary(results, len(rows))
     if len(results) > 1:
         digests = {r["digest"] for r in results.values()}
         print(f"\nbackends give the same store: {'yes' if len(digests) == 1 else 'NO'}")

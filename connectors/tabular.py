@@ -41,10 +41,14 @@ FIELD_LIMIT = 1 << 22
 """Longest CSV field read, in characters (Python's default is 131,072). A row with a longer
 field is quarantined; fields the source maps are held to their column's length anyway.
 The limit is process-wide: the csv module has no per-reader setting."""
+UNIT = "\x1f"
+"""Joins a row's cells into the text its digest is taken of."""
 UNREADABLE_XLSX = (BadZipFile, zlib.error, SyntaxError, KeyError, ValueError, EOFError)
 """What openpyxl raises for a file that is not (or no longer) a workbook: not a zip (a CSV
 renamed .xlsx, a truncated file), a damaged member, malformed XML."""
 
+ROW_DIGEST_VERSION = 1
+"""Raised whenever a roster row's parsing changes what the same cells give."""
 REQUIRED = {
     "roster": ("employee_id", "first_name", "last_name", "sworn", "hired_on"),
     "completions": ("course_id", "completed_on"),
@@ -61,6 +65,7 @@ class TabularConnector(Connector):
         self.name = config.name
         self.path = Path(config.path)
         self.columns = {f: config.columns.get(f, f) for f in ROLE_COLUMNS[config.role]}
+        self.signature = ""
         self.parse = {
             "roster": self._roster_entry,
             "completions": self._completion,
@@ -105,6 +110,7 @@ class TabularConnector(Connector):
         positions = self._header_map(header)
         counts = self._count_only(header)
         read = _reader(positions, self.config.kind == "csv")
+        self.signature = self._signature(positions)
         name, skipped, stated = self.path.name, 0, 0
         for line, cells in rows:
             location = f"{name}:{line}"
@@ -137,6 +143,26 @@ class TabularConnector(Connector):
                 )
             yield ListingEnd(self.name, self.path.name)
         yield Checkpoint(FileCursor(digest).to_json())
+
+    def _signature(self, positions: dict[str, int]) -> str:
+        """What besides its cells decides what a row gives: the fields read, the source's
+        agency and date format, and the parsing's version."""
+        config = self.config
+        fields = tuple(positions)
+        return f"{ROW_DIGEST_VERSION}|{config.agency!r}|{config.date_format!r}|{fields!r}\x1e"
+
+    def _digest(self, values: dict[str, Any]) -> str:
+        """The row's cells (as read for its fields) and the signature, as a digest: a row
+        that gives the same digest gives the same record."""
+        cells = values.values()
+        try:
+            joined = UNIT.join(cells)
+        except TypeError:  # cells of a workbook: dates, numbers
+            joined = repr(tuple(cells))
+        else:
+            if joined.count(UNIT) != len(values) - 1:  # a cell holds the separator
+                joined = repr(tuple(cells))
+        return hashlib.blake2b((self.signature + joined).encode(), digest_size=16).hexdigest()
 
     def _count_only(self, header: list[Any]) -> Callable[[list[Any]], bool]:
         """Whether a row counts, by the value of the `count_only` column (all count without one)."""
@@ -265,7 +291,8 @@ class TabularConnector(Connector):
             selected=self._selected(values.get("selected")),
             hired_on=hired_on,
             separated_on=separated_on,
-            payload=_payload(values),
+            payload=values if self.config.kind == "csv" else _payload(values),
+            digest=self._digest(values),
         )
 
     def _completion(self, values: dict[str, Any], location: str) -> CompletionRecord:

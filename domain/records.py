@@ -24,6 +24,9 @@ class RosterEntry:
     hired_on: date
     separated_on: date | None
     payload: dict[str, Any] = field(default_factory=dict)
+    # what the source's row said, as a digest, where its connector gives one: a row whose
+    # digest the store already holds writes nothing
+    digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,8 +61,12 @@ def fingerprint(record: Any) -> str:
     `repr` of the fields is deterministic for the same parsed input and several times cheaper
     than canonical JSON; a source that reorders keys only causes a harmless rewrite. A payload
     kept as the source's JSON text (`payload_text`) is hashed as that text, sparing the `repr`
-    of a nested payload.
+    of a nested payload. A digest the connector gave (`digest`, of the row as read) is used
+    as it is.
     """
+    given = getattr(record, "digest", None)
+    if given is not None:
+        return given
     text = getattr(record, "payload_text", None)
     if text is None:
         return hashlib.sha256(repr(_values_of(type(record))(record)).encode()).hexdigest()
@@ -73,8 +77,8 @@ def fingerprint(record: Any) -> str:
 @cache
 def _values_of(kind: type, *left_out: str) -> Callable[[Any], tuple[Any, ...]]:
     """A getter of the values a digest covers, as a tuple: every field of `kind` but the
-    location, the payload's text and `left_out`."""
-    skipped = {"location", "payload_text", *left_out}
+    location, the payload's text, a given digest and `left_out`."""
+    skipped = {"location", "payload_text", "digest", *left_out}
     names = [f.name for f in fields(kind) if f.name not in skipped]
     getter = attrgetter(*names)
     return getter if len(names) > 1 else lambda record: (getter(record),)

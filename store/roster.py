@@ -236,16 +236,23 @@ batch holds (an IN list of pairs costs more to build than to run)."""
 
 
 def _stage(connection: Connection, entries: Sequence[RosterEntry]) -> None:
-    """Put the batch's keys in this connection's STAGE (made on first use, emptied here)."""
+    """Put the batch's keys in this connection's STAGE (made on first use, emptied here).
+
+    PostgreSQL never vacuums a temporary table: emptied by TRUNCATE, not DELETE, it does not
+    grow with the batches, and analyzed once filled, its joins are planned for the few rows
+    a re-sync stages, not for a guess from its size.
+    """
     connection.execute(CreateTable(STAGE, if_not_exists=True))
-    connection.execute(delete(STAGE))
     rows = [(e.agency, e.employee_id, _email(e)) for e in entries]
     if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"TRUNCATE {STAGE.name}")
         driver: Any = connection.connection.driver_connection
         with driver.cursor() as cursor, cursor.copy(f"COPY {STAGE.name} FROM STDIN") as pipe:
             for row in rows:
                 pipe.write_row(row)
+        connection.exec_driver_sql(f"ANALYZE {STAGE.name}")
     else:
+        connection.execute(delete(STAGE))
         connection.exec_driver_sql(f"INSERT INTO {STAGE.name} VALUES (?, ?, ?)", rows)
 
 

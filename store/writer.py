@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -200,20 +200,29 @@ class RecordWriter:
         connection = self.session.connection()
         payloads = [_payload(latest[k]) for k in (*changed, *new)]
         batch_id = store_batch(connection, self.source_id, self.run_id, payloads)
-        for row, key in enumerate(changed):
-            record = latest[key]
-            self.session.execute(
-                update(RawRecord)
-                .where(RawRecord.id == result[key].raw_id)
+        if changed:
+            table = RawRecord.__table__
+            connection.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
                 .values(
                     payload=None,
                     batch_id=batch_id,
-                    batch_row=row,
-                    payload_hash=hashes[key],
-                    location=record.location[:500],
+                    batch_row=bindparam("b_row"),
+                    payload_hash=bindparam("b_hash"),
+                    location=bindparam("b_location"),
                     last_seen=self.now,
                     last_run_id=self.run_id,
-                )
+                ),
+                [
+                    {
+                        "b_id": result[key].raw_id,
+                        "b_row": row,
+                        "b_hash": hashes[key],
+                        "b_location": latest[key].location[:500],
+                    }
+                    for row, key in enumerate(changed)
+                ],
             )
         if new:
             records = [latest[k] for k in new]

@@ -43,7 +43,7 @@ class SourceLoad:
         now: Callable[[], datetime],
         committed: BatchStats,
         agency: str | None = None,
-        writer: type[RecordWriter] = RecordWriter,
+        writer: Callable[..., RecordWriter] = RecordWriter,
     ) -> None:
         self.sessions = sessions
         self.source = source

@@ -26,6 +26,7 @@ from onemind.store.bootstrap import apply_settings
 from onemind.store.db import transaction
 from onemind.store.linking import unlinked_count
 from onemind.store.models import RawRecord, Source
+from onemind.store.roster_writer import RosterWriter
 from onemind.store.status import StatusChange
 from onemind.store.writer import BatchStats, RecordWriter
 from onemind.sync import lock, quiet, runs
@@ -311,7 +312,12 @@ class SyncRunner:
     def _load(self, config: SourceConfig, run_id: int, result: SourceResult) -> SourceLoad:
         """Where a pull's records go; what it commits is counted in `result.stats`."""
         agency = config.agency
-        registers = getattr(config, "role", None) in ("agencies", "attestations")
+        role = getattr(config, "role", None)
+        writer: Callable[..., RecordWriter] = RecordWriter
+        if role in ("agencies", "attestations"):
+            writer = AgencyWriter
+        elif role == "roster":
+            writer = RosterWriter
         return SourceLoad(
             self.sessions,
             config.name,
@@ -321,7 +327,7 @@ class SyncRunner:
             self.now,
             result.stats,
             agency,
-            AgencyWriter if registers else RecordWriter,
+            writer,
         )
 
     def _end(self, started: runs.Started, result: SourceResult) -> None:

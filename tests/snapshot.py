@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Column, Engine, Integer, select
+from sqlalchemy import Column, Engine, Integer, func, select
 from sqlalchemy.orm import Session
 
 from onemind.store.models import Base, RawRecord
@@ -53,6 +53,9 @@ def dump(
                 continue
             skip = skip | (also_ignore or {}).get(table.name, set())
             columns = [c for c in table.columns if c.name not in skip and (keys or _natural(c))]
+            if not columns:  # its keys are all it holds (roster_seen): how many
+                out[table.name] = [(connection.scalar(select(func.count()).select_from(table)),)]
+                continue
             rows = connection.execute(select(*columns).order_by(*table.primary_key.columns))
             out[table.name] = [
                 tuple(json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row)

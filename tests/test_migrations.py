@@ -302,3 +302,26 @@ def test_the_coverage_cache_of_0020_and_its_triggers_come_and_go(empty: Engine) 
         connection.execute(text("UPDATE agency SET program = 'one-mind'"))
     assert names == ["renamed"]
     assert not {"coverage_counts", "coverage_dirty_agency"} & set(inspect(empty).get_table_names())
+
+
+def test_the_roster_seen_table_of_0021_comes_and_goes(empty: Engine) -> None:
+    """Unlogged on PostgreSQL (a crash empties it, as a dead run's rows should be), without
+    rowids on SQLite (its key is all it holds)."""
+    config = alembic_config(empty)
+    command.upgrade(config, "0020")
+    rows = fill(empty)
+    assert "roster_seen" not in inspect(empty).get_table_names()
+    command.upgrade(config, "0021")
+    with empty.begin() as connection:
+        connection.execute(text("INSERT INTO roster_seen (run_id, raw_record_id) VALUES (7, 8)"))
+        if empty.dialect.name == "postgresql":
+            persistence = "SELECT relpersistence FROM pg_class WHERE relname = 'roster_seen'"
+            assert connection.scalar(text(persistence)) == "u"
+        else:
+            listed = "SELECT sql FROM sqlite_master WHERE name = 'roster_seen'"
+            assert "WITHOUT ROWID" in connection.scalar(text(listed))
+    command.downgrade(config, "0020")
+    assert "roster_seen" not in inspect(empty).get_table_names()
+    with empty.connect() as connection:
+        runs = connection.scalars(text("SELECT id FROM sync_run")).all()
+    assert runs == [rows["sync_run"]["id"]]

@@ -19,7 +19,7 @@ import pytest
 from builders import empty_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from test_sync import ROSTER_HEADER, make_settings, run
 
@@ -31,11 +31,16 @@ from onemind.store.models import (
     Employment,
     Person,
     PersonIdentifier,
+    QuarantinedRecord,
+    RawRecord,
+    RosterSeen,
     Source,
     SyncRun,
 )
+from onemind.store.repeats import fingerprint
 from onemind.store.roster import EMAIL, MBOX_SHA1, mbox_sha1sum, position_key
-from onemind.store.writer import RecordWriter
+from onemind.store.roster_writer import RosterWriter
+from onemind.sync import loading, runner
 from onemind.sync.runner import SyncOutcome
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -67,8 +72,9 @@ class Reference:
         for row in rows:
             first.setdefault((row.agency, row.employee_id), row)
         for key, row in first.items():
-            if self.said.get(key) != replace(row, location=""):
-                self.said[key] = replace(row, location="")
+            said = replace(row, location="", digest=None)
+            if self.said.get(key) != said:
+                self.said[key] = said
                 self.apply(key, row)
 
     def apply(self, key: Key, row: RosterEntry) -> None:
@@ -151,7 +157,7 @@ def entries(draw: st.DrawFn) -> RosterEntry:
     hired = draw(DAYS)
     left = draw(st.one_of(st.none(), st.dates(hired, date(2026, 11, 20))))
     values = {"agency": agency, "employee_id": employee}
-    return RosterEntry(
+    entry = RosterEntry(
         external_id=f"{agency}:{employee}",
         location="roster.csv:?",
         agency=agency,
@@ -166,9 +172,19 @@ def entries(draw: st.DrawFn) -> RosterEntry:
         separated_on=left,
         payload=values,
     )
+    return replace(entry, digest=fingerprint(entry)) if draw(st.booleans()) else entry
 
 
-runs_of_rows = st.lists(st.lists(entries(), max_size=10), min_size=1, max_size=4)
+@st.composite
+def runs_of_rows(draw: st.DrawFn) -> list[list[RosterEntry]]:
+    """Runs of rows, each after the first restating some of the rows before it (as a nightly
+    file restates most of its roster), anywhere among its own."""
+    runs = draw(st.lists(st.lists(entries(), max_size=10), min_size=1, max_size=4))
+    for before, index in zip(runs, range(1, len(runs)), strict=False):
+        kept = draw(st.lists(st.sampled_from(before), max_size=6)) if before else []
+        rows = runs[index] + kept
+        runs[index] = draw(st.permutations(rows))
+    return runs
 
 
 def load(engine: Engine, runs: list[list[RosterEntry]], batch: int) -> dict[str, Any]:
@@ -184,7 +200,7 @@ def load(engine: Engine, runs: list[list[RosterEntry]], batch: int) -> dict[str,
             sync_run = SyncRun(source_id=source.id, started_at=NOW)
             session.add(sync_run)
             session.flush()
-            writer = RecordWriter(session, source.id, sync_run.id, NOW, set(AGENCIES))
+            writer = RosterWriter(session, source.id, sync_run.id, NOW, set(AGENCIES))
             located = [replace(r, location=f"roster.csv:{number}.{i}") for i, r in enumerate(rows)]
             for start in range(0, len(located), batch):
                 writer.write(located[start : start + batch])
@@ -215,7 +231,7 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(runs=runs_of_rows, batch=st.integers(1, 12))
+@given(runs=runs_of_rows(), batch=st.integers(1, 12))
 def test_roster_equals_reference_on_sqlite(
     sqlite_engine: Engine, runs: list[list[RosterEntry]], batch: int
 ) -> None:
@@ -224,7 +240,7 @@ def test_roster_equals_reference_on_sqlite(
 
 @pytest.mark.postgres
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(runs=runs_of_rows, batch=st.integers(1, 12))
+@given(runs=runs_of_rows(), batch=st.integers(1, 12))
 def test_roster_equals_reference_on_postgresql(
     pg_engine: Engine, runs: list[list[RosterEntry]], batch: int
 ) -> None:
@@ -318,3 +334,81 @@ def test_a_rerun_of_a_changed_file_writes_only_what_changed(
 
 def jobs(session: Session) -> list[Employment]:
     return list(session.scalars(select(Employment)))
+
+
+def test_a_rerun_leaves_the_raw_records_of_unchanged_rows_as_they_are(
+    rerun: Callable[[str], SyncOutcome], sessions: sessionmaker[Session]
+) -> None:
+    before = last_runs(sessions)
+    rerun(ROSTER.replace("Officer,,2020", "Sergeant,,2020", 1))
+    after = last_runs(sessions)
+    assert after["a-pd:1"] != before["a-pd:1"], "the changed row's raw record is rewritten"
+    assert {k: after[k] for k in ("a-pd:2", "a-pd:3")} == {
+        k: before[k] for k in ("a-pd:2", "a-pd:3")
+    }
+
+
+def test_a_later_row_of_an_unchanged_key_saying_otherwise_is_quarantined(
+    rerun: Callable[[str], SyncOutcome], sessions: sessionmaker[Session]
+) -> None:
+    outcome = rerun(ROSTER + "a-pd,2,Bob,Ray,bob@a.example,true,Sergeant,,2020-01-01,\n")
+    stats = outcome.results[0].stats
+    assert (stats.updated, stats.quarantined) == (0, 1)
+    with sessions() as session:
+        ((location, reason),) = session.execute(
+            select(QuarantinedRecord.location, QuarantinedRecord.reason)
+        ).all()
+        position = session.scalar(select(Employment.position).where(Employment.employee_id == "2"))
+    assert location == "roster.csv:5"
+    assert reason.startswith("repeats roster.csv:3 with other position")
+    assert position == "Officer", "the first row of the key stands"
+
+
+def test_a_later_row_of_an_unchanged_key_in_another_transaction_is_still_a_repeat(
+    rerun: Callable[[str], SyncOutcome],
+    sessions: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One row a batch, one batch a transaction: the row set aside is remembered in the store,
+    and forgotten when the run ends."""
+    monkeypatch.setattr(runner, "BATCH_SIZE", 1)
+    monkeypatch.setattr(loading, "COMMIT_RECORDS", 1)
+    later = (
+        "a-pd,2,Bob,Ray,bob@a.example,true,Sergeant,,2020-01-01,\n"
+        "a-pd,3,Cat,Kim,,false,Dispatcher,,2020-01-01,\n"
+    )
+    outcome = rerun(ROSTER + later)
+    stats = outcome.results[0].stats
+    assert (stats.updated, stats.quarantined, stats.repeated) == (0, 1, 1)
+    with sessions() as session:
+        ((location, reason),) = session.execute(
+            select(QuarantinedRecord.location, QuarantinedRecord.reason)
+        ).all()
+        assert session.scalar(select(func.count()).select_from(RosterSeen)) == 0
+    assert (location, reason.split(" with ")[0]) == ("roster.csv:5", "repeats roster.csv:3")
+
+
+def test_what_a_dead_run_left_of_the_rows_it_set_aside_is_cleared_and_changes_nothing(
+    rerun: Callable[[str], SyncOutcome], sessions: sessionmaker[Session]
+) -> None:
+    """A run killed mid-pull leaves its `roster_seen` rows; the next run marks it abandoned,
+    drops them, and sets aside and writes as if they had never been."""
+    with transaction(sessions) as session:
+        source = session.scalars(select(Source).where(Source.name == "roster")).one()
+        dead = SyncRun(source_id=source.id, started_at=NOW)
+        session.add(dead)
+        session.flush()
+        raw_ids = session.scalars(select(RawRecord.id).where(RawRecord.source_id == source.id))
+        session.add_all(RosterSeen(run_id=dead.id, raw_record_id=r) for r in raw_ids)
+    outcome = rerun(ROSTER.replace("Officer,,2020", "Sergeant,,2020", 1))
+    stats = outcome.results[0].stats
+    assert (stats.fetched, stats.updated, stats.quarantined, stats.repeated) == (3, 1, 0, 0)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(RosterSeen)) == 0
+        assert session.get(SyncRun, dead.id).status == "abandoned"
+
+
+def last_runs(sessions: sessionmaker[Session]) -> dict[str, int | None]:
+    with sessions() as session:
+        rows = session.execute(select(RawRecord.external_id, RawRecord.last_run_id))
+        return {key: run_id for key, run_id in rows}
