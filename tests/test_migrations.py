@@ -278,6 +278,17 @@ def test_the_bulk_foreign_keys_of_0019_go_on_postgresql_alone_and_come_back(
     assert tuple(completion) == (rows["completion"]["id"], rows["completion"]["raw_record_id"])
 
 
+def fillfactor(engine: Engine) -> str | None:
+    """coverage_latest's storage options on PostgreSQL (None: none, or SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    query = (
+        "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'coverage_latest'"
+    )
+    with engine.connect() as connection:
+        return connection.scalar(text(query)) or None
+
+
 def test_the_coverage_cache_of_0020_and_its_triggers_come_and_go(empty: Engine) -> None:
     """The triggers mark what a change touches from the upgrade on, and leave with the
     downgrade together with the tables they write."""
@@ -296,11 +307,13 @@ def test_the_coverage_cache_of_0020_and_its_triggers_come_and_go(empty: Engine) 
         connection.execute(text("UPDATE completion SET voided = NOT voided"))
         people = connection.scalars(text("SELECT person_id FROM coverage_dirty_person")).all()
         assert set(people) == {rows["completion"]["person_id"]}
+    assert fillfactor(empty) == ("fillfactor=50" if empty.dialect.name == "postgresql" else None)
     command.downgrade(config, "0017")
     with empty.connect() as connection:
         names = connection.scalars(text("SELECT name FROM agency")).all()
         connection.execute(text("UPDATE agency SET program = 'one-mind'"))
     assert names == ["renamed"]
+    assert fillfactor(empty) is None
     assert not {"coverage_counts", "coverage_dirty_agency"} & set(inspect(empty).get_table_names())
 
 
