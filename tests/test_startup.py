@@ -87,6 +87,7 @@ QUIET_UNNEEDED = [
     "onemind.mapping",
     "onemind.pipeline",
     "onemind.reports",
+    "sqlalchemy.dialects.postgresql",  # a SQLite store's run has no use for it
 ]
 
 
