@@ -39,6 +39,7 @@ from onemind.domain import programs as rules
 from onemind.domain.categories import CRISIS, EVERYONE, MH
 from onemind.domain.programs import PROGRAMS, Counts
 from onemind.store import coverage
+from onemind.store.bulk import among
 from onemind.store.models import (
     Agency,
     CoverageBasis,
@@ -149,10 +150,9 @@ def _some(session: Session, values: dict[str, Any]) -> None:
     session.execute(delete(CoverageTodo.__table__))
     counts = CoverageCounts.__table__
     touched = sorted(was.keys() | now.keys())
-    stored: dict[str, tuple[int, ...]] = {}
-    for chunk in _chunks(touched):
-        stored |= _by_agency(session.execute(select(counts).where(counts.c.agency_id.in_(chunk))))
-        session.execute(delete(counts).where(counts.c.agency_id.in_(chunk)))
+    theirs = among(session.get_bind().dialect, counts.c.agency_id, touched)
+    stored = _by_agency(session.execute(select(counts).where(theirs)))
+    session.execute(delete(counts).where(theirs))
     zero = (0,) * (len(counts.columns) - 1)
     rows = []
     for agency in touched:
@@ -204,8 +204,9 @@ def _claim_marks(session: Session) -> bool:
         session.execute(delete(CoverageDirtyAgency))
     if EVERY_AGENCY in marked:
         return True
-    for chunk in _chunks(sorted(marked)):
-        people = select(Employment.person_id).where(Employment.agency_id.in_(chunk)).distinct()
+    if marked:
+        employed = among(session.get_bind().dialect, Employment.agency_id, sorted(marked))
+        people = select(Employment.person_id).where(employed).distinct()
         session.execute(insert(CoverageTodo.__table__).from_select(["person_id"], people))
     return False
 
@@ -218,10 +219,6 @@ def _due(session: Session, as_of: date, window: date) -> int:
     )
     session.execute(insert(CoverageTodo.__table__).from_select(["person_id"], due.distinct()))
     return session.scalar(select(func.count(CoverageTodo.person_id.distinct()))) or 0
-
-
-def _chunks(values: list[str], size: int = 5_000) -> list[list[str]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def _fill(narrowed: bool) -> Any:
