@@ -45,6 +45,15 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="module")
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """One engine on the run's PostgreSQL database for a module's property tests (which
+    empty the store themselves between examples)."""
+    engine = make_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite store migrated once per run; each test gets a copy of the file."""

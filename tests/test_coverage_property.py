@@ -469,13 +469,6 @@ def sqlite_engine() -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def pg_engine(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world=worlds())
 def test_engine_equals_reference_on_sqlite(sqlite_engine: Engine, world: World) -> None:

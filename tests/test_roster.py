@@ -223,13 +223,6 @@ def sqlite_engine() -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def pg_engine(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
-
-
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(runs=runs_of_rows(), batch=st.integers(1, 12))
 def test_roster_equals_reference_on_sqlite(
