@@ -44,8 +44,7 @@ COMPLETIONS = (
 )
 
 
-def make_settings(tmp_path: Path, extra_sources: str = "") -> Settings:
-    text_ = f"""
+SETTINGS = """
 [[agencies]]
 id = "a-pd"
 name = "A Police Department"
@@ -62,8 +61,12 @@ name = "completions"
 kind = "csv"
 role = "completions"
 path = "completions.csv"
-{extra_sources}
 """
+"""One agency, its roster and its completions (ROSTER and COMPLETIONS, as `files` writes them)."""
+
+
+def make_settings(tmp_path: Path, extra_sources: str = "") -> Settings:
+    text_ = SETTINGS + extra_sources
     return parse_settings(tomllib.loads(text_), tmp_path / "onemind.toml")
 
 

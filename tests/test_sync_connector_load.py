@@ -9,32 +9,11 @@ from pathlib import Path
 
 import pytest
 from cli_run import onemind
-from test_sync import COMPLETIONS, ROSTER
+from test_sync import COMPLETIONS, ROSTER, SETTINGS
 
 from onemind.config.model import SourceConfig
 from onemind.connectors import registry
 from onemind.connectors.base import Connector
-
-CONFIG = """
-[store]
-url = "sqlite:///{store}"
-
-[[agencies]]
-id = "a-pd"
-name = "A Police Department"
-
-[[sources]]
-name = "roster"
-kind = "csv"
-role = "roster"
-path = "roster.csv"
-
-[[sources]]
-name = "completions"
-kind = "csv"
-role = "completions"
-path = "completions.csv"
-"""
 
 
 def test_a_connector_that_cannot_load_fails_its_source_alone(
@@ -43,7 +22,7 @@ def test_a_connector_that_cannot_load_fails_its_source_alone(
     (tmp_path / "roster.csv").write_text(ROSTER)
     (tmp_path / "completions.csv").write_text(COMPLETIONS)
     config = tmp_path / "onemind.toml"
-    config.write_text(CONFIG.format(store=tmp_path / "onemind.db"))
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "onemind.db"}"\n{SETTINGS}')
     assert onemind(capsys, "--config", str(config), "init")[0] == 0
     loads = registry.connector_class
 
