@@ -89,9 +89,16 @@ def population(program: Program, as_of: Day, agencies: Select[Any]) -> Select[An
         Employment.id.label("employment_id"),
     ).where(
         Employment.agency_id.in_(agencies),
+        active_at(as_of),
+        or_(Employment.sworn, selected(in_scope(program))),
+    )
+
+
+def active_at(as_of: Day) -> Any:
+    """The employment runs on `as_of`: hired by then, not separated before it."""
+    return and_(
         Employment.hired_on <= as_of,
         or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
-        or_(Employment.sworn, selected(in_scope(program))),
     )
 
 
@@ -188,11 +195,7 @@ def counts_at(as_of: Day) -> Any:
     """The employment (joined to its agency) counts at `as_of` under the agency's program:
     active then, and sworn or selected."""
     scope = or_(*(and_(Agency.program == p.id, in_scope(p)) for p in PROGRAMS.values()))
-    return and_(
-        Employment.hired_on <= as_of,
-        or_(Employment.separated_on.is_(None), Employment.separated_on >= as_of),
-        or_(Employment.sworn, selected(scope)),
-    )
+    return and_(active_at(as_of), or_(Employment.sworn, selected(scope)))
 
 
 def trained_under(program: Any, held: Callable[[str], Any]) -> Any:
