@@ -19,7 +19,7 @@ from onemind.config.model import Settings, SourceConfig
 from onemind.connectors.base import Connector
 from onemind.connectors.registry import build_connector
 from onemind.mapping.changes import ChangeReport
-from onemind.store import coverage, coverage_cache
+from onemind.store import coverage, coverage_cache, snapshots
 from onemind.store.models import Agency
 from onemind.store.status import StatusChange, record_status_changes
 
@@ -63,9 +63,9 @@ def recompute(
     else:
         reports = coverage.compute(session, as_of, agencies)
         recounted = None
-    latest = coverage.latest_snapshots(session, reports)
+    latest = snapshots.latest_snapshots(session, reports)
     changes = record_status_changes(session, reports, now, latest)
-    coverage.save_snapshots(session, reports, now, latest)
+    snapshots.save_snapshots(session, reports, now, latest)
     certificates = CertificateChanges()
     if settings.certificates is not None:  # the credentials stack loads only when configured
         from onemind.certificates.issuer import reconcile

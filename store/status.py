@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from onemind.store.coverage import CoverageReport, latest_snapshots
+from onemind.store.coverage import CoverageReport
 from onemind.store.models import Agency, AgencyStatusChange
+from onemind.store.snapshots import latest_snapshots
 
 
 @dataclass(frozen=True)

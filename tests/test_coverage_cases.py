@@ -16,10 +16,11 @@ from builders import UNMAPPED, StoreBuilder, empty_store
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from onemind.store.coverage import CoverageReport, compute, save_snapshots
+from onemind.store.coverage import CoverageReport, compute
 from onemind.store.db import make_engine, session_factory, transaction, upgrade
 from onemind.store.explain import explain_agency, explain_person
 from onemind.store.models import CoverageSnapshot, Person
+from onemind.store.snapshots import save_snapshots
 
 D = date(2026, 11, 26)
 A, B = "a-pd", "b-pd"

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.domain.programs import Counts
-from onemind.store import coverage
-from onemind.store.coverage import CoverageReport, latest_snapshots, save_snapshots
+from onemind.store import snapshots
+from onemind.store.coverage import CoverageReport
 from onemind.store.models import CoverageSnapshot
+from onemind.store.snapshots import latest_snapshots, save_snapshots
 from onemind.store.status import StatusChange, status_changes
 
 D = date(2026, 11, 26)
@@ -42,7 +43,7 @@ def test_latest_snapshot_on_or_before_the_date_is_compared(
     sessions: sessionmaker[Session], now: datetime, named: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not named:
-        monkeypatch.setattr(coverage, "FEW", 0)
+        monkeypatch.setattr(snapshots, "FEW", 0)
     with sessions.begin() as session:
         b = StoreBuilder.start(session, now)
         for agency in ("a", "b", "c", "d"):

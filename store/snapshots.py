@@ -1,0 +1,159 @@
+"""Each agency's coverage kept as it moves: a snapshot for each date its figures changed (the
+history reports draw) and `coverage_latest`, its newest figures for the hub dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, aliased
+
+from onemind.store.bulk import among
+from onemind.store.coverage import CoverageReport
+from onemind.store.models import Agency, CoverageLatest, CoverageSnapshot
+from onemind.store.upsert import insert_for
+
+FEW = 500  # up to this many agencies are named in the snapshot query; more read every agency
+SNAPSHOT_FIGURES = (
+    "program",
+    "sworn_total",
+    "sworn_crisis",
+    "sworn_trained",
+    "nonsworn_selected_total",
+    "nonsworn_trained",
+    "partnership",
+    "policy",
+    "crisis_20",
+    "all_trained",
+    "status",
+)
+
+
+def latest_snapshots(
+    session: Session, reports: Sequence[CoverageReport]
+) -> dict[str, tuple[Any, ...]]:
+    """Each reported agency's latest snapshot on or before the reports' date: its
+    `SNAPSHOT_FIGURES`, in that order (the status last)."""
+    if not reports:
+        return {}
+    day = max(r.as_of for r in reports)
+    older = aliased(CoverageSnapshot)
+    latest = (
+        select(older.id)
+        .where(older.agency_id == Agency.id, older.as_of <= day)
+        .order_by(older.as_of.desc())
+        .limit(1)
+        .correlate(Agency)
+        .scalar_subquery()
+    )
+    # one index seek per agency, however long the history of snapshots grows
+    query = select(
+        CoverageSnapshot.agency_id, *(CoverageSnapshot.__table__.c[c] for c in SNAPSHOT_FIGURES)
+    ).join(Agency, CoverageSnapshot.id == latest)
+    if len(reports) <= FEW:
+        query = query.where(Agency.id.in_([r.agency for r in reports]))
+    return {agency: tuple(figures) for agency, *figures in session.execute(query)}
+
+
+def _figures(report: CoverageReport) -> tuple[Any, ...]:
+    """The report's `SNAPSHOT_FIGURES`, in that order."""
+    c = report.counts
+    return (
+        *(report.program, c.sworn_total, c.sworn_crisis, c.sworn_trained, c.nonsworn_total),
+        *(c.nonsworn_trained, report.partnership, report.policy, report.crisis_20),
+        *(report.all_trained, report.status),
+    )
+
+
+def _snapshot_row(report: CoverageReport, now: datetime) -> dict[str, Any]:
+    row = dict(zip(SNAPSHOT_FIGURES, _figures(report), strict=True))
+    return {"agency_id": report.agency, "as_of": report.as_of, "computed_at": now, **row}
+
+
+def save_snapshots(
+    session: Session,
+    reports: Sequence[CoverageReport],
+    now: datetime,
+    latest: dict[str, tuple[Any, ...]] | None = None,
+) -> int:
+    """Keep an agency's snapshot for the date when its figures differ from its latest one on
+    or before that date (`latest_snapshots`, read here unless given); a later computation of
+    the same day replaces it. An unchanged agency writes nothing: the latest snapshot still
+    says what it says. Returns how many were written."""
+    if not reports:
+        return 0
+    if latest is None:
+        latest = latest_snapshots(session, reports)
+    changed = [_snapshot_row(r, now) for r in reports if latest.get(r.agency) != _figures(r)]
+    if changed:
+        statement = insert_for(session, CoverageSnapshot.__table__)
+        keep = {"agency_id", "as_of"}
+        statement = statement.on_conflict_do_update(
+            index_elements=["agency_id", "as_of"],
+            set_={c: statement.excluded[c] for c in changed[0] if c not in keep},
+        )
+        session.execute(statement, changed)
+    _keep_newest(session, reports)
+    return len(changed)
+
+
+LATEST_COLUMNS = (
+    *("agency_id", "as_of", "status", "sworn_total", "sworn_crisis", "sworn_trained"),
+    *("nonsworn_selected_total", "nonsworn_trained", "partnership", "policy"),
+)
+
+
+def _newest(report: CoverageReport) -> tuple[Any, ...]:
+    """The report as a `coverage_latest` row, in LATEST_COLUMNS' order."""
+    c = report.counts
+    return (
+        *(report.agency, report.as_of, report.status, c.sworn_total, c.sworn_crisis),
+        *(c.sworn_trained, c.nonsworn_total, c.nonsworn_trained, report.partnership),
+        report.policy,
+    )
+
+
+def _keep_newest(session: Session, reports: Sequence[CoverageReport]) -> None:
+    """`coverage_latest` (the hub dashboard's) follows each agency's newest computation,
+    whether or not its figures changed (its date moves on); a row already saying the same is
+    not written again (a rerun rewrote every agency's row, 18,000 on a state hub)."""
+    table = CoverageLatest.__table__
+    stored = _latest_rows(session, [r.agency for r in reports])
+    changed, dated = [], {}
+    for row in map(_newest, reports):
+        kept = stored.get(row[0])
+        if kept is not None and kept[2:] == row[2:] and kept[1] < row[1]:
+            dated.setdefault(row[1], []).append(row[0])  # only its date moves on
+        elif kept != row:
+            changed.append(dict(zip(LATEST_COLUMNS, row, strict=True)))
+    for day, agencies in dated.items():  # one statement, not a row each
+        session.execute(
+            update(table)
+            .where(among(session.get_bind().dialect, table.c.agency_id, agencies))
+            .where(table.c.as_of < day)
+            .values(as_of=day)
+        )
+    if not changed:
+        return
+    newest = insert_for(session, table)
+    newest = newest.on_conflict_do_update(
+        index_elements=["agency_id"],
+        set_={c: newest.excluded[c] for c in LATEST_COLUMNS if c != "agency_id"},
+        where=CoverageLatest.as_of <= newest.excluded.as_of,
+    )
+    session.execute(newest, changed)
+
+
+def _latest_rows(session: Session, agencies: list[str]) -> dict[str, tuple[Any, ...]]:
+    """The stored `coverage_latest` rows of `agencies`, as LATEST_COLUMNS tuples: named when
+    few, else the whole table in one read."""
+    table = CoverageLatest.__table__
+    query = select(*(table.c[c] for c in LATEST_COLUMNS))
+    if len(agencies) <= FEW:
+        query = query.where(table.c.agency_id.in_(agencies))
+    return {row[0]: tuple(row) for row in session.execute(query).all()}
+
+
+__all__ = ["latest_snapshots", "save_snapshots"]
