@@ -10,7 +10,9 @@ completions by default) with bulk Core inserts, then on each backend, alternatin
                cached (every person's standing worked out and the cache written)
     nightly    then, night after night, the date a day on and 1 % of the agencies changed
                (`--changed`): the recompute as the nightly sync runs it, from the cache,
-               against the floor at that date, its figures checked against a full count
+               against the floor at that date, its figures checked against a full count;
+               before each, on PostgreSQL, the vacuuming autovacuum would have done in the
+               day between (`hubload.a_day_passes`)
 
 and the data one agency's report gathers (`reports.content.agency_report`, no rendering) for
 the largest agency and a median one. The floor's figures are checked against ours, and the
@@ -47,6 +49,7 @@ from hubload import (
     OUT,
     PG_ADMIN,
     Target,
+    a_day_passes,
     fresh_sqlite,
     load_world,
     populate,
@@ -222,6 +225,7 @@ def bench_nightly(target: Target, nights: int, share: float) -> None:
     their people's completions voided or restored, one of their officers leaving), then the
     recompute, against the floor at that date; the figures checked against a full count."""
     floors, mine, recounted, agreed = [], [], [], []
+    vacuumed: list[list[str]] = []
     rng = random.Random(target.name)
     with transaction(session_factory(target.engine)) as session:
         agencies = session.scalars(select(Agency.id).order_by(Agency.id)).all()
@@ -231,6 +235,7 @@ def bench_nightly(target: Target, nights: int, share: float) -> None:
         changed = rng.sample(agencies, max(1, int(len(agencies) * share)))
         with transaction(session_factory(target.engine)) as session:
             _a_night_of_changes(session, changed, day)
+        vacuumed.append(a_day_passes(target))
         seconds, result = timed(
             target.engine, lambda s, day=day: recompute(s, Settings(), NOW, day)
         )
@@ -249,6 +254,8 @@ def bench_nightly(target: Target, nights: int, share: float) -> None:
         f"{statistics.median(mine):.3f} s), people worked out again {recounted} "
         f"(runs: floor {_seconds(floors)}; recompute {', '.join(f'{v:.3f}' for v in mine)})"
     )
+    if target.name == "postgresql":
+        print(f"  {target.name} vacuumed before each night, as autovacuum would: {vacuumed}")
     same = "yes" if all(agreed) else "NO"
     print(f"  {target.name} every night's figures agree with the floor and a full count: {same}")
 

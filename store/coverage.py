@@ -333,15 +333,15 @@ def reports(
 ) -> list[CoverageReport]:
     """The reports of the agencies (every active one when None) from their head counts at
     `as_of` and at the start of its rate window, ordered by agency id."""
-    evidence = attested(session, as_of, wanted)
-    # plain rows, not ORM objects: a hub has tens of thousands of agencies
+    evidence = attested(session, as_of, wanted)  # flushes what the session holds
+    # plain rows on the connection, not through the ORM: a hub has tens of thousands
     query = select(
         Agency.id, Agency.name, Agency.program, Agency.pledged_on, Agency.deadline_months
     ).order_by(Agency.id)
     query = query.where(Agency.active if wanted is None else Agency.id.in_(wanted))
     return [
         _report(a, as_of, now.get(a.id, Counts()), before.get(a.id, Counts()), evidence)
-        for a in session.execute(query).all()
+        for a in session.connection().execute(query).all()
     ]
 
 

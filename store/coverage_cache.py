@@ -185,18 +185,12 @@ def _claim_marks(session: Session) -> bool:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text(
-                "WITH gone AS (DELETE FROM coverage_dirty_person RETURNING person_id) "
+                f"WITH gone AS ({_claim('coverage_dirty_person', 'person_id')}) "
                 f"{todo}SELECT DISTINCT person_id FROM gone"
             )
         )
-        marked = set(
-            session.scalars(
-                text(
-                    "WITH gone AS (DELETE FROM coverage_dirty_agency RETURNING agency_id) "
-                    "SELECT DISTINCT agency_id FROM gone"
-                )
-            )
-        )
+        claimed = f"WITH gone AS ({_claim('coverage_dirty_agency', 'agency_id')}) "
+        marked = set(session.scalars(text(f"{claimed}SELECT DISTINCT agency_id FROM gone")))
     else:
         session.execute(text(f"{todo}SELECT DISTINCT person_id FROM coverage_dirty_person"))
         marked = set(session.scalars(select(CoverageDirtyAgency.agency_id).distinct()))
@@ -209,6 +203,14 @@ def _claim_marks(session: Session) -> bool:
         people = select(Employment.person_id).where(employed).distinct()
         session.execute(insert(CoverageTodo.__table__).from_select(["person_id"], people))
     return False
+
+
+def _claim(table: str, column: str) -> str:
+    """PostgreSQL: DELETE every mark of `table`, returning `column`, found by the key's index.
+    A large load leaves the table as many pages as its marks filled, and VACUUM gives them
+    back only from the end of the file, where the next marks may sit: a plain DELETE would
+    read every page, night after night (40 ms at a hub's first load's size)."""
+    return f"DELETE FROM {table} WHERE id >= (SELECT min(id) FROM {table}) RETURNING {column}"
 
 
 def _due(session: Session, as_of: date, window: date) -> int:
@@ -328,7 +330,8 @@ def _sums() -> Any:
 
 def _read_counts(session: Session) -> tuple[dict[str, Counts], dict[str, Counts]]:
     now, before = {}, {}
-    for row in session.execute(select(CoverageCounts.__table__)):
+    # on the connection, every row at once: the ORM's handling costs more than the read
+    for row in session.connection().execute(select(CoverageCounts.__table__)).all():
         sworn, nonsworn = row.sworn_total, row.nonsworn_total
         now[row.agency_id] = Counts(
             sworn, row.sworn_crisis, row.sworn_trained, nonsworn, row.nonsworn_trained

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from onemind.store.bulk import among
@@ -40,21 +40,27 @@ def latest_snapshots(
         return {}
     day = max(r.as_of for r in reports)
     older = aliased(CoverageSnapshot)
-    latest = (
-        select(older.id)
+    figures = [getattr(older, c) for c in SNAPSHOT_FIGURES]
+    newest = (
+        select(older.id, *figures)
         .where(older.agency_id == Agency.id, older.as_of <= day)
         .order_by(older.as_of.desc())
         .limit(1)
-        .correlate(Agency)
-        .scalar_subquery()
     )
     # one index seek per agency, however long the history of snapshots grows
-    query = select(
-        CoverageSnapshot.agency_id, *(CoverageSnapshot.__table__.c[c] for c in SNAPSHOT_FIGURES)
-    ).join(Agency, CoverageSnapshot.id == latest)
+    if session.get_bind().dialect.name == "postgresql":  # the figures read by the seek itself
+        found = newest.lateral()
+        query = select(Agency.id, *(found.c[c] for c in SNAPSHOT_FIGURES)).join(found, true())
+    else:  # no LATERAL: the seek finds the row's id
+        latest = newest.with_only_columns(older.id).correlate(Agency).scalar_subquery()
+        query = select(
+            CoverageSnapshot.agency_id,
+            *(CoverageSnapshot.__table__.c[c] for c in SNAPSHOT_FIGURES),
+        ).join(Agency, CoverageSnapshot.id == latest)
     if len(reports) <= FEW:
         query = query.where(Agency.id.in_([r.agency for r in reports]))
-    return {agency: tuple(figures) for agency, *figures in session.execute(query)}
+    rows = session.connection().execute(query).all()  # flushed: the caller's reports read
+    return {agency: tuple(figures) for agency, *figures in rows}
 
 
 def _figures(report: CoverageReport) -> tuple[Any, ...]:

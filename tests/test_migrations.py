@@ -278,15 +278,13 @@ def test_the_bulk_foreign_keys_of_0019_go_on_postgresql_alone_and_come_back(
     assert tuple(completion) == (rows["completion"]["id"], rows["completion"]["raw_record_id"])
 
 
-def fillfactor(engine: Engine) -> str | None:
-    """coverage_latest's storage options on PostgreSQL (None: none, or SQLite)."""
+def storage_options(engine: Engine, table: str = "coverage_latest") -> str | None:
+    """A table's storage options on PostgreSQL (None: none, or SQLite)."""
     if engine.dialect.name != "postgresql":
         return None
-    query = (
-        "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'coverage_latest'"
-    )
+    query = "SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = :table"
     with engine.connect() as connection:
-        return connection.scalar(text(query)) or None
+        return connection.scalar(text(query), {"table": table}) or None
 
 
 def test_the_coverage_cache_of_0020_and_its_triggers_come_and_go(empty: Engine) -> None:
@@ -307,13 +305,15 @@ def test_the_coverage_cache_of_0020_and_its_triggers_come_and_go(empty: Engine) 
         connection.execute(text("UPDATE completion SET voided = NOT voided"))
         people = connection.scalars(text("SELECT person_id FROM coverage_dirty_person")).all()
         assert set(people) == {rows["completion"]["person_id"]}
-    assert fillfactor(empty) == ("fillfactor=50" if empty.dialect.name == "postgresql" else None)
+    assert storage_options(empty) == (
+        "fillfactor=50" if empty.dialect.name == "postgresql" else None
+    )
     command.downgrade(config, "0017")
     with empty.connect() as connection:
         names = connection.scalars(text("SELECT name FROM agency")).all()
         connection.execute(text("UPDATE agency SET program = 'one-mind'"))
     assert names == ["renamed"]
-    assert fillfactor(empty) is None
+    assert storage_options(empty) is None
     assert not {"coverage_counts", "coverage_dirty_agency"} & set(inspect(empty).get_table_names())
 
 
@@ -338,3 +338,33 @@ def test_the_roster_seen_table_of_0021_comes_and_goes(empty: Engine) -> None:
     with empty.connect() as connection:
         runs = connection.scalars(text("SELECT id FROM sync_run")).all()
     assert runs == [rows["sync_run"]["id"]]
+
+
+def test_the_coverage_cache_is_vacuumed_after_hundreds_of_changes_from_0022(empty: Engine) -> None:
+    """PostgreSQL's autovacuum cleans the churned cache tables after a few hundred dead rows,
+    not after a fifth of the table; the downgrade gives the defaults back. SQLite has no
+    such setting."""
+    config = alembic_config(empty)
+    command.upgrade(config, "0021")
+    assert storage_options(empty, "coverage_person") is None
+    command.upgrade(config, "0022")
+    expected = {
+        "coverage_person": 500,
+        "coverage_todo": 200,
+        "coverage_dirty_person": 200,
+        "coverage_dirty_agency": 200,
+    }
+    for table, threshold in expected.items():
+        found = storage_options(empty, table)
+        if empty.dialect.name == "postgresql":
+            assert found is not None
+            assert set(found.split(",")) == {
+                "autovacuum_vacuum_scale_factor=0",
+                f"autovacuum_vacuum_threshold={threshold}",
+                "autovacuum_vacuum_insert_scale_factor=0",
+                f"autovacuum_vacuum_insert_threshold={threshold}",
+            }
+        else:
+            assert found is None
+    command.downgrade(config, "0021")
+    assert all(storage_options(empty, table) is None for table in expected)

@@ -19,6 +19,7 @@ from onemind.domain.programs import (
     Counts,
     Program,
     crisis_needed,
+    deadline,
     gaps,
     meets_crisis_share,
     projected_completion,
@@ -193,3 +194,25 @@ def test_status(
     expected: str,
 ) -> None:
     assert status(complete, as_of, due, projected, has_sworn) == expected
+
+
+@pytest.mark.parametrize(
+    ("pledged", "months", "due"),
+    [
+        (date(2025, 1, 15), 36, date(2028, 1, 15)),
+        (date(2025, 1, 28), 1, date(2025, 2, 28)),
+        (date(2025, 1, 29), 1, date(2025, 2, 28)),
+        (date(2024, 1, 31), 1, date(2024, 2, 29)),
+        (date(2024, 2, 29), 12, date(2025, 2, 28)),
+        (date(2024, 2, 29), 48, date(2028, 2, 29)),
+        (date(2025, 8, 31), 1, date(2025, 9, 30)),
+        (date(2025, 12, 30), 2, date(2026, 2, 28)),
+        (date(2025, 11, 30), 1, date(2025, 12, 30)),
+        (date(2025, 10, 31), 14, date(2026, 12, 31)),
+    ],
+)
+def test_deadline_keeps_the_day_or_takes_the_months_last(
+    pledged: date, months: int, due: date
+) -> None:
+    assert deadline(pledged, months) == due
+    assert deadline(None, months) is None
