@@ -60,7 +60,7 @@ def latest_snapshots(
     if len(reports) <= FEW:
         query = query.where(Agency.id.in_([r.agency for r in reports]))
     rows = session.connection().execute(query).all()  # flushed: the caller's reports read
-    return {agency: tuple(figures) for agency, *figures in rows}
+    return {row[0]: row[1:] for row in rows}  # a row's slice is a plain tuple
 
 
 def _figures(report: CoverageReport) -> tuple[Any, ...]:
@@ -159,7 +159,7 @@ def _latest_rows(session: Session, agencies: list[str]) -> dict[str, tuple[Any, 
     query = select(*(table.c[c] for c in LATEST_COLUMNS))
     if len(agencies) <= FEW:
         query = query.where(table.c.agency_id.in_(agencies))
-    return {row[0]: tuple(row) for row in session.execute(query).all()}
+    return {row[0]: tuple(row) for row in session.connection().execute(query).all()}
 
 
 __all__ = ["latest_snapshots", "save_snapshots"]

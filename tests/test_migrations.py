@@ -340,10 +340,10 @@ def test_the_roster_seen_table_of_0021_comes_and_goes(empty: Engine) -> None:
     assert runs == [rows["sync_run"]["id"]]
 
 
-def test_the_coverage_cache_is_vacuumed_after_hundreds_of_changes_from_0022(empty: Engine) -> None:
-    """PostgreSQL's autovacuum cleans the churned cache tables after a few hundred dead rows,
-    not after a fifth of the table; the downgrade gives the defaults back. SQLite has no
-    such setting."""
+def test_0022_covers_the_nightly_reads_and_vacuums_the_cache_often(empty: Engine) -> None:
+    """PostgreSQL: the credit and classification indexes carry what the nightly recompute
+    reads, and autovacuum cleans the churned cache tables after a few hundred dead rows, not
+    after a fifth of the table; the downgrade gives the defaults back. SQLite has neither."""
     config = alembic_config(empty)
     command.upgrade(config, "0021")
     assert storage_options(empty, "coverage_person") is None
@@ -366,5 +366,25 @@ def test_the_coverage_cache_is_vacuumed_after_hundreds_of_changes_from_0022(empt
             }
         else:
             assert found is None
+    assert included(empty) == (
+        {
+            "ix_completion_credit": "(person_id, completed_on, voided) INCLUDE (id)",
+            "pk_classification": "(completion_id) INCLUDE (category_id, valid_until)",
+        }
+        if empty.dialect.name == "postgresql"
+        else {}
+    )
     command.downgrade(config, "0021")
     assert all(storage_options(empty, table) is None for table in expected)
+    assert included(empty) == {}
+
+
+def included(engine: Engine) -> dict[str, str]:
+    """PostgreSQL: the indexes that carry columns beyond their key, by name, with their
+    columns as the index definition gives them."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    query = "SELECT indexname, indexdef FROM pg_indexes WHERE indexdef LIKE '%INCLUDE%'"
+    with engine.connect() as connection:
+        rows = connection.execute(text(query)).all()
+    return {name: definition.split(" USING btree ")[1] for name, definition in rows}
