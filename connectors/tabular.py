@@ -16,7 +16,7 @@ from zipfile import BadZipFile
 from onemind.config.model import TabularSourceConfig
 from onemind.config.sources import ROLE_COLUMNS
 from onemind.connectors import agency_rows
-from onemind.connectors.base import CheckResult, Connector, run_checks
+from onemind.connectors.base import CheckResult, Connector, DefersParsing, run_checks
 from onemind.connectors.cursors import FileCursor
 from onemind.connectors.fields import (
     parse_bool,
@@ -32,6 +32,7 @@ from onemind.domain.records import (
     PullItem,
     Rejected,
     RosterEntry,
+    RosterRow,
 )
 from onemind.errors import ConfigurationError, SourceError
 
@@ -57,7 +58,7 @@ REQUIRED = {
 }
 
 
-class TabularConnector(Connector):
+class TabularConnector(Connector, DefersParsing):
     """Reads a whole file each time it changes; unsorted, so it checkpoints only at the end."""
 
     def __init__(self, config: TabularSourceConfig) -> None:
@@ -101,6 +102,11 @@ class TabularConnector(Connector):
             return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
+        for item in self.pull_rows(cursor):
+            yield item.parse() if isinstance(item, RosterRow) else item
+
+    def pull_rows(self, cursor: dict[str, Any] | None) -> Iterator[PullItem | RosterRow]:
+        """As `pull`; a roster row that names its employee comes unparsed, as a `RosterRow`."""
         self._readable()
         digest = file_digest(self.path)
         if FileCursor.from_json(self.name, cursor) == FileCursor(digest):
@@ -111,6 +117,7 @@ class TabularConnector(Connector):
         counts = self._count_only(header)
         read = _reader(positions, self.config.kind == "csv")
         self.signature = self._signature(positions)
+        parse = self._roster_row if self.config.role == "roster" else self._parsed
         name, skipped, stated = self.path.name, 0, 0
         for line, cells in rows:
             location = f"{name}:{line}"
@@ -125,10 +132,7 @@ class TabularConnector(Connector):
             if not counts(cells):
                 skipped += 1
                 continue
-            try:
-                yield self.parse(values, location)
-            except ValueError as exc:
-                yield Rejected(location, str(exc), _payload(values))
+            yield parse(values, location)
         if skipped:
             column = self.config.count_only.column if self.config.count_only else ""
             log.info(
@@ -143,6 +147,24 @@ class TabularConnector(Connector):
                 )
             yield ListingEnd(self.name, self.path.name)
         yield Checkpoint(FileCursor(digest).to_json())
+
+    def _parsed(self, values: dict[str, Any], location: str) -> PullItem:
+        """The row's record, or the reason it cannot be read."""
+        try:
+            return self.parse(values, location)
+        except ValueError as exc:
+            return Rejected(location, str(exc), _payload(values))
+
+    def _roster_row(self, values: dict[str, Any], location: str) -> PullItem | RosterRow:
+        """The row keyed and digested, its parsing left for later (a row without an employee
+        id has no key: it is parsed now, and rejected)."""
+        employee_id = text(values.get("employee_id"))
+        if not employee_id:
+            return self._parsed(values, location)
+        agency = self._agency(values)
+        digest = self._digest(values)
+        parse = partial(self._parsed, values, location)
+        return RosterRow(f"{agency}:{employee_id}", location, agency, digest, parse)
 
     def _signature(self, positions: dict[str, int]) -> str:
         """What besides its cells decides what a row gives: the fields read, the source's
@@ -268,8 +290,11 @@ class TabularConnector(Connector):
             raise ValueError(f"{self.columns[field]}: missing")
         return value
 
+    def _agency(self, values: dict[str, Any]) -> str:
+        return text(values.get("agency")) or self.config.agency or ""
+
     def _roster_entry(self, values: dict[str, Any], location: str) -> RosterEntry:
-        agency = text(values.get("agency")) or self.config.agency or ""
+        agency = self._agency(values)
         employee_id = self._required(values, "employee_id")
         hired_on = self._date(values.get("hired_on"), "hired_on")
         separated_on = self._optional_date(values.get("separated_on"), "separated_on")

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from onemind.domain.records import Record, RosterEntry
+from onemind.domain.records import Record, Rejected, RosterEntry, RosterRow
 from onemind.store.history import RUNNING
 from onemind.store.models import RosterSeen, SyncRun
 from onemind.store.payloads import payloads_of
@@ -27,10 +27,14 @@ from onemind.store.repeats import Repeats, fingerprint
 from onemind.store.writer import BatchStats, Existing, RecordWriter
 
 LOOKUP = (
-    "SELECT r.external_id, s.run_id, r.id, r.payload_hash, r.last_run_id, r.location"
-    " FROM raw_record r LEFT JOIN roster_seen s ON s.run_id = {mark} AND s.raw_record_id = r.id"
-    " WHERE r.source_id = {mark} AND r.external_id {keys}"
+    "SELECT r.external_id, EXISTS (SELECT 1 FROM roster_seen s"
+    " WHERE s.run_id = {mark} AND s.raw_record_id = r.id),"
+    " r.id, r.payload_hash, r.last_run_id, r.location"
+    " FROM raw_record r WHERE r.source_id = {mark} AND r.external_id {keys}"
 )
+"""A batch's stored rows, each with whether this run set it aside already: probed in
+`roster_seen`'s key row by row (a join would have PostgreSQL hash all the run's rows there,
+which grow with each batch, for every batch)."""
 LOOKUP_POSTGRES = LOOKUP.format(mark="%s", keys="= ANY(%s)")
 LOOKUP_SQLITE = LOOKUP.format(mark="?", keys="IN (SELECT value FROM json_each(?))")
 REMEMBER_POSTGRES = (
@@ -49,7 +53,7 @@ class RosterWriter(RecordWriter):
         self._found: dict[str, Existing] = {}
         self._looked_up: set[str] = set()
 
-    def write(self, records: Sequence[Record]) -> BatchStats:
+    def write(self, records: Sequence[Record | RosterRow]) -> BatchStats:
         """Store a batch; rows the store holds as they are count as fetched, nothing else."""
         left, repeats = self._set_aside(records)
         stats = super().write([*left, *repeats.conflicting])
@@ -57,17 +61,22 @@ class RosterWriter(RecordWriter):
         stats.repeated += repeats.identical
         return stats
 
-    def _set_aside(self, records: Sequence[Record]) -> tuple[list[Record], Repeats]:
-        """The records still to write, and the repeats of rows found unchanged this run."""
-        entries = [r for r in records if isinstance(r, RosterEntry) and r.agency in self.agencies]
-        first: dict[str, RosterEntry] = {}
+    def _set_aside(self, records: Sequence[Record | RosterRow]) -> tuple[list[Record], Repeats]:
+        """The records still to write, parsed, and the repeats of rows found unchanged this
+        run (a row set aside is never parsed: its digest says it gives what is stored)."""
+        entries = [
+            r
+            for r in records
+            if isinstance(r, (RosterEntry, RosterRow)) and r.agency in self.agencies
+        ]
+        first: dict[str, RosterEntry | RosterRow] = {}
         for entry in entries:
             first.setdefault(entry.external_id, entry)
         given: set[str] = set()
         existing = self._found = self._lookup(list(first), given)
         kept: list[int] = []
         aside: set[int] = set()
-        repeated: list[tuple[RosterEntry, Existing]] = []
+        repeated: list[tuple[RosterEntry | RosterRow, Existing]] = []
         for entry in entries:
             key = entry.external_id
             stored = existing.get(key)
@@ -82,7 +91,8 @@ class RosterWriter(RecordWriter):
                 continue
             aside.add(id(entry))
         self._remember(kept)
-        return [r for r in records if id(r) not in aside], self._repeats(repeated)
+        left = [_parsed(r) for r in records if id(r) not in aside]
+        return left, self._repeats(repeated)
 
     def _existing(self, keys: list[str]) -> dict[str, Existing]:
         """The stored rows of `keys`, those this batch looked up already taken as found."""
@@ -124,19 +134,30 @@ class RosterWriter(RecordWriter):
             sql, ids = REMEMBER_SQLITE, dumps(raw_ids)
         connection.exec_driver_sql(sql, (self.run_id, ids))
 
-    def _unchanged(self, entry: RosterEntry, stored: Existing) -> bool:
+    def _unchanged(self, entry: RosterEntry | RosterRow, stored: Existing) -> bool:
         """The store holds what the row says, written by an earlier run (a row this run wrote
         is left to the repeat rules)."""
         return stored.digest == fingerprint(entry) and stored.run_id != self.run_id
 
-    def _repeats(self, repeated: list[tuple[RosterEntry, Existing]]) -> Repeats:
-        """Each row a repeat of the stored row its key's first row this run left as it was."""
+    def _repeats(self, repeated: list[tuple[RosterEntry | RosterRow, Existing]]) -> Repeats:
+        """Each row a repeat of the stored row its key's first row this run left as it was;
+        one that says otherwise is parsed to be compared (and quarantined if unreadable)."""
         repeats = Repeats()
-        differing = [s.raw_id for e, s in repeated if s.digest != fingerprint(e)]
-        payloads: dict[int, Any] = payloads_of(self.session, differing) if differing else {}
-        for entry, stored in repeated:
-            repeats.add(entry, stored.digest, stored.location, payloads.get(stored.raw_id, {}))
+        differing = [(_parsed(e), s) for e, s in repeated if s.digest != fingerprint(e)]
+        raw_ids = [s.raw_id for e, s in differing if not isinstance(e, Rejected)]
+        payloads: dict[int, Any] = payloads_of(self.session, raw_ids) if raw_ids else {}
+        for entry, stored in differing:
+            if isinstance(entry, Rejected):
+                repeats.conflicting.append(entry)
+            else:
+                repeats.add(entry, stored.digest, stored.location, payloads.get(stored.raw_id, {}))
+        repeats.identical += len(repeated) - len(differing)
         return repeats
+
+
+def _parsed(record: Record | RosterRow) -> Record:
+    """The record, a roster row parsed (into its entry, or the reason it cannot be read)."""
+    return record.parse() if isinstance(record, RosterRow) else record
 
 
 def forget_seen(session: Session, run_id: int) -> None:

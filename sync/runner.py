@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from onemind.certificates.changes import CertificateChanges
 from onemind.config.model import Settings, SourceConfig
 from onemind.config.names import unknown_names
-from onemind.connectors.base import Connector, Reconciles
+from onemind.connectors.base import Connector, DefersParsing, Reconciles
 from onemind.connectors.registry import build_connector
-from onemind.domain.records import Checkpoint, PullItem, Record, Skipped
+from onemind.domain.records import Checkpoint, PullItem, Record, RosterRow, Skipped
 from onemind.errors import ConfigurationError, OneMindError, SourceError
 from onemind.store import coverage, dropped
 from onemind.store.agencies import AgencyWriter
@@ -235,9 +235,10 @@ class SyncRunner:
         cursor: dict[str, Any] | None,
         result: SourceResult,
     ) -> None:
-        batch: list[Record] = []
+        batch: list[Record | RosterRow] = []
         total = connector.size_hint()
-        with self._load(config, run_id, result) as load, _closing(connector.pull(cursor)) as items:
+        pulled = _pulled(connector, cursor)
+        with self._load(config, run_id, result) as load, _closing(pulled) as items:
             try:
                 for item in items:
                     if isinstance(item, Skipped):
@@ -356,8 +357,18 @@ def _run_ids(results: list[SourceResult]) -> list[int]:
     return [r.run_id for r in results if r.run_id and r.skipped is None]
 
 
+def _pulled(connector: Connector, cursor: dict[str, Any] | None) -> Iterator[PullItem | RosterRow]:
+    """The connector's items, its rows unparsed where it can leave their parsing to the writer
+    (which parses only the rows the store does not hold already)."""
+    if isinstance(connector, DefersParsing):
+        return connector.pull_rows(cursor)
+    return connector.pull(cursor)
+
+
 @contextmanager
-def _closing(items: Iterator[PullItem]) -> Iterator[Iterator[PullItem]]:
+def _closing(
+    items: Iterator[PullItem | RosterRow],
+) -> Iterator[Iterator[PullItem | RosterRow]]:
     """Close a connector's generator when the pull ends early, so it releases what it holds."""
     try:
         yield items

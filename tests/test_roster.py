@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from test_sync import ROSTER_HEADER, make_settings, run
 
+from onemind.connectors.tabular import TabularConnector
 from onemind.domain.records import RosterEntry
 from onemind.store.db import make_engine, session_factory, transaction
 from onemind.store.models import (
@@ -323,6 +324,35 @@ def test_a_rerun_of_a_changed_file_writes_only_what_changed(
     with sessions() as session:
         after = {e.employee_id: (e.raw_record_id, e.position) for e in jobs(session)}
     assert after == before | {"1": (before["1"][0], "Sergeant")}
+
+
+def test_a_rerun_parses_only_the_rows_that_changed(
+    rerun: Callable[[str], SyncOutcome], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row whose digest the store holds is set aside as read, never parsed."""
+    parsed: list[str] = []
+    parse = TabularConnector._roster_entry
+
+    def counted(self: TabularConnector, values: dict[str, Any], location: str) -> RosterEntry:
+        parsed.append(location)
+        return parse(self, values, location)
+
+    monkeypatch.setattr(TabularConnector, "_roster_entry", counted)
+    rerun(ROSTER.replace("Officer,,2020", "Sergeant,,2020", 1))
+    assert parsed == ["roster.csv:2"]
+
+
+def test_a_later_unreadable_row_of_an_unchanged_key_is_quarantined_for_what_it_lacks(
+    rerun: Callable[[str], SyncOutcome], sessions: sessionmaker[Session]
+) -> None:
+    outcome = rerun(ROSTER + "a-pd,2,Bob,Ray,bob@a.example,true,Officer,,someday,\n")
+    stats = outcome.results[0].stats
+    assert (stats.updated, stats.quarantined, stats.repeated) == (0, 1, 0)
+    with sessions() as session:
+        ((location, reason),) = session.execute(
+            select(QuarantinedRecord.location, QuarantinedRecord.reason)
+        ).all()
+    assert (location, reason.split(":")[0]) == ("roster.csv:5", "hired_on")
 
 
 def jobs(session: Session) -> list[Employment]:
