@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from datetime import date
 from functools import partial
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
@@ -148,9 +149,12 @@ class TabularConnector(Connector, DefersParsing):
             yield ListingEnd(self.name, self.path.name)
         yield Checkpoint(FileCursor(digest).to_json())
 
-    def _parsed(self, values: dict[str, Any], location: str) -> PullItem:
-        """The row's record, or the reason it cannot be read."""
+    def _parsed(self, values: dict[str, Any], location: str, digest: str = "") -> PullItem:
+        """The row's record, or the reason it cannot be read (a roster row's `digest`, if
+        taken already, is not taken again)."""
         try:
+            if digest:
+                return self._roster_entry(values, location, digest)
             return self.parse(values, location)
         except ValueError as exc:
             return Rejected(location, str(exc), _payload(values))
@@ -163,7 +167,7 @@ class TabularConnector(Connector, DefersParsing):
             return self._parsed(values, location)
         agency = self._agency(values)
         digest = self._digest(values)
-        parse = partial(self._parsed, values, location)
+        parse = partial(self._parsed, values, location, digest)
         return RosterRow(f"{agency}:{employee_id}", location, agency, digest, parse)
 
     def _signature(self, positions: dict[str, int]) -> str:
@@ -293,7 +297,7 @@ class TabularConnector(Connector, DefersParsing):
     def _agency(self, values: dict[str, Any]) -> str:
         return text(values.get("agency")) or self.config.agency or ""
 
-    def _roster_entry(self, values: dict[str, Any], location: str) -> RosterEntry:
+    def _roster_entry(self, values: dict[str, Any], location: str, digest: str = "") -> RosterEntry:
         agency = self._agency(values)
         employee_id = self._required(values, "employee_id")
         hired_on = self._date(values.get("hired_on"), "hired_on")
@@ -317,7 +321,7 @@ class TabularConnector(Connector, DefersParsing):
             hired_on=hired_on,
             separated_on=separated_on,
             payload=values if self.config.kind == "csv" else _payload(values),
-            digest=self._digest(values),
+            digest=digest or self._digest(values),
         )
 
     def _completion(self, values: dict[str, Any], location: str) -> CompletionRecord:
@@ -356,10 +360,11 @@ def _reader(positions: dict[str, int], text_only: bool) -> Callable[[list[Any]],
     """A row's cells by field; a CSV row as long as the header, the common case, read at once."""
     names, indexes = tuple(positions), tuple(positions.values())
     width = max(indexes, default=-1) + 1
+    picked = itemgetter(*indexes) if len(indexes) > 1 else lambda cells: (cells[indexes[0]],)
 
     def read(cells: list[Any]) -> dict[str, Any]:
         if text_only and len(cells) >= width:
-            return dict(zip(names, [cells[i].strip() for i in indexes], strict=True))
+            return dict(zip(names, map(str.strip, picked(cells)), strict=True))
         return {f: _cell(cells[i]) if i < len(cells) else "" for f, i in positions.items()}
 
     return read

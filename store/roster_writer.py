@@ -2,12 +2,12 @@
 
 A nightly roster file is mostly what the store holds. Each row comes with the digest of its
 cells (see `RosterEntry.digest`); a row whose stored raw record has that digest changes
-nothing, so it is neither screened, rewritten nor applied, and its raw record is left as it
-is (rewriting a row per person every night is most of the cost of a re-sync). The raw records
-of those rows are remembered for the rest of the run in `roster_seen`, so that a later row of
-the same key is still a repeat of it, identical or quarantined, as the records of one run are
-elsewhere; a table, not a set in memory, so that memory does not grow with the source. Each
-batch reads it once for its keys and adds to it once; `sync.runs` empties it of a run's rows.
+nothing, so it is neither parsed, screened, rewritten nor applied, and its raw record is left
+as it is (rewriting a row per person every night is most of the cost of a re-sync). The
+run's `StoredDigests` find those rows without a query and remember, for the rest of the run,
+which were set aside, so that a later row of the same key is still a repeat of it, identical
+or quarantined, as the records of one run are elsewhere. The other rows (new, changed, or
+repeating one the run wrote) are looked up by key, one query a batch.
 """
 
 from __future__ import annotations
@@ -24,37 +24,32 @@ from onemind.store.history import RUNNING
 from onemind.store.models import RosterSeen, SyncRun
 from onemind.store.payloads import payloads_of
 from onemind.store.repeats import Repeats, fingerprint
+from onemind.store.roster_digests import StoredDigests
 from onemind.store.writer import BatchStats, Existing, RecordWriter
 
 LOOKUP = (
-    "SELECT r.external_id, EXISTS (SELECT 1 FROM roster_seen s"
-    " WHERE s.run_id = {mark} AND s.raw_record_id = r.id),"
-    " r.id, r.payload_hash, r.last_run_id, r.location"
+    "SELECT r.external_id, r.id, r.payload_hash, r.last_run_id, r.location"
     " FROM raw_record r WHERE r.source_id = {mark} AND r.external_id {keys}"
 )
-"""A batch's stored rows, each with whether this run set it aside already: probed in
-`roster_seen`'s key row by row (a join would have PostgreSQL hash all the run's rows there,
-which grow with each batch, for every batch)."""
 LOOKUP_POSTGRES = LOOKUP.format(mark="%s", keys="= ANY(%s)")
 LOOKUP_SQLITE = LOOKUP.format(mark="?", keys="IN (SELECT value FROM json_each(?))")
-REMEMBER_POSTGRES = (
-    "INSERT INTO roster_seen (run_id, raw_record_id) SELECT %s, unnest(CAST(%s AS BIGINT[]))"
-)
-REMEMBER_SQLITE = (
-    "INSERT INTO roster_seen (run_id, raw_record_id) SELECT ?, value FROM json_each(?)"
-)
 
 
 class RosterWriter(RecordWriter):
-    """RecordWriter for roster rows that sets aside those the store holds as they are."""
+    """RecordWriter for roster rows that sets aside those the store holds as they are.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    `digests` are the run's: one for all its transactions.
+    """
+
+    def __init__(self, *args: Any, digests: StoredDigests, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.digests = digests
         self._found: dict[str, Existing] = {}
         self._looked_up: set[str] = set()
 
     def write(self, records: Sequence[Record | RosterRow]) -> BatchStats:
         """Store a batch; rows the store holds as they are count as fetched, nothing else."""
+        self.digests.load(self.session.connection(), self.source_id)
         left, repeats = self._set_aside(records)
         stats = super().write([*left, *repeats.conflicting])
         stats.fetched = len(records)
@@ -72,67 +67,71 @@ class RosterWriter(RecordWriter):
         first: dict[str, RosterEntry | RosterRow] = {}
         for entry in entries:
             first.setdefault(entry.external_id, entry)
-        given: set[str] = set()
-        existing = self._found = self._lookup(list(first), given)
-        kept: list[int] = []
-        aside: set[int] = set()
+        aside, identical, rest = self._found_unchanged(entries, first)
+        existing = self._found = self._lookup(list({e.external_id: e for e in rest}))
         repeated: list[tuple[RosterEntry | RosterRow, Existing]] = []
-        for entry in entries:
-            key = entry.external_id
-            stored = existing.get(key)
+        for entry in rest:
+            stored = existing.get(entry.external_id)
             if stored is None:
                 continue
-            if key in given:
+            if self.digests.was_seen(stored.digest, stored.raw_id):
                 repeated.append((entry, stored))
-            elif first[key] is entry and self._unchanged(entry, stored):
-                given.add(key)
-                kept.append(stored.raw_id)
+            elif first[entry.external_id] is entry and self._unchanged(entry, stored):
+                self.digests.mark_seen(stored.digest, stored.raw_id)
             else:
+                self.digests.written.add(stored.raw_id)
                 continue
             aside.add(id(entry))
-        self._remember(kept)
         left = [_parsed(r) for r in records if id(r) not in aside]
-        return left, self._repeats(repeated)
+        repeats = self._repeats(repeated)
+        repeats.identical += identical
+        return left, repeats
+
+    def _found_unchanged(
+        self, entries: list[RosterEntry | RosterRow], first: dict[str, RosterEntry | RosterRow]
+    ) -> tuple[set[int], int, list[RosterEntry | RosterRow]]:
+        """The rows set aside by their digest alone (the first of their key in the batch, or
+        an identical repeat of a row set aside), how many of them are repeats, and the rest."""
+        digests = self.digests
+        aside: set[int] = set()
+        identical = 0
+        rest: list[RosterEntry | RosterRow] = []
+        for entry in entries:
+            index = digests.set_aside(fingerprint(entry))
+            if index is None:
+                rest.append(entry)
+            elif digests.seen[index]:
+                identical += 1
+                aside.add(id(entry))
+            elif first[entry.external_id] is entry:
+                digests.seen[index] = 1
+                aside.add(id(entry))
+            else:
+                rest.append(entry)
+        return aside, identical, rest
 
     def _existing(self, keys: list[str]) -> dict[str, Existing]:
         """The stored rows of `keys`, those this batch looked up already taken as found."""
         found = {k: self._found[k] for k in keys if k in self._found}
         missing = [k for k in keys if k not in self._looked_up]
-        return found | self._lookup(missing, set()) if missing else found
+        return found | self._lookup(missing) if missing else found
 
-    def _lookup(self, keys: list[str], given: set[str]) -> dict[str, Existing]:
-        """The stored raw rows of `keys`, adding to `given` those an earlier batch of this run
-        left as they were: one query, its keys one parameter (as `bulk.among` sends them),
-        sent as SQL text through the driver's cursor (a result row object per row costs more
-        than the lookup)."""
+    def _lookup(self, keys: list[str]) -> dict[str, Existing]:
+        """The stored raw rows of `keys`: one query, its keys one parameter (as `bulk.among`
+        sends them), sent as SQL text through the driver's cursor (a result row object per
+        row costs more than the lookup)."""
         self._looked_up = set(keys)
         if not keys:
             return {}
         connection = self.session.connection()
         postgres = connection.dialect.name == "postgresql"
         sql = LOOKUP_POSTGRES if postgres else LOOKUP_SQLITE
-        found: dict[str, Existing] = {}
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(sql, (self.run_id, self.source_id, keys if postgres else dumps(keys)))
-            for key, seen, *rest in cursor.fetchall():
-                found[key] = Existing(*rest)
-                if seen:
-                    given.add(key)
+            cursor.execute(sql, (self.source_id, keys if postgres else dumps(keys)))
+            return {key: Existing(*rest) for key, *rest in cursor.fetchall()}
         finally:
             cursor.close()
-        return found
-
-    def _remember(self, raw_ids: list[int]) -> None:
-        """These raw records were left as they were by this run, for its later batches."""
-        if not raw_ids:
-            return
-        connection = self.session.connection()
-        if connection.dialect.name == "postgresql":
-            sql, ids = REMEMBER_POSTGRES, raw_ids
-        else:
-            sql, ids = REMEMBER_SQLITE, dumps(raw_ids)
-        connection.exec_driver_sql(sql, (self.run_id, ids))
 
     def _unchanged(self, entry: RosterEntry | RosterRow, stored: Existing) -> bool:
         """The store holds what the row says, written by an earlier run (a row this run wrote

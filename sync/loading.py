@@ -156,7 +156,7 @@ class SourceLoad:
                 f"source {self.source!r}: lost its sync lock to another process while "
                 "pulling (raise [scheduler] lock_ttl_seconds if batches take that long)"
             )
-        agencies = set(session.scalars(select(Agency.id)))
+        agencies = set(session.connection().execute(select(Agency.id)).scalars())
         self.marks = references.marks(session)
         self.writer = self.writer_class(session, source.id, self.run_id, now, agencies, self.agency)
         return self.writer

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from onemind.store.bootstrap import apply_settings
 from onemind.store.db import transaction
 from onemind.store.linking import unlinked_count
 from onemind.store.models import RawRecord, Source
+from onemind.store.roster_digests import StoredDigests
 from onemind.store.roster_writer import RosterWriter
 from onemind.store.status import StatusChange
 from onemind.store.writer import BatchStats, RecordWriter
@@ -39,6 +41,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
+ROSTER_BATCH_SIZE = 15_000
+"""A roster's batch: a transaction's worth (`loading.COMMIT_RECORDS`). A nightly roster is
+mostly rows set aside as they are, cheap enough that a batch's fixed costs (the lookup, the
+writes of the few rows changed) would otherwise weigh as much as they do."""
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -236,6 +242,7 @@ class SyncRunner:
         result: SourceResult,
     ) -> None:
         batch: list[Record | RosterRow] = []
+        size = ROSTER_BATCH_SIZE if getattr(config, "role", None) == "roster" else BATCH_SIZE
         total = connector.size_hint()
         pulled = _pulled(connector, cursor)
         with self._load(config, run_id, result) as load, _closing(pulled) as items:
@@ -250,7 +257,7 @@ class SyncRunner:
                         load.checkpoint(item.cursor)
                     else:
                         batch.append(item)
-                        if len(batch) < BATCH_SIZE:
+                        if len(batch) < size:
                             continue
                         load.write(batch)
                         if self.progress:
@@ -318,7 +325,7 @@ class SyncRunner:
         if role in ("agencies", "attestations"):
             writer = AgencyWriter
         elif role == "roster":
-            writer = RosterWriter
+            writer = partial(RosterWriter, digests=StoredDigests())
         return SourceLoad(
             self.sessions,
             config.name,
