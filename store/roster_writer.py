@@ -16,12 +16,7 @@ from collections.abc import Sequence
 from json import dumps
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
-
 from onemind.domain.records import Record, Rejected, RosterEntry, RosterRow
-from onemind.store.history import RUNNING
-from onemind.store.models import RosterSeen, SyncRun
 from onemind.store.payloads import payloads_of
 from onemind.store.repeats import Repeats, fingerprint
 from onemind.store.roster_digests import StoredDigests
@@ -157,18 +152,3 @@ class RosterWriter(RecordWriter):
 def _parsed(record: Record | RosterRow) -> Record:
     """The record, a roster row parsed (into its entry, or the reason it cannot be read)."""
     return record.parse() if isinstance(record, RosterRow) else record
-
-
-def forget_seen(session: Session, run_id: int) -> None:
-    """Drop what `roster_seen` holds for the run, which is ending (a Core statement: the ORM's
-    would fetch every key it deletes to keep its session in step)."""
-    seen = RosterSeen.__table__
-    session.connection().execute(delete(seen).where(seen.c.run_id == run_id))
-
-
-def forget_ended(session: Session) -> None:
-    """Drop what `roster_seen` holds for runs no longer running (a run that died holds its
-    rows until the next run of its source marks it abandoned)."""
-    running = select(SyncRun.id).where(SyncRun.status == RUNNING)
-    seen = RosterSeen.__table__
-    session.connection().execute(delete(seen).where(seen.c.run_id.not_in(running)))

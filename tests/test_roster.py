@@ -19,7 +19,7 @@ import pytest
 from builders import empty_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from test_sync import ROSTER_HEADER, make_settings, run
 
@@ -34,7 +34,6 @@ from onemind.store.models import (
     PersonIdentifier,
     QuarantinedRecord,
     RawRecord,
-    RosterSeen,
     Source,
     SyncRun,
 )
@@ -398,8 +397,7 @@ def test_a_later_row_of_an_unchanged_key_in_another_transaction_is_still_a_repea
     sessions: sessionmaker[Session],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """One row a batch, one batch a transaction: the row set aside is remembered in the store,
-    and forgotten when the run ends."""
+    """One row a batch, one batch a transaction: the row set aside is remembered by the run."""
     monkeypatch.setattr(runner, "ROSTER_BATCH_SIZE", 1)
     monkeypatch.setattr(loading, "COMMIT_RECORDS", 1)
     later = (
@@ -413,28 +411,7 @@ def test_a_later_row_of_an_unchanged_key_in_another_transaction_is_still_a_repea
         ((location, reason),) = session.execute(
             select(QuarantinedRecord.location, QuarantinedRecord.reason)
         ).all()
-        assert session.scalar(select(func.count()).select_from(RosterSeen)) == 0
     assert (location, reason.split(" with ")[0]) == ("roster.csv:5", "repeats roster.csv:3")
-
-
-def test_what_a_dead_run_left_of_the_rows_it_set_aside_is_cleared_and_changes_nothing(
-    rerun: Callable[[str], SyncOutcome], sessions: sessionmaker[Session]
-) -> None:
-    """A run killed mid-pull leaves its `roster_seen` rows; the next run marks it abandoned,
-    drops them, and sets aside and writes as if they had never been."""
-    with transaction(sessions) as session:
-        source = session.scalars(select(Source).where(Source.name == "roster")).one()
-        dead = SyncRun(source_id=source.id, started_at=NOW)
-        session.add(dead)
-        session.flush()
-        raw_ids = session.scalars(select(RawRecord.id).where(RawRecord.source_id == source.id))
-        session.add_all(RosterSeen(run_id=dead.id, raw_record_id=r) for r in raw_ids)
-    outcome = rerun(ROSTER.replace("Officer,,2020", "Sergeant,,2020", 1))
-    stats = outcome.results[0].stats
-    assert (stats.fetched, stats.updated, stats.quarantined, stats.repeated) == (3, 1, 0, 0)
-    with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(RosterSeen)) == 0
-        assert session.get(SyncRun, dead.id).status == "abandoned"
 
 
 def last_runs(sessions: sessionmaker[Session]) -> dict[str, int | None]:
