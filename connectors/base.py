@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from onemind.domain.records import CredentialNotice, PullItem, VoidRecord
+from onemind.domain.records import CredentialNotice, PullItem, RosterRow, VoidRecord
 from onemind.errors import OneMindError
 
 OK, FAILED, NOT_CHECKED = "ok", "failed", "not checked"
@@ -95,6 +95,15 @@ class Pushes(abc.ABC):
     @abc.abstractmethod
     def revoke(self, notice: CredentialNotice) -> str:
         """Withdraw a credential delivered before; returns the remote id of the withdrawal."""
+
+
+class DefersParsing(abc.ABC):
+    """A connector that can yield rows before parsing them, for a store that parses only the
+    rows it does not hold already."""
+
+    @abc.abstractmethod
+    def pull_rows(self, cursor: dict[str, Any] | None) -> Iterator[PullItem | RosterRow]:
+        """As `pull`, but some rows come as a `RosterRow`, parsed only when asked."""
 
 
 class Reconciles(abc.ABC):

@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from datetime import date
 from functools import partial
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
@@ -16,7 +17,7 @@ from zipfile import BadZipFile
 from onemind.config.model import TabularSourceConfig
 from onemind.config.sources import ROLE_COLUMNS
 from onemind.connectors import agency_rows
-from onemind.connectors.base import CheckResult, Connector, run_checks
+from onemind.connectors.base import CheckResult, Connector, DefersParsing, run_checks
 from onemind.connectors.cursors import FileCursor
 from onemind.connectors.fields import (
     parse_bool,
@@ -32,6 +33,7 @@ from onemind.domain.records import (
     PullItem,
     Rejected,
     RosterEntry,
+    RosterRow,
 )
 from onemind.errors import ConfigurationError, SourceError
 
@@ -57,7 +59,7 @@ REQUIRED = {
 }
 
 
-class TabularConnector(Connector):
+class TabularConnector(Connector, DefersParsing):
     """Reads a whole file each time it changes; unsorted, so it checkpoints only at the end."""
 
     def __init__(self, config: TabularSourceConfig) -> None:
@@ -101,6 +103,11 @@ class TabularConnector(Connector):
             return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
+        for item in self.pull_rows(cursor):
+            yield item.parse() if isinstance(item, RosterRow) else item
+
+    def pull_rows(self, cursor: dict[str, Any] | None) -> Iterator[PullItem | RosterRow]:
+        """As `pull`; a roster row that names its employee comes unparsed, as a `RosterRow`."""
         self._readable()
         digest = file_digest(self.path)
         if FileCursor.from_json(self.name, cursor) == FileCursor(digest):
@@ -111,6 +118,7 @@ class TabularConnector(Connector):
         counts = self._count_only(header)
         read = _reader(positions, self.config.kind == "csv")
         self.signature = self._signature(positions)
+        parse = self._roster_row if self.config.role == "roster" else self._parsed
         name, skipped, stated = self.path.name, 0, 0
         for line, cells in rows:
             location = f"{name}:{line}"
@@ -125,10 +133,7 @@ class TabularConnector(Connector):
             if not counts(cells):
                 skipped += 1
                 continue
-            try:
-                yield self.parse(values, location)
-            except ValueError as exc:
-                yield Rejected(location, str(exc), _payload(values))
+            yield parse(values, location)
         if skipped:
             column = self.config.count_only.column if self.config.count_only else ""
             log.info(
@@ -143,6 +148,27 @@ class TabularConnector(Connector):
                 )
             yield ListingEnd(self.name, self.path.name)
         yield Checkpoint(FileCursor(digest).to_json())
+
+    def _parsed(self, values: dict[str, Any], location: str, digest: str = "") -> PullItem:
+        """The row's record, or the reason it cannot be read (a roster row's `digest`, if
+        taken already, is not taken again)."""
+        try:
+            if digest:
+                return self._roster_entry(values, location, digest)
+            return self.parse(values, location)
+        except ValueError as exc:
+            return Rejected(location, str(exc), _payload(values))
+
+    def _roster_row(self, values: dict[str, Any], location: str) -> PullItem | RosterRow:
+        """The row keyed and digested, its parsing left for later (a row without an employee
+        id has no key: it is parsed now, and rejected)."""
+        employee_id = text(values.get("employee_id"))
+        if not employee_id:
+            return self._parsed(values, location)
+        agency = self._agency(values)
+        digest = self._digest(values)
+        parse = partial(self._parsed, values, location, digest)
+        return RosterRow(f"{agency}:{employee_id}", location, agency, digest, parse)
 
     def _signature(self, positions: dict[str, int]) -> str:
         """What besides its cells decides what a row gives: the fields read, the source's
@@ -268,8 +294,11 @@ class TabularConnector(Connector):
             raise ValueError(f"{self.columns[field]}: missing")
         return value
 
-    def _roster_entry(self, values: dict[str, Any], location: str) -> RosterEntry:
-        agency = text(values.get("agency")) or self.config.agency or ""
+    def _agency(self, values: dict[str, Any]) -> str:
+        return text(values.get("agency")) or self.config.agency or ""
+
+    def _roster_entry(self, values: dict[str, Any], location: str, digest: str = "") -> RosterEntry:
+        agency = self._agency(values)
         employee_id = self._required(values, "employee_id")
         hired_on = self._date(values.get("hired_on"), "hired_on")
         separated_on = self._optional_date(values.get("separated_on"), "separated_on")
@@ -292,7 +321,7 @@ class TabularConnector(Connector):
             hired_on=hired_on,
             separated_on=separated_on,
             payload=values if self.config.kind == "csv" else _payload(values),
-            digest=self._digest(values),
+            digest=digest or self._digest(values),
         )
 
     def _completion(self, values: dict[str, Any], location: str) -> CompletionRecord:
@@ -331,10 +360,11 @@ def _reader(positions: dict[str, int], text_only: bool) -> Callable[[list[Any]],
     """A row's cells by field; a CSV row as long as the header, the common case, read at once."""
     names, indexes = tuple(positions), tuple(positions.values())
     width = max(indexes, default=-1) + 1
+    picked = itemgetter(*indexes) if len(indexes) > 1 else lambda cells: (cells[indexes[0]],)
 
     def read(cells: list[Any]) -> dict[str, Any]:
         if text_only and len(cells) >= width:
-            return dict(zip(names, [cells[i].strip() for i in indexes], strict=True))
+            return dict(zip(names, map(str.strip, picked(cells)), strict=True))
         return {f: _cell(cells[i]) if i < len(cells) else "" for f, i in positions.items()}
 
     return read

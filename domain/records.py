@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +28,19 @@ class RosterEntry:
     # what the source's row said, as a digest, where its connector gives one: a row whose
     # digest the store already holds writes nothing
     digest: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRow:
+    """A roster row read but not yet parsed: its key, place and digest, which is all the store
+    needs to set aside a row it holds unchanged (most of a nightly roster); `parse` gives what
+    the row says, parsed and checked, when the store needs it."""
+
+    external_id: str
+    location: str
+    agency: str
+    digest: str
+    parse: Callable[[], RosterEntry | Rejected] = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -673,15 +673,3 @@ apscheduler_jobs = Table(
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
 )
-
-
-class RosterSeen(Base):
-    """A roster row a run found as the store holds it and left as it was (see
-    `store.roster_writer`): a later row of its key in the same run is a repeat of it. The rows
-    of a run go when it ends, those of a run that died when the next run of its source begins;
-    on PostgreSQL the table is unlogged (a crash empties it, which is all its rows need)."""
-
-    __tablename__ = "roster_seen"
-    run_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    raw_record_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    __table_args__ = ({"sqlite_with_rowid": False},)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from onemind.domain.records import Record
+from onemind.domain.records import Record, RosterRow
 from onemind.errors import SourceError
 from onemind.store import references
 from onemind.store.models import Agency, Source
@@ -67,7 +67,7 @@ class SourceLoad:
     def __exit__(self, *exc: object) -> None:
         self.rollback()
 
-    def write(self, batch: list[Record]) -> None:
+    def write(self, batch: list[Record | RosterRow]) -> None:
         """Write `batch` in the open transaction; commit when it has grown large enough."""
         if not batch:
             return
@@ -114,11 +114,13 @@ class SourceLoad:
         Autovacuum comes too late for a first load: planned for the near-empty table, each
         lookup of a batch's keys reads every row of the source. ANALYZE runs in the open
         transaction, whose own new rows it counts, so the next batch is planned for them.
-        Doubling keeps the total work of the refreshes proportional to the load.
+        Doubling keeps the total work of the refreshes proportional to the load; a rerun
+        that adds few records (a nightly roster) grows no table and refreshes nothing.
         """
-        if self.fetched < 2 * self.analyzed_at:
+        written = self.committed.new + self.pending.new
+        if written < 2 * self.analyzed_at:
             return
-        self.analyzed_at = self.fetched
+        self.analyzed_at = written
         assert self.session is not None
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(text(f"ANALYZE {', '.join(GROWN_TABLES)}"))
@@ -154,7 +156,7 @@ class SourceLoad:
                 f"source {self.source!r}: lost its sync lock to another process while "
                 "pulling (raise [scheduler] lock_ttl_seconds if batches take that long)"
             )
-        agencies = set(session.scalars(select(Agency.id)))
+        agencies = set(session.connection().execute(select(Agency.id)).scalars())
         self.marks = references.marks(session)
         self.writer = self.writer_class(session, source.id, self.run_id, now, agencies, self.agency)
         return self.writer

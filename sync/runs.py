@@ -17,7 +17,6 @@ from onemind.store.history import FAILED as FAILED
 from onemind.store.history import STOPPED as STOPPED
 from onemind.store.history import SUCCEEDED as SUCCEEDED
 from onemind.store.models import Completion, Source, SyncRun
-from onemind.store.roster_writer import forget_ended, forget_seen
 from onemind.store.writer import BatchStats
 from onemind.sync import lock
 from onemind.sync.lock import Held
@@ -49,7 +48,6 @@ def start(
     held = lock.acquire(session, source.id, holder, now, ttl)
     if held is None:
         abandon_leftovers(session, source.id, now)
-        forget_ended(session)
         run = SyncRun(source_id=source.id, started_at=now)
     else:
         run = SyncRun(
@@ -116,8 +114,7 @@ def finish(
     now: datetime,
     warnings: Sequence[str] = (),
 ) -> None:
-    """Close the run with its status, error and warnings, forget the roster rows it left as
-    they were, and give the lock back."""
+    """Close the run with its status, error and warnings, and give the lock back."""
     status, error = outcome
     session.execute(
         update(SyncRun)
@@ -131,7 +128,6 @@ def finish(
         )
         .execution_options(synchronize_session=False)
     )
-    forget_seen(session, started.run_id)
     lock.release(session, started.source_id, holder)
 
 

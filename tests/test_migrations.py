@@ -43,6 +43,7 @@ REVISIONS = [
     for script in reversed(list(ScriptDirectory.from_config(alembic_config(None)).walk_revisions()))
 ]
 EARLIER = REVISIONS[:-1]
+DROPPED = {"roster_seen"}  # 0023: what a run sets aside is remembered in memory
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
@@ -134,6 +135,9 @@ def test_an_upgrade_from_each_earlier_revision_keeps_every_row(
     after.reflect(empty)
     with empty.connect() as connection:
         for name, row in rows.items():
+            if name in DROPPED:
+                assert name not in after.tables, name
+                continue
             table: Table = after.tables[name]
             kept = [c for c in table.columns if c.name in row]
             found = connection.execute(select(*kept)).mappings().all()
@@ -388,3 +392,15 @@ def included(engine: Engine) -> dict[str, str]:
     with engine.connect() as connection:
         rows = connection.execute(text(query)).all()
     return {name: definition.split(" USING btree ")[1] for name, definition in rows}
+
+
+def test_the_roster_seen_table_goes_with_0023_and_comes_back_without_it(empty: Engine) -> None:
+    config = alembic_config(empty)
+    command.upgrade(config, "0022")
+    fill(empty)
+    assert "roster_seen" in inspect(empty).get_table_names()
+    command.upgrade(config, "0023")
+    assert "roster_seen" not in inspect(empty).get_table_names()
+    command.downgrade(config, "0022")
+    with empty.begin() as connection:
+        connection.execute(text("INSERT INTO roster_seen (run_id, raw_record_id) VALUES (7, 8)"))
