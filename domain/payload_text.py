@@ -78,14 +78,17 @@ class _Reader:
                 raise json.JSONDecodeError("Expecting value", text, stop.value) from None
             items.append(item)
             own = text[at:end]
-            if self.odd == odd and (nul_free or NUL_ESCAPE not in own):
-                texts.append(own if own.count("{") + own.count("[") < MAX_DEPTH else None)
-            else:
-                texts.append(None)
-            at = end if text[end : end + 1] in DELIMITERS else _space(text, end).end()
-            if text[at : at + 1] == "]":
-                return items, texts, at + 1
-            at = self.expect(at, ",", "Expecting ',' delimiter")
+            kept = self.odd == odd and (nul_free or NUL_ESCAPE not in own)
+            texts.append(own if kept and own.count("{") + own.count("[") < MAX_DEPTH else None)
+            after = text[end : end + 1]
+            if after not in DELIMITERS:
+                end = _space(text, end).end()
+                after = text[end : end + 1]
+            if after == "]":
+                return items, texts, end + 1
+            if after != ",":
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, end)
+            at = end + 1
             if text[at : at + 1] not in ITEM_STARTS:
                 at = _space(text, at).end()
 
