@@ -226,7 +226,7 @@ def bench_nightly(target: Target, nights: int, share: float) -> None:
     recompute, against the floor at that date; the figures checked against a full count."""
     floors, mine, recounted, agreed = [], [], [], []
     vacuumed: list[list[str]] = []
-    rng = random.Random(target.name)
+    rng = random.Random(share)  # the same nights on each backend: their stores stay alike
     with transaction(session_factory(target.engine)) as session:
         agencies = session.scalars(select(Agency.id).order_by(Agency.id)).all()
         ours(session)  # the cache as a recompute at AS_OF leaves it
@@ -265,10 +265,16 @@ def _a_night_of_changes(session: Session, agencies: Sequence[str], day: date) ->
     employments ended the day before."""
     for agency in agencies:
         person = session.scalar(
-            select(Employment.person_id).where(Employment.agency_id == agency).limit(1)
+            select(Employment.person_id)
+            .where(Employment.agency_id == agency)
+            .order_by(Employment.person_id)
+            .limit(1)
         )
         completion = session.scalar(
-            select(Completion.id).where(Completion.person_id == person).limit(1)
+            select(Completion.id)
+            .where(Completion.person_id == person)
+            .order_by(Completion.id)
+            .limit(1)
         )
         if completion is not None:
             session.execute(
