@@ -15,6 +15,7 @@ from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.certificates.changes import CertificateChanges
+from onemind.collector import paused
 from onemind.config.model import Settings, SourceConfig
 from onemind.connectors.base import Connector
 from onemind.connectors.registry import build_connector
@@ -55,6 +56,18 @@ def recompute(
     Every agency's recompute recounts only the agencies whose figures may have moved since
     the last one (`coverage_cache`).
     """
+    with paused():  # a hub's 18,000 reports and the rows they come from live to the end
+        return _recompute(session, settings, now, as_of, agencies, people)
+
+
+def _recompute(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    as_of: date,
+    agencies: Sequence[str] | None,
+    people: Iterable[int] | None,
+) -> Recomputed:
     _one_at_a_time(session)
     if agencies is None:
         counted = coverage_cache.head_counts(session, as_of)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.certificates.changes import CertificateChanges
+from onemind.collector import fewer_collections
 from onemind.config.model import Settings, SourceConfig
 from onemind.config.names import unknown_names
 from onemind.connectors.base import Connector, DefersParsing, Reconciles
@@ -249,7 +249,7 @@ class SyncRunner:
         with (
             self._load(config, run_id, result) as load,
             _closing(pulled) as items,
-            _fewer_collections(),
+            fewer_collections(),
         ):
             try:
                 for item in items:
@@ -375,23 +375,6 @@ def _pulled(connector: Connector, cursor: dict[str, Any] | None) -> Iterator[Pul
     if isinstance(connector, DefersParsing):
         return connector.pull_rows(cursor)
     return connector.pull(cursor)
-
-
-GC_ALLOCATIONS = 50_000
-"""Allocations between two collections of the youngest objects while a source is pulled (700
-by default): a batch's records all live until it is written, and the collector would walk
-them again and again (a fifth of a roster re-sync's time)."""
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Collect cyclic garbage less often for the duration (the process's setting, restored)."""
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], GC_ALLOCATIONS), *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
 
 
 @contextmanager
