@@ -418,3 +418,49 @@ def last_runs(sessions: sessionmaker[Session]) -> dict[str, int | None]:
     with sessions() as session:
         rows = session.execute(select(RawRecord.external_id, RawRecord.last_run_id))
         return {key: run_id for key, run_id in rows}
+
+
+halves = st.sampled_from(["0" * 16, "7" * 16, "8" * 16, "f" * 16, "0123456789abcdef"])
+digests = st.builds(str.__add__, halves, halves) | st.text(
+    "0123456789abcdef", min_size=32, max_size=32
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stored=st.lists(digests, max_size=40, unique=True), asked=st.lists(digests, max_size=10))
+def test_stored_digests_find_a_stored_row_of_each_digest_not_written(
+    sqlite_engine: Engine, stored: list[str], asked: list[str]
+) -> None:
+    empty_store(sqlite_engine)
+    with transaction(session_factory(sqlite_engine)) as session:
+        source = Source(name="roster", kind="csv")
+        session.add(source)
+        session.flush()
+        session.add_all(
+            RawRecord(
+                source_id=source.id,
+                external_id=str(number),
+                kind="roster",
+                location=f"roster.csv:{number}",
+                payload=None,
+                payload_hash=digest,
+                first_seen=NOW,
+                last_seen=NOW,
+            )
+            for number, digest in enumerate(stored)
+        )
+        session.flush()
+        found = StoredDigests()
+        found.load(session.connection(), source.id)
+        raw_ids = {i: d for i, d in session.execute(select(RawRecord.id, RawRecord.payload_hash))}
+    for digest in [*stored, *asked, "not hex", None]:
+        index = found.find(digest)
+        if digest in stored:
+            assert raw_ids[found.raw_ids[index]] == digest
+        else:
+            assert index == -1
+    written = set(list(raw_ids)[::2])
+    unchanged = found.set_aside([*stored, *asked], written)
+    for digest, index in zip([*stored, *asked], unchanged, strict=True):
+        wanted = {i for i, d in raw_ids.items() if d == digest} - written
+        assert (found.raw_ids[index] in wanted) if wanted else index == -1
