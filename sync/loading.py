@@ -26,7 +26,8 @@ GROWN_TABLES = ("raw_record", "completion", "classification")
 
 
 class SourceLoad:
-    """Takes a pull's batches into one transaction until COMMIT_RECORDS, then commits.
+    """Takes a pull's batches into one transaction until `commit_records` (COMMIT_RECORDS
+    unless told), then commits.
 
     A transaction first renews the source's lock, so a process that lost it writes nothing;
     it ends with a check of the references it wrote (`store.references`), the run's counts and
@@ -47,6 +48,7 @@ class SourceLoad:
         agency: str | None = None,
         writer: Callable[..., RecordWriter] = RecordWriter,
         page_cache_kib: int | None = None,
+        commit_records: int | None = None,
     ) -> None:
         self.sessions = sessions
         self.source = source
@@ -57,6 +59,7 @@ class SourceLoad:
         self.agency = agency
         self.writer_class = writer
         self.page_cache_kib = page_cache_kib
+        self.commit_records = COMMIT_RECORDS if commit_records is None else commit_records
         self.committed = committed
         self.pending = BatchStats()
         self.cursor: dict[str, Any] | None = None
@@ -78,7 +81,7 @@ class SourceLoad:
         with self._rolled_back_on_error():
             self.pending.add(self._writer().write(batch))
             self._analyze_when_doubled()
-        if self.pending.fetched >= COMMIT_RECORDS:
+        if self.pending.fetched >= self.commit_records:
             self.commit()
 
     @property

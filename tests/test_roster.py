@@ -41,7 +41,7 @@ from onemind.store.repeats import fingerprint
 from onemind.store.roster import EMAIL, MBOX_SHA1, mbox_sha1sum, position_key
 from onemind.store.roster_digests import StoredDigests
 from onemind.store.roster_writer import RosterWriter
-from onemind.sync import loading, runner
+from onemind.sync import runner
 from onemind.sync.runner import SyncOutcome
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -399,7 +399,7 @@ def test_a_later_row_of_an_unchanged_key_in_another_transaction_is_still_a_repea
 ) -> None:
     """One row a batch, one batch a transaction: the row set aside is remembered by the run."""
     monkeypatch.setattr(runner, "ROSTER_BATCH_SIZE", 1)
-    monkeypatch.setattr(loading, "COMMIT_RECORDS", 1)
+    monkeypatch.setattr(runner, "ROSTER_COMMIT_RECORDS", 1)
     later = (
         "a-pd,2,Bob,Ray,bob@a.example,true,Sergeant,,2020-01-01,\n"
         "a-pd,3,Cat,Kim,,false,Dispatcher,,2020-01-01,\n"
