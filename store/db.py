@@ -20,6 +20,10 @@ if TYPE_CHECKING:  # Alembic loads only to migrate: opening a current store need
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+PAGE_CACHE_KIB = 65_536
+"""SQLite's page cache of every connection (web app, workers, syncs)."""
+BULK = "onemind_bulk_cache"
+"""Marks in a pooled connection's `info` that its page cache is a bulk load's, for now."""
 
 
 def make_engine(url: str | Secret) -> Engine:
@@ -33,6 +37,7 @@ def make_engine(url: str | Secret) -> Engine:
         _create_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _small_cache_again)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -76,8 +81,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
     cursor.close()
+
+
+def bulk_page_cache(connection: Connection, kib: int) -> None:
+    """Give this SQLite connection a page cache of `kib` KiB until it goes back to the pool.
+
+    A bulk load inserts into indexes whose pages it visits at random: pages that miss the
+    cache are read again and again. Only the load's connection grows; the pool puts the
+    cache of every connection back to PAGE_CACHE_KIB as it returns (`_small_cache_again`).
+    Nothing on PostgreSQL.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{kib}")
+    connection.connection.info[BULK] = True
+
+
+def _small_cache_again(dbapi_connection: Any, record: Any) -> None:
+    """Put back the page cache of a connection a bulk load grew, as it returns to the pool."""
+    if record is not None and record.info.pop(BULK, False):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        cursor.close()
 
 
 def alembic_config(engine: Engine) -> Config:

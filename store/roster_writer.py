@@ -91,9 +91,9 @@ class RosterWriter(RecordWriter):
         aside: set[int] = set()
         identical = 0
         rest: list[RosterEntry | RosterRow] = []
-        for entry in entries:
-            index = digests.set_aside(fingerprint(entry))
-            if index is None:
+        indexes = digests.set_aside([fingerprint(e) for e in entries])
+        for entry, index in zip(entries, indexes, strict=True):
+            if index < 0:
                 rest.append(entry)
             elif digests.seen[index]:
                 identical += 1

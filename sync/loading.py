@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from onemind.domain.records import Record, RosterRow
 from onemind.errors import SourceError
 from onemind.store import references
+from onemind.store.db import bulk_page_cache
 from onemind.store.models import Agency, Source
 from onemind.store.writer import BatchStats, RecordWriter
 from onemind.sync import lock, runs
@@ -25,12 +26,14 @@ GROWN_TABLES = ("raw_record", "completion", "classification")
 
 
 class SourceLoad:
-    """Takes a pull's batches into one transaction until COMMIT_RECORDS, then commits.
+    """Takes a pull's batches into one transaction until `commit_records` (COMMIT_RECORDS
+    unless told), then commits.
 
     A transaction first renews the source's lock, so a process that lost it writes nothing;
     it ends with a check of the references it wrote (`store.references`), the run's counts and
     the newest cursor seen, which only ever covers records written before it. Fewer, larger
-    commits spare the database rewriting the same index pages.
+    commits spare the database rewriting the same index pages. With `page_cache_kib`, each
+    transaction's SQLite connection has a page cache that large until it returns to the pool.
     """
 
     def __init__(
@@ -44,6 +47,8 @@ class SourceLoad:
         committed: BatchStats,
         agency: str | None = None,
         writer: Callable[..., RecordWriter] = RecordWriter,
+        page_cache_kib: int | None = None,
+        commit_records: int | None = None,
     ) -> None:
         self.sessions = sessions
         self.source = source
@@ -53,6 +58,8 @@ class SourceLoad:
         self.now = now
         self.agency = agency
         self.writer_class = writer
+        self.page_cache_kib = page_cache_kib
+        self.commit_records = COMMIT_RECORDS if commit_records is None else commit_records
         self.committed = committed
         self.pending = BatchStats()
         self.cursor: dict[str, Any] | None = None
@@ -74,7 +81,7 @@ class SourceLoad:
         with self._rolled_back_on_error():
             self.pending.add(self._writer().write(batch))
             self._analyze_when_doubled()
-        if self.pending.fetched >= COMMIT_RECORDS:
+        if self.pending.fetched >= self.commit_records:
             self.commit()
 
     @property
@@ -149,6 +156,8 @@ class SourceLoad:
         if self.writer is not None:
             return self.writer
         session = self.session = self.sessions()
+        if self.page_cache_kib is not None:
+            bulk_page_cache(session.connection(), self.page_cache_kib)
         now = self.now()
         source = self._source()
         if not lock.renew(session, source.id, self.holder, now, self.lock_ttl):

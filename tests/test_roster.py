@@ -41,7 +41,7 @@ from onemind.store.repeats import fingerprint
 from onemind.store.roster import EMAIL, MBOX_SHA1, mbox_sha1sum, position_key
 from onemind.store.roster_digests import StoredDigests
 from onemind.store.roster_writer import RosterWriter
-from onemind.sync import loading, runner
+from onemind.sync import runner
 from onemind.sync.runner import SyncOutcome
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -399,7 +399,7 @@ def test_a_later_row_of_an_unchanged_key_in_another_transaction_is_still_a_repea
 ) -> None:
     """One row a batch, one batch a transaction: the row set aside is remembered by the run."""
     monkeypatch.setattr(runner, "ROSTER_BATCH_SIZE", 1)
-    monkeypatch.setattr(loading, "COMMIT_RECORDS", 1)
+    monkeypatch.setattr(runner, "ROSTER_COMMIT_RECORDS", 1)
     later = (
         "a-pd,2,Bob,Ray,bob@a.example,true,Sergeant,,2020-01-01,\n"
         "a-pd,3,Cat,Kim,,false,Dispatcher,,2020-01-01,\n"
@@ -418,3 +418,49 @@ def last_runs(sessions: sessionmaker[Session]) -> dict[str, int | None]:
     with sessions() as session:
         rows = session.execute(select(RawRecord.external_id, RawRecord.last_run_id))
         return {key: run_id for key, run_id in rows}
+
+
+halves = st.sampled_from(["0" * 16, "7" * 16, "8" * 16, "f" * 16, "0123456789abcdef"])
+digests = st.builds(str.__add__, halves, halves) | st.text(
+    "0123456789abcdef", min_size=32, max_size=32
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stored=st.lists(digests, max_size=40, unique=True), asked=st.lists(digests, max_size=10))
+def test_stored_digests_find_a_stored_row_of_each_digest_not_written(
+    sqlite_engine: Engine, stored: list[str], asked: list[str]
+) -> None:
+    empty_store(sqlite_engine)
+    with transaction(session_factory(sqlite_engine)) as session:
+        source = Source(name="roster", kind="csv")
+        session.add(source)
+        session.flush()
+        session.add_all(
+            RawRecord(
+                source_id=source.id,
+                external_id=str(number),
+                kind="roster",
+                location=f"roster.csv:{number}",
+                payload=None,
+                payload_hash=digest,
+                first_seen=NOW,
+                last_seen=NOW,
+            )
+            for number, digest in enumerate(stored)
+        )
+        session.flush()
+        found = StoredDigests()
+        found.load(session.connection(), source.id)
+        raw_ids = {i: d for i, d in session.execute(select(RawRecord.id, RawRecord.payload_hash))}
+    for digest in [*stored, *asked, "not hex", None]:
+        index = found.find(digest)
+        if digest in stored:
+            assert raw_ids[found.raw_ids[index]] == digest
+        else:
+            assert index == -1
+    written = set(list(raw_ids)[::2])
+    unchanged = found.set_aside([*stored, *asked], written)
+    for digest, index in zip([*stored, *asked], unchanged, strict=True):
+        wanted = {i for i, d in raw_ids.items() if d == digest} - written
+        assert (found.raw_ids[index] in wanted) if wanted else index == -1

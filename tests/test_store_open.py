@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 from onemind.errors import StoreError
-from onemind.store.db import alembic_config, head_revision, require_current
+from onemind.store.db import (
+    PAGE_CACHE_KIB,
+    alembic_config,
+    bulk_page_cache,
+    head_revision,
+    make_engine,
+    require_current,
+)
 
 
 def test_the_head_read_from_the_file_names_is_alembics_head() -> None:
@@ -60,3 +68,20 @@ def test_an_older_store_is_refused_naming_both_revisions(engine: Engine) -> None
 def test_a_store_never_migrated_is_refused(engine: Engine) -> None:
     with pytest.raises(StoreError, match=f"at nothing, need {head_revision()}"):
         require_current(engine)
+
+
+def test_a_bulk_loads_page_cache_is_its_connections_until_it_returns_to_the_pool(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+    cache = "PRAGMA cache_size"
+    try:
+        with engine.connect() as loading, engine.connect() as other:
+            bulk_page_cache(loading, 262_144)
+            assert loading.exec_driver_sql(cache).scalar() == -262_144
+            assert other.exec_driver_sql(cache).scalar() == -PAGE_CACHE_KIB
+        with engine.connect() as first, engine.connect() as second:
+            assert first.exec_driver_sql(cache).scalar() == -PAGE_CACHE_KIB
+            assert second.exec_driver_sql(cache).scalar() == -PAGE_CACHE_KIB
+    finally:
+        engine.dispose()
