@@ -189,26 +189,33 @@ def settle_postgres(target: Target) -> None:
 
 
 AUTOVACUUM_DUE = """
-SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-WHERE s.n_dead_tup > coalesce(
-        (SELECT option_value::float FROM pg_options_to_table(c.reloptions)
-         WHERE option_name = 'autovacuum_vacuum_threshold'),
+WITH setting AS (
+    SELECT s.relname, s.n_dead_tup, s.n_ins_since_vacuum, greatest(c.reltuples, 0) AS tuples,
+        (SELECT jsonb_object_agg(option_name, option_value::float)
+         FROM pg_options_to_table(c.reloptions)) AS own
+    FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+)
+SELECT relname FROM setting
+WHERE n_dead_tup > coalesce((own->>'autovacuum_vacuum_threshold')::float,
         current_setting('autovacuum_vacuum_threshold')::float)
-    + coalesce(
-        (SELECT option_value::float FROM pg_options_to_table(c.reloptions)
-         WHERE option_name = 'autovacuum_vacuum_scale_factor'),
-        current_setting('autovacuum_vacuum_scale_factor')::float) * greatest(c.reltuples, 0)
-ORDER BY s.relname
+    + coalesce((own->>'autovacuum_vacuum_scale_factor')::float,
+        current_setting('autovacuum_vacuum_scale_factor')::float) * tuples
+   OR n_ins_since_vacuum > coalesce((own->>'autovacuum_vacuum_insert_threshold')::float,
+        current_setting('autovacuum_vacuum_insert_threshold')::float)
+    + coalesce((own->>'autovacuum_vacuum_insert_scale_factor')::float,
+        current_setting('autovacuum_vacuum_insert_scale_factor')::float) * tuples
+ORDER BY relname
 """
-STATS_DELAY = 1.1
-"""Seconds for a committed change to reach the statistics autovacuum reads (PostgreSQL sends
-them at most once a second)."""
+STATS_DELAY = 11
+"""Seconds for a committed change to reach the statistics autovacuum reads: a busy backend
+sends them at most once a second, an idle one (a pooled connection) after 10 s."""
 
 
 def a_day_passes(target: Target) -> list[str]:
     """PostgreSQL: what autovacuum does between two nightly runs, done now: VACUUM ANALYZE of
-    each table whose dead rows passed its threshold (its own setting, else the server's), by
-    autovacuum's own rule. The tables vacuumed; nothing on SQLite, which keeps no dead rows."""
+    each table whose dead rows, or rows inserted since its last vacuum, passed their threshold
+    (the table's own setting, else the server's), by autovacuum's own rules. The tables
+    vacuumed; nothing on SQLite, which keeps no dead rows."""
     if target.name != "postgresql":
         return []
     time.sleep(STATS_DELAY)

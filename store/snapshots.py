@@ -130,6 +130,8 @@ def _keep_newest(session: Session, reports: Sequence[CoverageReport]) -> None:
     changed, dated = [], {}
     for row in map(_newest, reports):
         kept = stored.get(row[0])
+        if kept is not None and kept[1] > row[1]:
+            continue  # a newer computation's: kept (the upsert below would refuse it too)
         if kept is not None and kept[2:] == row[2:] and kept[1] < row[1]:
             dated.setdefault(row[1], []).append(row[0])  # only its date moves on
         elif kept != row:

@@ -292,7 +292,9 @@ def test_the_dashboard_rows_follow_each_recompute_and_moved_dates_alone_are_one_
     sessions: sessionmaker[Session],
 ) -> None:
     """`coverage_latest` says every active agency's newest figures and date; an agency whose
-    figures did not change only has its date moved, and an inactive one keeps its row."""
+    figures did not change only has its date moved, an inactive one keeps its row, and a
+    recompute of an earlier date (other figures: the completion is not yet held) leaves the
+    newer rows as they are."""
     with transaction(sessions) as session:
         b = StoreBuilder.start(session, NOW)
         for agency in ("a", "b", "gone"):
@@ -303,6 +305,7 @@ def test_the_dashboard_rows_follow_each_recompute_and_moved_dates_alone_are_one_
         (DAY, None),
         (DAY + timedelta(days=1), "cit"),
         (DAY + timedelta(days=2), None),
+        (DAY - timedelta(days=1), None),
     ):
         with transaction(sessions) as session:
             if change:
