@@ -13,7 +13,6 @@ repeating one the run wrote) are looked up by key, one query a batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from json import dumps
 from typing import Any
 
 from onemind.domain.records import Record, Rejected, RosterEntry, RosterRow
@@ -21,13 +20,6 @@ from onemind.store.payloads import payloads_of
 from onemind.store.repeats import Repeats, fingerprint
 from onemind.store.roster_digests import StoredDigests
 from onemind.store.writer import BatchStats, Existing, RecordWriter
-
-LOOKUP = (
-    "SELECT r.external_id, r.id, r.payload_hash, r.last_run_id, r.location"
-    " FROM raw_record r WHERE r.source_id = {mark} AND r.external_id {keys}"
-)
-LOOKUP_POSTGRES = LOOKUP.format(mark="%s", keys="= ANY(%s)")
-LOOKUP_SQLITE = LOOKUP.format(mark="?", keys="IN (SELECT value FROM json_each(?))")
 
 
 class RosterWriter(RecordWriter):
@@ -112,21 +104,9 @@ class RosterWriter(RecordWriter):
         return found | self._lookup(missing) if missing else found
 
     def _lookup(self, keys: list[str]) -> dict[str, Existing]:
-        """The stored raw rows of `keys`: one query, its keys one parameter (as `bulk.among`
-        sends them), sent as SQL text through the driver's cursor (a result row object per
-        row costs more than the lookup)."""
+        """The stored raw rows of `keys`, noted as this batch's looked up."""
         self._looked_up = set(keys)
-        if not keys:
-            return {}
-        connection = self.session.connection()
-        postgres = connection.dialect.name == "postgresql"
-        sql = LOOKUP_POSTGRES if postgres else LOOKUP_SQLITE
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(sql, (self.source_id, keys if postgres else dumps(keys)))
-            return {key: Existing(*rest) for key, *rest in cursor.fetchall()}
-        finally:
-            cursor.close()
+        return super()._existing(keys)
 
     def _unchanged(self, entry: RosterEntry | RosterRow, stored: Existing) -> bool:
         """The store holds what the row says, written by an earlier run (a row this run wrote

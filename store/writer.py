@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
+from json import dumps
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, select, update
@@ -22,10 +23,16 @@ from onemind.store.payloads import payloads_of, store_batch
 from onemind.store.repeats import Repeats, fingerprint, first_of_each
 from onemind.store.roster import apply_roster
 from onemind.store.screening import kept, screen
-from onemind.store.upsert import among, chunks, upsert
+from onemind.store.upsert import chunks, upsert
 
 log = logging.getLogger(__name__)
 
+LOOKUP = (
+    "SELECT external_id, id, payload_hash, last_run_id, location FROM raw_record"
+    " WHERE source_id = {mark} AND external_id {keys}"
+)
+LOOKUP_POSTGRES = LOOKUP.format(mark="%s", keys="= ANY(%s)")
+LOOKUP_SQLITE = LOOKUP.format(mark="?", keys="IN (SELECT value FROM json_each(?))")
 COMPLETION_COLUMNS = (
     "agency_hint",
     "employee_id",
@@ -255,19 +262,20 @@ class RecordWriter:
         }
 
     def _existing(self, keys: list[str]) -> dict[str, Existing]:
-        """The raw rows of these keys, read on the connection: the ORM's handling of a query
-        costs more than SQLite's lookups of a batch's keys."""
-        found: dict[str, Existing] = {}
-        raw = RawRecord.__table__.c
+        """The stored raw rows of `keys`: one query, its keys one parameter (as `bulk.among`
+        sends them), sent as SQL text through the driver's cursor (compiling a statement, and
+        a result row object per row, cost more than the lookup)."""
+        if not keys:
+            return {}
         connection = self.session.connection()
-        for condition in among(self.session, raw.external_id, keys):
-            rows = connection.execute(
-                select(
-                    raw.external_id, raw.id, raw.payload_hash, raw.last_run_id, raw.location
-                ).where(raw.source_id == self.source_id, condition)
-            )
-            found.update({key: Existing(*rest) for key, *rest in rows})
-        return found
+        postgres = connection.dialect.name == "postgresql"
+        sql = LOOKUP_POSTGRES if postgres else LOOKUP_SQLITE
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, (self.source_id, keys if postgres else dumps(keys)))
+            return {key: Existing(*rest) for key, *rest in cursor.fetchall()}
+        finally:
+            cursor.close()
 
     def _write_completions(
         self, records: list[CompletionRecord], stored: dict[str, Stored]
