@@ -52,6 +52,12 @@ of person, identifier, employment and raw row; each transaction rewrites the ind
 touched, so fewer transactions write each page fewer times (first load of bench/roster.py's
 800,000 people on SQLite: 54 s in transactions of 15,000, 47 s of 60,000, 48 s of 150,000,
 peak memory 292, 359, 454 MB; PostgreSQL 110 s and 108 s, the same)."""
+ROSTER_PAGE_CACHE_KIB = 262_144
+"""SQLite's page cache of a roster load's connection, while it loads: the indexes of raw row,
+person, identifier and employment a first load of 800,000 people fills are visited at random
+and miss the 64 MB every connection has (first load of 800,000 people in transactions of
+15,000 rows: 59 s with it, 54 s with this, peak memory 252 MB, 292 MB; a cache kept for the
+whole load, not put back between transactions, gave 54 s with 482 MB)."""
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -363,14 +369,6 @@ class SyncRunner:
             log.info("sync failed: %s", result.error)  # the caller reports it: CLI line or log
         else:
             log.info("sync %s: %s", result.status, result.stats)
-
-
-ROSTER_PAGE_CACHE_KIB = 262_144
-"""SQLite's page cache of a roster load's connection, while it loads: the indexes of raw row,
-person, identifier and employment a first load of 800,000 people fills are visited at random
-and miss the 64 MB every connection has (first load of 800,000 people in transactions of
-15,000 rows: 59 s with it, 54 s with this, peak memory 252 MB, 292 MB; a cache kept for the
-whole load, not put back between transactions, gave 54 s with 482 MB)."""
 
 
 LOAD_ORDER = ("agencies", "roster")
