@@ -168,7 +168,7 @@ class TabularConnector(Connector, DefersParsing):
         agency = self._agency(values)
         digest = self._digest(values)
         parse = partial(self._parsed, values, location, digest)
-        return RosterRow(f"{agency}:{employee_id}", location, agency, digest, parse)
+        return RosterRow(_roster_key(agency, employee_id), location, agency, digest, parse)
 
     def _signature(self, positions: dict[str, int]) -> str:
         """What besides its cells decides what a row gives: the fields read, the source's
@@ -308,7 +308,7 @@ class TabularConnector(Connector, DefersParsing):
                 f"{self.columns['hired_on']} {hired_on}"
             )
         return RosterEntry(
-            external_id=f"{agency}:{employee_id}",
+            external_id=_roster_key(agency, employee_id),
             location=location,
             agency=agency,
             employee_id=employee_id,
@@ -354,6 +354,11 @@ class TabularConnector(Connector, DefersParsing):
             expires_on=self._optional_date(values.get("expires_on"), "expires_on"),
             payload=_payload(values),
         )
+
+
+def _roster_key(agency: str, employee_id: str) -> str:
+    """A roster row's key, the same whether the row is parsed or only keyed and digested."""
+    return f"{agency}:{employee_id}"
 
 
 def _reader(positions: dict[str, int], text_only: bool) -> Callable[[list[Any]], dict[str, Any]]:
