@@ -39,10 +39,13 @@ def init(ctx: Context) -> None:
     from onemind.pipeline.recompute import recompute
     from onemind.store.bootstrap import apply_settings
     from onemind.store.db import session_factory, transaction
+    from onemind.store.deferred_indexes import build
 
     settings = ctx.settings()
     engine = ctx.engine(migrate=True)
-    with transaction(session_factory(engine)) as session:
+    sessions = session_factory(engine)
+    build(sessions)  # what a killed first load left dropped
+    with transaction(sessions) as session:
         attested = apply_settings(session, settings, ctx.now())
         if attested:
             recompute(session, settings, ctx.now(), ctx.today(None), attested)

@@ -225,6 +225,15 @@ class Completion(Base):
     )
 
 
+class DeferredIndex(Base):
+    """An index of `completion` dropped for a first load, with the statement that builds it
+    again (see `store.deferred_indexes`); a row left here means a load was killed."""
+
+    __tablename__ = "deferred_index"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    definition: Mapped[str] = mapped_column(Text)
+
+
 class Voiding(Base):
     """A retraction naming its target, kept even when the target has not arrived yet."""
 

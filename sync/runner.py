@@ -22,7 +22,7 @@ from onemind.connectors.base import Connector, DefersParsing, Reconciles
 from onemind.connectors.registry import build_connector
 from onemind.domain.records import Checkpoint, PullItem, Record, RosterRow, Skipped
 from onemind.errors import ConfigurationError, OneMindError, SourceError
-from onemind.store import coverage, dropped
+from onemind.store import coverage, deferred_indexes, dropped
 from onemind.store.agencies import AgencyWriter
 from onemind.store.bootstrap import apply_settings
 from onemind.store.db import transaction
@@ -215,7 +215,9 @@ class SyncRunner:
             try:
                 connector = self.connector_factory(config)
                 full = self._full_pass(connector, config, started, full)
-                self._pull(connector, config, run_id, None if full else started.cursor, result)
+                cursor = None if full else started.cursor
+                with deferred_indexes.built_after(self.sessions, _loads_completions(config)):
+                    self._pull(connector, config, run_id, cursor, result)
                 if full and isinstance(connector, Reconciles) and not result.stopped:
                     self._reconcile(connector, config, run_id, result)
                 self._weigh_quarantined(config, result)
@@ -379,6 +381,11 @@ the completions and attestations that name their people and agencies."""
 def _load_order(config: SourceConfig) -> int:
     role = getattr(config, "role", None)
     return LOAD_ORDER.index(role) if role in LOAD_ORDER else len(LOAD_ORDER)
+
+
+def _loads_completions(config: SourceConfig) -> bool:
+    """Whether the source gives completions (a file's role, else every system's records)."""
+    return getattr(config, "role", "completions") == "completions"
 
 
 def _run_ids(results: list[SourceResult]) -> list[int]:

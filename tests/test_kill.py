@@ -20,14 +20,22 @@ from conftest import PG_SERVER
 from fault_figures import FIGURES
 from lrs_server import LrsServer
 from snapshot import FIRST_WRITTEN, dump
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from test_lrs_faults import seed
 from test_xapi_ralph import roster
 
 from onemind.config import Settings, parse_settings
 from onemind.store.db import make_engine
-from onemind.store.models import Completion, QuarantinedRecord, RawRecord, Source, SyncRun
+from onemind.store.deferred_indexes import DEFERRED
+from onemind.store.models import (
+    Completion,
+    DeferredIndex,
+    QuarantinedRecord,
+    RawRecord,
+    Source,
+    SyncRun,
+)
 from onemind.sync.runner import BATCH_SIZE, SyncRunner
 
 AS_OF = "2026-11-26"
@@ -241,6 +249,7 @@ def test_kill_9_in_mid_load_then_a_rerun_leaves_exactly_a_clean_runs_records(
         partial = connection.scalar(select(func.count()).select_from(Completion))
     assert 0 < partial < good
     assert statuses(killed) == [("roster", "succeeded"), ("completions", "running")]
+    assert left_dropped(killed) == sorted(DEFERRED)  # a first load: built when it ends
 
     run_ok(tmp_path / "killed", "sync", "--as-of", AS_OF)
     assert statuses(killed)[1:] == [
@@ -249,8 +258,21 @@ def test_kill_9_in_mid_load_then_a_rerun_leaves_exactly_a_clean_runs_records(
         ("completions", "succeeded"),
     ]
     assert same_store(killed, clean)
+    assert left_dropped(killed) == []
+    assert set(DEFERRED) <= completion_indexes(killed)
     FIGURES["identical resumes"] += 1
     killed.dispose()
+
+
+def left_dropped(engine: Engine) -> list[str]:
+    """The indexes of `completion` a load dropped and has not built again."""
+    with engine.connect() as connection:
+        return sorted(connection.scalars(select(DeferredIndex.name)))
+
+
+def completion_indexes(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return {index["name"] for index in inspect(connection).get_indexes("completion")}
 
 
 def same_store(resumed: Engine, clean: Engine) -> bool:

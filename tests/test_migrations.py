@@ -97,6 +97,15 @@ def value(column: Column[Any], row: dict[str, Any], parents: dict[str, dict[str,
     raise AssertionError(f"no representative value for {column.table.name}.{column.name}: {kind}")
 
 
+GIVEN = {
+    "deferred_index": {
+        "name": "ix_completion_course",
+        "definition": "CREATE INDEX ix_completion_course ON completion (source_id, course_key)",
+    }
+}
+"""Rows whose values must mean something: a downgrade from 0024 builds the index it names."""
+
+
 def fill(engine: Engine) -> dict[str, dict[str, Any]]:
     """One row in every table of the schema as it is now; the rows, by table."""
     tables = MetaData()
@@ -108,9 +117,10 @@ def fill(engine: Engine) -> dict[str, dict[str, Any]]:
         for table in (tables.tables[name] for name in order):
             if table.name == "alembic_version" or table.name.startswith("coverage_dirty_"):
                 continue  # the dirty marks are written by triggers (0020), never by the code
-            row: dict[str, Any] = {}
+            row: dict[str, Any] = dict(GIVEN.get(table.name, {}))
             for column in table.columns:
-                row[column.name] = value(column, row, rows)
+                if column.name not in row:
+                    row[column.name] = value(column, row, rows)
             connection.execute(table.insert().values(row))
             rows[table.name] = row
     return rows
@@ -404,3 +414,20 @@ def test_the_roster_seen_table_goes_with_0023_and_comes_back_without_it(empty: E
     command.downgrade(config, "0022")
     with empty.begin() as connection:
         connection.execute(text("INSERT INTO roster_seen (run_id, raw_record_id) VALUES (7, 8)"))
+
+
+def test_a_downgrade_from_0024_builds_the_indexes_a_killed_load_left_dropped(
+    empty: Engine,
+) -> None:
+    config = alembic_config(empty)
+    command.upgrade(config, "0024")
+    with empty.begin() as connection:
+        connection.execute(text("DROP INDEX ix_completion_course"))
+        connection.execute(
+            text("INSERT INTO deferred_index (name, definition) VALUES (:name, :definition)"),
+            GIVEN["deferred_index"],
+        )
+    command.downgrade(config, "0023")
+    names = {index["name"] for index in inspect(empty).get_indexes("completion")}
+    assert "ix_completion_course" in names
+    assert "deferred_index" not in inspect(empty).get_table_names()
