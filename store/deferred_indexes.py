@@ -76,8 +76,14 @@ def _claimed(session: Session) -> list[Row[tuple[str, str]]]:
     kept = select(DeferredIndex.name, DeferredIndex.definition)
     if session.get_bind().dialect.name == "postgresql":
         return list(session.execute(kept.with_for_update()))
-    session.execute(update(DeferredIndex).values(name=DeferredIndex.name))  # SQLite's write lock
+    _sqlite_write_lock(session)
     return list(session.execute(kept))
+
+
+def _sqlite_write_lock(session: Session) -> None:
+    """Take SQLite's one writer's lock now, before this transaction reads: a write that
+    changes nothing takes it."""
+    session.execute(update(DeferredIndex).values(name=DeferredIndex.name))
 
 
 def _drop_if_empty(sessions: sessionmaker[Session]) -> None:
@@ -103,7 +109,7 @@ def _drop(session: Session) -> list[str]:
         session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         session.execute(text("LOCK TABLE completion IN ACCESS EXCLUSIVE MODE"))
     else:
-        session.execute(delete(DeferredIndex))
+        _sqlite_write_lock(session)
     if session.scalar(select(Completion.id).limit(1)) is not None:
         return []
     definitions = _definitions(connection)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from test_sync import COMPLETIONS, COMPLETIONS_HEADER, files, make_settings, run  # noqa: F401  (fixture)
 
 from onemind.store.db import transaction
-from onemind.store.deferred_indexes import DEFERRED, _claimed, build, built_after
+from onemind.store.deferred_indexes import DEFERRED, _claimed, _drop_if_empty, build, built_after
 from onemind.store.models import Completion, DeferredIndex
 from onemind.store.writer import RecordWriter
 
@@ -178,4 +178,15 @@ def test_two_processes_building_what_a_killed_load_left_build_it_once(
             first.execute(text(definition))
         first.execute(delete(DeferredIndex))
     assert second.result(timeout=30) == []
+    assert indexes(engine) == killed_mid_load
+
+
+def test_a_load_starting_beside_another_first_load_keeps_the_others_statements(
+    sessions: sessionmaker[Session], engine: Engine, killed_mid_load: dict[str, str]
+) -> None:
+    """Another load dropped the indexes between this one's build and its drop (the state
+    `killed_mid_load` leaves): this one finds nothing to drop and loses none of the statements."""
+    _drop_if_empty(sessions)
+    assert kept(engine) == sorted(DEFERRED)
+    assert sorted(build(sessions)) == sorted(DEFERRED)
     assert indexes(engine) == killed_mid_load
