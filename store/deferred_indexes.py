@@ -21,8 +21,9 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, text, update
+from sqlalchemy import Connection, Row, Select, delete, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,6 +61,8 @@ def built_after(sessions: sessionmaker[Session], load: bool) -> Iterator[None]:
 
 def build(sessions: sessionmaker[Session]) -> list[str]:
     """Build every index kept in `deferred_index`; their names."""
+    if not _finds(sessions, select(DeferredIndex.name)):
+        return []  # every sync but the one after a killed load: no lock taken
     with transaction(sessions) as session:
         kept = _claimed(session)
         for name, definition in kept:
@@ -86,7 +89,17 @@ def _sqlite_write_lock(session: Session) -> None:
     session.execute(update(DeferredIndex).values(name=DeferredIndex.name))
 
 
+def _finds(sessions: sessionmaker[Session], query: Select[Any]) -> bool:
+    """Whether `query` finds a row, read in a transaction of its own and without a lock: a
+    hint, for the common case to take no lock; the locked transaction that acts reads again
+    (a read before the lock, in that transaction, is what `_drop` must not do)."""
+    with transaction(sessions) as session:
+        return session.scalar(query.limit(1)) is not None
+
+
 def _drop_if_empty(sessions: sessionmaker[Session]) -> None:
+    if _finds(sessions, select(Completion.id)):
+        return  # every load but a first: `completion` is not locked
     try:
         with transaction(sessions) as session:
             dropped = _drop(session)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from cli_run import onemind
-from sqlalchemy import Connection, Engine, delete, func, select, text
+from sqlalchemy import Connection, Engine, delete, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from test_sync import COMPLETIONS, COMPLETIONS_HEADER, files, make_settings, run  # noqa: F401  (fixture)
 
@@ -91,10 +91,21 @@ def test_a_load_into_a_table_holding_completions_keeps_its_indexes(
     during_pulls.clear()
     more = "5,,CIT-40,Crisis Intervention Team (CIT) Basic 40-Hour,,40,2025-03-01,\n"
     (files / "completions.csv").write_text(COMPLETIONS + more)
-    outcome = run(settings, sessions, now)
+    sent: list[str] = []
+
+    def noting(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", noting)
+    try:
+        outcome = run(settings, sessions, now)
+    finally:
+        event.remove(engine, "before_cursor_execute", noting)
     assert outcome.ok and {r.source: r.stats.new for r in outcome.results}["completions"] == 1
     assert all(set(DEFERRED) < seen for seen in during_pulls)
     assert kept(engine) == []
+    # a nightly load locks nothing for the indexes: not `completion`, not the kept statements
+    assert not [s for s in sent if s.startswith(("LOCK", "UPDATE deferred_index"))]
 
 
 def test_a_load_that_fails_builds_the_indexes_before_it_reports(
