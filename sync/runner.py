@@ -216,7 +216,7 @@ class SyncRunner:
                 connector = self.connector_factory(config)
                 full = self._full_pass(connector, config, started, full)
                 cursor = None if full else started.cursor
-                with deferred_indexes.built_after(self.sessions, _loads_completions(config)):
+                with deferred_indexes.built_after(self.sessions, _role(config) == "completions"):
                     self._pull(connector, config, run_id, cursor, result)
                 if full and isinstance(connector, Reconciles) and not result.stopped:
                     self._reconcile(connector, config, run_id, result)
@@ -257,7 +257,7 @@ class SyncRunner:
         result: SourceResult,
     ) -> None:
         batch: list[Record | RosterRow] = []
-        size = ROSTER_BATCH_SIZE if getattr(config, "role", None) == "roster" else BATCH_SIZE
+        size = ROSTER_BATCH_SIZE if _role(config) == "roster" else BATCH_SIZE
         total = connector.size_hint()
         pulled = _pulled(connector, cursor)
         with (
@@ -339,7 +339,7 @@ class SyncRunner:
     def _load(self, config: SourceConfig, run_id: int, result: SourceResult) -> SourceLoad:
         """Where a pull's records go; what it commits is counted in `result.stats`."""
         agency = config.agency
-        role = getattr(config, "role", None)
+        role = _role(config)
         writer: Callable[..., RecordWriter] = RecordWriter
         page_cache_kib = commit_records = None
         if role in ("agencies", "attestations"):
@@ -379,13 +379,13 @@ the completions and attestations that name their people and agencies."""
 
 
 def _load_order(config: SourceConfig) -> int:
-    role = getattr(config, "role", None)
+    role = _role(config)
     return LOAD_ORDER.index(role) if role in LOAD_ORDER else len(LOAD_ORDER)
 
 
-def _loads_completions(config: SourceConfig) -> bool:
-    """Whether the source gives completions (a file's role, else every system's records)."""
-    return getattr(config, "role", "completions") == "completions"
+def _role(config: SourceConfig) -> str:
+    """What the source gives: a file's role; every system (LMS, LRS) gives completions."""
+    return getattr(config, "role", "completions")
 
 
 def _run_ids(results: list[SourceResult]) -> list[int]:
