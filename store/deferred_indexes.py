@@ -157,8 +157,8 @@ def _definitions(connection: Connection) -> dict[str, str]:
 
 
 def _if_not_exists(definition: str) -> str:
-    """The statement, made harmless if the index was built meanwhile (by another process
-    building what a killed load left)."""
+    """The statement, made harmless if the index exists all the same (built by hand after a
+    killed load: builds by this module are one at a time, see `_claimed`)."""
     for head in ("CREATE INDEX ", "create index "):
         if definition.startswith(head):
             return f"{head}IF NOT EXISTS {definition[len(head) :]}"
