@@ -82,7 +82,7 @@ def _held(day: str, tier: str, sworn_use: bool) -> str:
     population = " AND g.population = 'all'" if sworn_use else ""
     return (
         f"MAX(CASE WHEN c.completed_on <= :{day} AND g.tier = '{tier}'{population} "
-        f"AND (k.valid_until IS NULL OR k.valid_until > :{day}) THEN 1 ELSE 0 END)"
+        f"AND (c.valid_until IS NULL OR c.valid_until > :{day}) THEN 1 ELSE 0 END)"
     )
 
 
@@ -118,8 +118,7 @@ def floor_sql() -> str:
   SELECT c.person_id,
     {flags}
   FROM completion c
-  JOIN classification k ON k.completion_id = c.id
-  JOIN category g ON g.id = k.category_id
+  JOIN category g ON g.id = c.category_id
   WHERE c.person_id IS NOT NULL AND NOT c.voided AND c.completed_on <= :d
   GROUP BY c.person_id
 ), pop AS (

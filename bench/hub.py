@@ -54,7 +54,7 @@ from onemind.config import parse_settings
 from onemind.reports.delivery import deliver_agency
 from onemind.store import coverage as store_coverage
 from onemind.store.db import make_engine, session_factory, upgrade
-from onemind.store.models import Agency, Category, Classification, Completion
+from onemind.store.models import Agency, Category, Completion
 from onemind.workers.app import make_app
 from onemind.workers.tasks import CREDENTIALS, CREDENTIALS_RANGE, REPORT
 
@@ -236,7 +236,7 @@ def expected_credentials(engine: Engine, last_person: int | None) -> tuple[int, 
     """(person, tier) pairs with a valid credit at AS_OF (one credential each), and the last
     person with one."""
     query = store_coverage.credited(AS_OF, Completion.person_id, Category.tier).where(
-        or_(Classification.valid_until.is_(None), Classification.valid_until > AS_OF)
+        or_(Completion.valid_until.is_(None), Completion.valid_until > AS_OF)
     )
     if last_person is not None:
         query = query.where(Completion.person_id <= last_person)

@@ -281,13 +281,13 @@ def completion_row(fact: Fact) -> dict[str, Any]:
     }
 
 
-def classification_row(world: World, fact: Fact) -> dict[str, Any]:
+def classification(world: World, fact: Fact) -> dict[str, Any]:
+    """The completion's classification columns, as the classifier decides them."""
     rule = decide(world.candidates[fact.course.key], fact.completed_on)
     category = rule.category if rule else None
     months = world.validity.get(category) if category else None
     until = valid_until(fact.completed_on, fact.expires_on, months) if category else None
     return {
-        "completion_id": fact.id,
         "category_id": category,
         "rule_id": rule.id if rule else None,
         "rule_version": rule.version if rule else None,

@@ -25,7 +25,7 @@ from hubdata import (
     agency_rows,
     attestation_rows,
     build_world,
-    classification_row,
+    classification,
     completion_row,
     employment_rows,
     facts,
@@ -46,7 +46,6 @@ from onemind.store.models import (
     Agency,
     Attestation,
     Category,
-    Classification,
     Completion,
     Employment,
     Person,
@@ -108,13 +107,12 @@ def load_table(
 
 
 def load_completions(targets: Sequence[Target], world: World, count: int, size: int) -> None:
-    """Raw record, completion and classification rows, chunk by chunk in FK order."""
+    """Raw record and classified completion rows, chunk by chunk in FK order."""
     with connections(targets) as open_:
         for batch in chunked(facts(world, count), size):
             insert_all(open_, RawRecord.__table__, [raw_row(f) for f in batch])
-            insert_all(open_, Completion.__table__, [completion_row(f) for f in batch])
-            rows = [classification_row(world, f) for f in batch]
-            insert_all(open_, Classification.__table__, rows)
+            rows = [completion_row(f) | classification(world, f) for f in batch]
+            insert_all(open_, Completion.__table__, rows)
 
 
 def prepare_schema(target: Target) -> None:
@@ -161,7 +159,7 @@ def load_world(targets: Sequence[Target], world: World, args: argparse.Namespace
     start = perf_counter()
     load_completions(targets, world, args.completions, size)
     print(
-        f"  loaded {args.completions:>9} completions (+raw, +classification) "
+        f"  loaded {args.completions:>9} completions (+raw, classified) "
         f"in {perf_counter() - start:.1f} s"
     )
 

@@ -22,7 +22,6 @@ from onemind.store.audit import audit
 from onemind.store.bulk import among
 from onemind.store.models import (
     Category,
-    Classification,
     Completion,
     Credential,
 )
@@ -93,12 +92,11 @@ def revoke(
 def _lost_basis(session: Session, people: list[int] | None) -> list[tuple[Credential, str]]:
     """Active person credentials whose record no longer earns them, with why: the database
     picks them out, so only those few come into Python, not every active credential."""
-    tier, category = Category.tier, Classification.category_id
+    tier, category = Category.tier, Completion.category_id
     query = (
         select(Credential, Completion.voided, category, tier, Completion.person_id)
         .join(Completion, Completion.id == Credential.completion_id)
-        .outerjoin(Classification, Classification.completion_id == Completion.id)
-        .outerjoin(Category, Category.id == Classification.category_id)
+        .outerjoin(Category, Category.id == Completion.category_id)
         .where(
             Credential.kind == PERSON,
             Credential.status == "active",
@@ -157,12 +155,12 @@ def _unrecognised(
         Category.tier,
         Completion.id,
         Completion.completed_on,
-        Classification.valid_until,
-        Classification.category_id,
-        Classification.rule_id,
-        Classification.rule_version,
+        Completion.valid_until,
+        Completion.category_id,
+        Completion.rule_id,
+        Completion.rule_version,
         Category.label,
-    ).where(or_(Classification.valid_until.is_(None), Classification.valid_until > as_of))
+    ).where(or_(Completion.valid_until.is_(None), Completion.valid_until > as_of))
     held: set[tuple[int, str]] = set()
     if people is None:
         covered = exists().where(

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from onemind.mapping.suggest import MappedTitle, Suggestion, suggest
 from onemind.store.models import (
-    Classification,
     Completion,
     Course,
     CourseTitle,
@@ -138,7 +137,7 @@ def _unmapped(session: Session, limit: int | None = None) -> list[QueueItem]:
     ]
 
 
-_UNDECIDED = or_(Classification.completion_id.is_(None), Classification.rule_id.is_(None))
+_UNDECIDED = or_(Completion.classified_at.is_(None), Completion.rule_id.is_(None))
 _UNMAPPED = (
     select(
         Completion.source_id,
@@ -147,7 +146,6 @@ _UNMAPPED = (
         func.count(distinct(Completion.person_id)).label("people"),
         func.count(distinct(Employment.agency_id)).label("agencies"),
     )
-    .outerjoin(Classification, Classification.completion_id == Completion.id)
     .outerjoin(Employment, Employment.person_id == Completion.person_id)
     .where(_UNDECIDED)
     .group_by(Completion.source_id, Completion.course_key)
@@ -227,7 +225,6 @@ def _reach(session: Session, by_title: dict[str, list[QueueItem]]) -> dict[str, 
     rows = session.execute(
         select(Source.name, Completion.course_key, Completion.person_id, Employment.agency_id)
         .join(Source, Source.id == Completion.source_id)
-        .outerjoin(Classification, Classification.completion_id == Completion.id)
         .outerjoin(Employment, Employment.person_id == Completion.person_id)
         .where(_UNDECIDED)
         .distinct()
@@ -246,9 +243,8 @@ def _reach(session: Session, by_title: dict[str, list[QueueItem]]) -> dict[str, 
 def mapped_titles(session: Session) -> list[MappedTitle]:
     """Titles of courses that a rule already maps to a category, for similarity suggestions."""
     rows = session.execute(
-        select(Completion.course_title, Classification.category_id)
-        .join(Classification, Classification.completion_id == Completion.id)
-        .where(Classification.category_id.is_not(None))
+        select(Completion.course_title, Completion.category_id)
+        .where(Completion.category_id.is_not(None))
         .distinct()
         .limit(5000)
     )

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from onemind.domain.categories import CRISIS, EVERYONE
 from onemind.domain.programs import PROGRAMS, Counts, Program
 from onemind.store import coverage
-from onemind.store.models import Agency, Category, Classification, Completion
+from onemind.store.models import Agency, Category, Completion
 
 Credit = tuple[date, date | None, str, str]  # completed on, valid until, tier, population
 
@@ -148,7 +148,7 @@ def _credit_query(program_id: str) -> Select[Any]:
             as_of,
             Completion.person_id,
             Completion.completed_on,
-            Classification.valid_until,
+            Completion.valid_until,
             Category.tier,
             Category.population,
         )

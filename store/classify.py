@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from onemind.domain.categories import valid_until
 from onemind.domain.rules import DECIDING_FIELDS, CourseFacts, Rule, candidates, decide, ordered
-from onemind.store.models import Category, Classification, Completion, MappingRule
+from onemind.store.models import Category, Completion, MappingRule
 
 BATCH = 5000
 FACTS = (
@@ -56,7 +56,8 @@ class Classifier:
         self.now = now
 
     def rows(self, completions: Sequence[Any]) -> list[dict[str, Any]]:
-        """Classification rows for (id, completed_on, expires_on, *FACTS) tuples."""
+        """The classification of each (id, completed_on, expires_on, *FACTS) tuple, as
+        parameters of CLASSIFY."""
         return [
             dict(
                 zip(
@@ -65,7 +66,7 @@ class Classifier:
                     strict=True,
                 )
             )
-            | {"classified_at": self.now}
+            | {"b_classified_at": self.now}
             for completion_id, done, expires, *course in completions
         ]
 
@@ -95,22 +96,35 @@ class Classifier:
         return rule.category, rule.id, rule.version, until
 
 
-DECISION = ("completion_id", "category_id", "rule_id", "rule_version", "valid_until")
+CLASSIFIED = ("category_id", "rule_id", "rule_version", "valid_until")
+"""A completion's classification columns (with `classified_at`), as `Classifier.decide` gives
+them."""
+UNCLASSIFIED = dict.fromkeys((*CLASSIFIED, "classified_at"))
+"""A completion's classification forgotten: the classifier decides it again."""
+DECISION = ("b_id", *(f"b_{name}" for name in CLASSIFIED))
+CLASSIFY = (
+    update(Completion.__table__)
+    .where(Completion.__table__.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in (*CLASSIFIED, "classified_at")})
+)
+"""A completion's classification written, for each row of `Classifier.rows`."""
 
 
 def classify_pending(session: Session, now: datetime) -> int:
-    """Classify every completion that has no classification yet; returns how many."""
+    """Classify every completion not classified yet; returns how many.
+
+    They are found through `ix_completion_unclassified`, which holds them alone: none after a
+    load, which inserts its completions classified."""
     classifier = Classifier(session, now)
     pending = (
         select(Completion.id, Completion.completed_on, Completion.expires_on, *FACTS)
-        .outerjoin(Classification, Classification.completion_id == Completion.id)
-        .where(Classification.completion_id.is_(None))
+        .where(Completion.classified_at.is_(None))
         .order_by(Completion.id)
         .limit(BATCH)
     )
     count, last_id = 0, 0
     while rows := session.execute(pending.where(Completion.id > last_id)).all():
-        session.execute(Classification.__table__.insert(), classifier.rows(rows))
+        session.connection().execute(CLASSIFY, classifier.rows(rows))
         count += len(rows)
         last_id = rows[-1][0]
     return count
@@ -124,7 +138,8 @@ def course_facts(session: Session) -> list[CourseFacts]:
 def unclassify(session: Session, courses: Sequence[CourseFacts]) -> None:
     """Forget the classifications of these courses' completions, so they are classified again."""
     for source_id, course_key in {(c.source_id, c.course_key) for c in courses}:
-        ids = select(Completion.id).where(
-            Completion.source_id == source_id, Completion.course_key == course_key
+        session.execute(
+            update(Completion)
+            .where(Completion.source_id == source_id, Completion.course_key == course_key)
+            .values(UNCLASSIFIED)
         )
-        session.execute(delete(Classification).where(Classification.completion_id.in_(ids)))

@@ -18,7 +18,6 @@ from onemind.store.models import (
     Agency,
     Attestation,
     Category,
-    Classification,
     Completion,
     Employment,
 )
@@ -123,7 +122,7 @@ def credentials(
     for suffix, day in dates:
         valid = and_(
             Completion.completed_on <= day,
-            or_(Classification.valid_until.is_(None), Classification.valid_until > day),
+            or_(Completion.valid_until.is_(None), Completion.valid_until > day),
         )
         for tier in (CRISIS, MH):
             held = and_(valid, Category.tier == tier)
@@ -147,8 +146,7 @@ def credited(as_of: Day | None, *columns: Any) -> Select[Any]:
     category's validity)."""
     query = (
         select(*columns)
-        .join(Classification, Classification.completion_id == Completion.id)
-        .join(Category, Category.id == Classification.category_id)
+        .join(Category, Category.id == Completion.category_id)
         .where(Completion.person_id.is_not(None), Completion.voided.is_(False))
     )
     return query if as_of is None else query.where(Completion.completed_on <= as_of)
@@ -158,7 +156,7 @@ def _first_change(day: Day) -> Any:
     """The first date after `day` on which one of the person's credentials of a counted tier
     starts (its completion date) or stops (its `valid_until`) being valid."""
     counted = Category.tier.in_((CRISIS, MH))
-    completed, until = Completion.completed_on, Classification.valid_until
+    completed, until = Completion.completed_on, Completion.valid_until
     starts = func.min(case((and_(counted, completed > day), completed)))
     ends = func.min(case((and_(counted, until > day), until)))
     return case((or_(starts.is_(None), and_(ends.is_not(None), ends < starts)), ends), else_=starts)

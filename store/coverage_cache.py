@@ -4,11 +4,11 @@ Where each person stands in each agency that employs them (counted or not, sworn
 a crisis credential, trained, at the basis date and at its rate window's start) is kept in
 `coverage_person`, with the first dates on which the passing of time alone could change it (a
 hire, a separation, a credential starting or expiring); `coverage_counts` keeps each agency's
-sums. Triggers (migration 0020) mark the people whose completions, classifications or
-employments change, and the agencies whose program changes. A recompute for a later date works
-out again the marked people, the people of marked agencies and the people whose date has come,
-and re-sums only their agencies: a night's changes on a hub of 800,000 people touch a few
-thousand. Anything it cannot reason about (nothing cached, other rules, an earlier date or one
+sums. Triggers (migrations 0020, 0025) mark the people whose completions (classifications
+included) or employments change, and the agencies whose program changes. A recompute for a
+later date works out again the marked people, the people of marked agencies and the people
+whose date has come, and re-sums only their agencies: a night's changes on a hub of 800,000
+people touch a few thousand. Anything it cannot reason about (nothing cached, other rules, an earlier date or one
 long after, a changed category, the triggers missing) works out everyone.
 """
 
@@ -52,7 +52,7 @@ from onemind.store.models import (
 )
 
 EVERY_AGENCY = "*"  # what the category trigger marks: every agency's figures may move
-TRIGGERS = 15  # three (insert, update, delete) on each of five tables
+TRIGGERS = 12  # three (insert, update, delete) on each of four tables (0020, 0025)
 MOST = 100_000  # more people to work out again than this, and working out everyone is cheaper
 LONGEST_GAP = 62  # days since the basis beyond which everyone is worked out again
 

@@ -16,7 +16,6 @@ from onemind.store.coverage import population
 from onemind.store.models import (
     Agency,
     Category,
-    Classification,
     Completion,
     Employment,
     Person,
@@ -155,9 +154,9 @@ def _notes(
             Completion.course_title,
             Completion.completed_on,
             Completion.voided,
-            Classification.completion_id.label("classified"),
-            Classification.rule_id,
-            Classification.valid_until,
+            Completion.classified_at.label("classified"),
+            Completion.rule_id,
+            Completion.valid_until,
             Category.id.label("category"),
             Category.tier,
             Category.population,
@@ -166,8 +165,7 @@ def _notes(
         )
         .join(RawRecord, RawRecord.id == Completion.raw_record_id)
         .join(Source, Source.id == Completion.source_id)
-        .outerjoin(Classification, Classification.completion_id == Completion.id)
-        .outerjoin(Category, Category.id == Classification.category_id)
+        .outerjoin(Category, Category.id == Completion.category_id)
         .where(Completion.person_id.in_(person_ids))
         .order_by(Completion.completed_on)
     )

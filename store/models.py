@@ -217,11 +217,25 @@ class Completion(Base):
     completed_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date)
     voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How the completion is classified, by which rule version, and until when it counts;
+    # all empty, with `classified_at`, until the classifier has decided it (migration 0025).
+    category_id: Mapped[str | None] = mapped_column(ForeignKey("category.id"))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("mapping_rule.id"))
+    rule_version: Mapped[int | None] = mapped_column(Integer)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     __table_args__ = (
         Index("ix_completion_unlinked", "person_id", "employee_id"),
         Index("ix_completion_course", "source_id", "course_key"),
         # everything coverage reads of a person's completions, without visiting the rows
-        Index("ix_completion_credit", "person_id", "completed_on", "voided"),
+        Index(
+            "ix_completion_credit",
+            *("person_id", "completed_on", "voided", "category_id", "valid_until"),
+        ),
+        # the few completions the classifier has still to decide (none after a load); migration
+        # 0025 makes it partial on PostgreSQL too (naming `postgresql_where` here would import
+        # that dialect into every command on SQLite)
+        Index("ix_completion_unclassified", "id", sqlite_where=text("classified_at IS NULL")),
     )
 
 
@@ -307,21 +321,7 @@ class CourseTitle(Base):
     __table_args__ = (UniqueConstraint("course_id", "title"),)
 
 
-class Classification(Base):
-    """How one completion was classified, by which rule version, and until when it is valid."""
-
-    __tablename__ = "classification"
-    completion_id: Mapped[int] = mapped_column(
-        ForeignKey("completion.id", ondelete="CASCADE"), primary_key=True
-    )
-    category_id: Mapped[str | None] = mapped_column(ForeignKey("category.id"))
-    rule_id: Mapped[int | None] = mapped_column(ForeignKey("mapping_rule.id"))
-    rule_version: Mapped[int | None] = mapped_column(Integer)
-    valid_until: Mapped[date | None] = mapped_column(Date)
-    classified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-BULK_TABLES = (RawRecord.__table__, Completion.__table__, Classification.__table__)
+BULK_TABLES = (RawRecord.__table__, Completion.__table__)
 """Tables a load fills by the million. On PostgreSQL their foreign keys are not declared: each
 would fire a trigger per row written, a quarter of a load's time; `store.references` verifies
 the rows of each load transaction at once instead (migration 0019). SQLite checks a foreign key
@@ -442,7 +442,7 @@ class CoverageTodo(Base):
 
 class CoverageDirtyPerson(Base):
     """A person whose records or employments changed since the cached standings; written by
-    triggers on `completion`, `classification` and `employment` (migration 0020), claimed and
+    triggers on `completion` and `employment` (migrations 0020, 0025), claimed and
     deleted by a recompute."""
 
     __tablename__ = "coverage_dirty_person"

@@ -10,15 +10,15 @@ from functools import cache
 from json import dumps
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from onemind.domain.records import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
 from onemind.store.bulk import BulkInsert, allocate_ids
-from onemind.store.classify import Classifier
+from onemind.store.classify import CLASSIFIED, UNCLASSIFIED, Classifier
 from onemind.store.linking import people_of
-from onemind.store.models import Classification, Completion, QuarantinedRecord, RawRecord, Voiding
+from onemind.store.models import Completion, QuarantinedRecord, RawRecord, Voiding
 from onemind.store.payloads import payloads_of, store_batch
 from onemind.store.repeats import Repeats, fingerprint, first_of_each
 from onemind.store.roster import apply_roster
@@ -293,13 +293,7 @@ class RecordWriter:
             self.session.execute(
                 update(Completion)
                 .where(Completion.raw_record_id == row["raw_record_id"])
-                .values(person_id=None, **row)
-            )
-        revised_raw = [row["raw_record_id"] for row in revised]
-        for ids in chunks(revised_raw):
-            outdated = select(Completion.id).where(Completion.raw_record_id.in_(ids))
-            self.session.execute(
-                delete(Classification).where(Classification.completion_id.in_(outdated))
+                .values(person_id=None, **UNCLASSIFIED, **row)
             )
 
     def _insert_completions(self, records: list[CompletionRecord], raw_ids: list[int]) -> None:
@@ -316,19 +310,25 @@ class RecordWriter:
         decide = self.classifier.decide
         values = [self._completion_values(r) for r in records]
         people = people_of(self.session, [(v[1], v[0], v[2], v[3], v[4]) for v in values])
-        rows, decisions = [], []
-        for completion_id, raw_id, person_id, row, r in zip(
-            ids, raw_ids, people, values, records, strict=True
-        ):
-            rows.append([completion_id, raw_id, person_id, *row])
-            course = (self.source_id, r.course_key, r.course_title, r.hours, r.provider)
-            decisions.append(
-                [completion_id, *decide((*course, r.activity_type), r.completed_on, r.expires_on)]
+        source = self.source_id
+        rows = [
+            [
+                completion_id,
+                raw_id,
+                person_id,
+                *row,
+                *decide(
+                    (source, r.course_key, r.course_title, r.hours, r.provider, r.activity_type),
+                    r.completed_on,
+                    r.expires_on,
+                ),
+            ]
+            for completion_id, raw_id, person_id, row, r in zip(
+                ids, raw_ids, people, values, records, strict=True
             )
-        statements.completion.execute(
-            connection, rows, {"source_id": self.source_id, "voided": False}
-        )
-        statements.classification.execute(connection, decisions, {"classified_at": self.now})
+        ]
+        fixed = {"source_id": source, "voided": False, "classified_at": self.now}
+        statements.completion.execute(connection, rows, fixed)
 
     def _completion_row(self, record: CompletionRecord, raw_id: int) -> dict[str, Any]:
         row = dict(zip(COMPLETION_COLUMNS, self._completion_values(record), strict=True))
@@ -387,7 +387,6 @@ def _payload(record: Record) -> dict[str, Any] | str:
 class Statements:
     raw: BulkInsert
     completion: BulkInsert
-    classification: BulkInsert
 
 
 @cache
@@ -405,14 +404,8 @@ def _statements(dialect: Dialect) -> Statements:
         ),
         completion=BulkInsert(
             Completion.__table__,
-            ("id", "raw_record_id", "person_id", *COMPLETION_COLUMNS),
+            ("id", "raw_record_id", "person_id", *COMPLETION_COLUMNS, *CLASSIFIED),
             dialect,
-            fixed=("source_id", "voided"),
-        ),
-        classification=BulkInsert(
-            Classification.__table__,
-            ("completion_id", "category_id", "rule_id", "rule_version", "valid_until"),
-            dialect,
-            fixed=("classified_at",),
+            fixed=("source_id", "voided", "classified_at"),
         ),
     )

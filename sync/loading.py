@@ -21,7 +21,7 @@ from onemind.sync import lock, runs
 COMMIT_RECORDS = 15_000
 FIRST_ANALYZED = 5000
 """A load's statistics are first refreshed once it has written twice this many records."""
-GROWN_TABLES = ("raw_record", "completion", "classification")
+GROWN_TABLES = ("raw_record", "completion")
 """Tables whose keys a load looks up, their statistics refreshed as a load grows them."""
 
 

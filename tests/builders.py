@@ -23,7 +23,6 @@ from onemind.store.models import (
     Attestation,
     Base,
     Category,
-    Classification,
     Completion,
     Employment,
     MappingRule,
@@ -194,7 +193,7 @@ class StoreBuilder:
         voided: bool = False,
         title: str | None = None,
     ) -> Completion:
-        """A completion and its classification.
+        """A completion, classified.
 
         `category` is a category id, `UNMAPPED` (classified as not qualifying) or None (not
         classified yet). The classification's `valid_until` is worked out as the classifier does.
@@ -250,16 +249,11 @@ class StoreBuilder:
         if category_id is not None:
             months = self.session.get_one(Category, category_id).validity_months
             until = valid_until(completion.completed_on, completion.expires_on, months)
-        self.session.add(
-            Classification(
-                completion_id=completion.id,
-                category_id=category_id,
-                rule_id=self._rule(category_id),
-                rule_version=1,
-                valid_until=until,
-                classified_at=self.now,
-            )
-        )
+        completion.category_id = category_id
+        completion.rule_id = self._rule(category_id)
+        completion.rule_version = 1
+        completion.valid_until = until
+        completion.classified_at = self.now
         self.session.flush()
 
 

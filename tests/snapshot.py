@@ -19,7 +19,7 @@ BOOKKEEPING = {
     "raw_batch": None,
     "quarantined_record": {"run_id"},  # the latest run that found the problem
     "source": {"cursor_updated_at"},
-    "classification": {"classified_at"},
+    "completion": {"classified_at"},
     "coverage_snapshot": {"computed_at"},
     "course": {"last_seen"},
     "sync_lock": None,

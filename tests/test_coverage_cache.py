@@ -23,7 +23,7 @@ import pytest
 from builders import StoreBuilder, empty_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from test_coverage_property import CATEGORIES, NOW, POSITIONS, TRAINED_BY, World, load, worlds
 
@@ -35,7 +35,6 @@ from onemind.store.db import make_engine, session_factory, transaction
 from onemind.store.models import (
     Agency,
     Category,
-    Classification,
     Completion,
     CoverageDirtyAgency,
     CoverageDirtyPerson,
@@ -127,23 +126,12 @@ def _change(session: Session, kind: str, args: list[Any], day: date) -> None:
         if kind == "void":
             completion.voided = not completion.voided
         elif kind == "drop":
-            session.execute(
-                delete(Classification).where(Classification.completion_id == completion.id)
-            )
             session.delete(completion)
         elif kind == "reclassify":
-            session.execute(
-                update(Classification)
-                .where(Classification.completion_id == completion.id)
-                .values(category_id=args[1])
-            )
+            completion.category_id = args[1]
         elif kind == "expire":
             until = None if args[1] is None else day + timedelta(days=args[1])
-            session.execute(
-                update(Classification)
-                .where(Classification.completion_id == completion.id)
-                .values(valid_until=until)
-            )
+            completion.valid_until = until
         else:
             person = None if args[1] is None else nth(session, Person, args[1])
             completion.person_id = None if person is None else person.id

@@ -16,7 +16,7 @@ from onemind.errors import ConfigurationError
 from onemind.mapping import changes, exchange
 from onemind.mapping.catalogue import review_queue
 from onemind.store.explain import explain_person, find_person
-from onemind.store.models import AuditEntry, Classification, Course
+from onemind.store.models import AuditEntry, Completion, Course
 from onemind.sync.runner import SyncRunner
 
 AS_OF = date(2026, 11, 26)
@@ -117,7 +117,7 @@ def test_retiring_the_rule_moves_them_back_and_classifications_name_the_version(
         )
         versions = set(
             session.scalars(
-                select(Classification.rule_version).where(Classification.rule_id == added.rule_id)
+                select(Completion.rule_version).where(Completion.rule_id == added.rule_id)
             )
         )
         retired = changes.retire_rule(session, added.rule_id, "mistake", "staff", now, AS_OF)
@@ -220,8 +220,8 @@ def test_import_into_an_empty_store_reproduces_the_rules(
         )
         count = session.scalar(
             select(func.count())
-            .select_from(Classification)
-            .where(Classification.category_id == "crisis-equivalent")
+            .select_from(Completion)
+            .where(Completion.category_id == "crisis-equivalent")
         )
     assert len(report.added) == 1
     assert count == 3

@@ -36,14 +36,17 @@ from sqlalchemy import (
 )
 
 from onemind.store.db import alembic_config, make_engine
-from onemind.store.models import BULK_TABLES, Base, declared_on
+from onemind.store.models import Base, declared_on
 
 REVISIONS = [
     script.revision
     for script in reversed(list(ScriptDirectory.from_config(alembic_config(None)).walk_revisions()))
 ]
 EARLIER = REVISIONS[:-1]
-DROPPED = {"roster_seen"}  # 0023: what a run sets aside is remembered in memory
+DROPPED = {
+    "roster_seen",  # 0023: what a run sets aside is remembered in memory
+    "classification",  # 0025: in the completion row (checked by its own test)
+}
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
@@ -220,7 +223,7 @@ def test_raw_payloads_survive_0014_both_ways(empty: Engine) -> None:
             payload,
             json.dumps(payload),
         )
-        assert connection.scalar(text("SELECT rule_version FROM classification")) == 3
+        assert connection.scalar(text("SELECT rule_version FROM completion")) == 3
         connection.execute(
             text("INSERT INTO raw_batch (id, source_id, payloads) VALUES (5, 1, :packed)"),
             {"packed": pack([{"other": "row"}, batched])},
@@ -268,10 +271,14 @@ def test_the_dashboard_indexes_of_0017_come_and_go(empty: Engine) -> None:
 
 
 def bulk_foreign_keys(engine: Engine) -> dict[str, int]:
-    """How many foreign keys each bulk table declares."""
+    """How many foreign keys each bulk table of 0019 declares."""
     with engine.connect() as connection:
         found = inspect(connection)
-        return {t.name: len(found.get_foreign_keys(t.name)) for t in BULK_TABLES}
+        return {name: len(found.get_foreign_keys(name)) for name in BULK_0019}
+
+
+BULK_0019 = ("raw_record", "completion", "classification")
+"""The bulk tables as 0019 found them (0025 folds the last into the second)."""
 
 
 def test_the_bulk_foreign_keys_of_0019_go_on_postgresql_alone_and_come_back(
@@ -431,3 +438,81 @@ def test_a_downgrade_from_0024_builds_the_indexes_a_killed_load_left_dropped(
     names = {index["name"] for index in inspect(empty).get_indexes("completion")}
     assert "ix_completion_course" in names
     assert "deferred_index" not in inspect(empty).get_table_names()
+
+
+MOVED = ("category_id", "rule_id", "rule_version", "valid_until", "classified_at")
+
+
+def test_0025_moves_each_classification_into_its_completion_and_back(empty: Engine) -> None:
+    """The classification's values land in its completion; the triggers mark the person when
+    the category or the expiry changes there; the downgrade gives `classification` its row
+    back, and a completion never classified gets none."""
+    config = alembic_config(empty)
+    command.upgrade(config, "0024")
+    rows = fill(empty)
+    completion = rows["completion"]
+    tables = MetaData()
+    tables.reflect(empty)
+    raw = rows["raw_record"] | {"id": rows["raw_record"]["id"] + 1, "external_id": "other"}
+    unclassified = completion | {"id": completion["id"] + 1, "raw_record_id": raw["id"]}
+    with empty.begin() as connection:  # a completion not classified yet
+        connection.execute(tables.tables["raw_record"].insert().values(raw))
+        connection.execute(tables.tables["completion"].insert().values(unclassified))
+    command.upgrade(config, "0025")
+    with empty.begin() as connection:
+        found = connection.execute(typed(empty, "completion", "id", *MOVED)).all()
+        assert [comparable(v) for v in found[0]] == [
+            completion["id"],
+            *(comparable(rows["classification"][c]) for c in MOVED),
+        ]
+        assert list(found[1]) == [completion["id"] + 1, None, None, None, None, None]
+        connection.execute(text("DELETE FROM coverage_dirty_person"))
+        connection.execute(
+            text("UPDATE completion SET valid_until = NULL WHERE id = :id"),
+            {"id": completion["id"]},
+        )
+        marked = connection.scalars(text("SELECT person_id FROM coverage_dirty_person")).all()
+        assert set(marked) == {completion["person_id"]}
+    names = {index["name"] for index in inspect(empty).get_indexes("completion")}
+    assert {"ix_completion_credit", "ix_completion_unclassified"} <= names
+    partial = (
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_completion_unclassified'"
+        if empty.dialect.name == "postgresql"
+        else "SELECT sql FROM sqlite_master WHERE name = 'ix_completion_unclassified'"
+    )
+    with empty.connect() as connection:
+        assert "WHERE" in connection.scalar(text(partial)).upper()
+    assert "classification" not in inspect(empty).get_table_names()
+    command.downgrade(config, "0024")
+    with empty.begin() as connection:
+        kept = connection.execute(typed(empty, "classification", "completion_id", *MOVED)).all()
+        assert [tuple(comparable(v) for v in row) for row in kept] == [
+            (
+                completion["id"],
+                *(
+                    None if c == "valid_until" else comparable(rows["classification"][c])
+                    for c in MOVED
+                ),
+            )
+        ]
+        connection.execute(text("DELETE FROM coverage_dirty_person"))
+        connection.execute(text("UPDATE classification SET category_id = NULL"))
+        marked = connection.scalars(text("SELECT person_id FROM coverage_dirty_person")).all()
+        assert set(marked) == {completion["person_id"]}
+    columns = {column["name"] for column in inspect(empty).get_columns("completion")}
+    assert not columns & set(MOVED)
+    assert included(empty) == (
+        {
+            "ix_completion_credit": "(person_id, completed_on, voided) INCLUDE (id)",
+            "pk_classification": "(completion_id) INCLUDE (category_id, valid_until)",
+        }
+        if empty.dialect.name == "postgresql"
+        else {}
+    )
+
+
+def typed(engine: Engine, table: str, *columns: str) -> Any:
+    """A select of the columns of the table as reflected now: values of their types, on
+    SQLite too (a date is text there)."""
+    found = Table(table, MetaData(), autoload_with=engine)
+    return select(*(found.c[name] for name in columns)).order_by(found.c[columns[0]])
