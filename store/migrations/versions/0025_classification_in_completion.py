@@ -9,7 +9,8 @@ person's credits from one index
 - the coverage triggers of `completion` watch the category and the expiry as well, and those of
   `classification` go with it.
 
-On a hub's two million completions the upgrade rewrites every completion row once.
+The upgrade rewrites every completion row once: on a hub's two million, 18 s on SQLite and
+70 s on PostgreSQL here, which leaves the old row versions for autovacuum to reclaim.
 
 Revision ID: 0025
 Revises: 0024
