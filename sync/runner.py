@@ -33,7 +33,7 @@ from onemind.store.roster_writer import RosterWriter
 from onemind.store.status import StatusChange
 from onemind.store.writer import BatchStats, RecordWriter
 from onemind.sync import lock, quiet, runs
-from onemind.sync.loading import SourceLoad
+from onemind.sync.loading import GROWN_TABLES, ROSTER_GROWN_TABLES, SourceLoad
 from onemind.sync.logcontext import sync_context
 
 if TYPE_CHECKING:
@@ -342,11 +342,13 @@ class SyncRunner:
         role = _role(config)
         writer: Callable[..., RecordWriter] = RecordWriter
         page_cache_kib = commit_records = None
+        grown = GROWN_TABLES
         if role in ("agencies", "attestations"):
             writer = AgencyWriter
         elif role == "roster":
             writer = partial(RosterWriter, digests=StoredDigests())
             page_cache_kib, commit_records = ROSTER_PAGE_CACHE_KIB, ROSTER_COMMIT_RECORDS
+            grown = ROSTER_GROWN_TABLES
         return SourceLoad(
             self.sessions,
             config.name,
@@ -359,6 +361,7 @@ class SyncRunner:
             writer,
             page_cache_kib,
             commit_records,
+            grown,
         )
 
     def _end(self, started: runs.Started, result: SourceResult) -> None:
