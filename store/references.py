@@ -4,17 +4,20 @@ A declared foreign key fires a trigger for each row written, and a load writes r
 million (see `models.BULK_TABLES`). A load transaction notes where each bulk table ended when it
 began; before it commits, one anti-join per reference checks every row inserted since, and a row
 naming a row that does not exist fails the transaction, as a declared key would have. SQLite
-declares these keys and checks them itself.
+declares these keys and checks them itself. The same check covers `employment` and
+`person_identifier` while a first roster load has dropped their keys (`deferred_indexes`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Table, exists, func, select
 from sqlalchemy.orm import Session
 
 from onemind.errors import DanglingReferenceError
-from onemind.store.models import BULK_TABLES
+from onemind.store.models import BULK_TABLES, DeferredIndex, Employment, PersonIdentifier
 
+DROPPED_FOR_LOADS = (Employment.__table__, PersonIdentifier.__table__)
+"""Tables whose foreign keys a first load may drop for its time (see `deferred_indexes`)."""
 Marks = dict[str, int]
 """The highest key of each bulk table whose references the backend does not declare."""
 
@@ -24,7 +27,7 @@ def marks(session: Session) -> Marks:
     if session.get_bind().dialect.name == "sqlite":
         return {}
     found = {}
-    for table in BULK_TABLES:
+    for table in (*BULK_TABLES, *_keys_dropped(session)):
         (key,) = table.primary_key.columns
         found[table.name] = session.scalar(select(func.coalesce(func.max(key), 0)))
     return found
@@ -37,7 +40,7 @@ def verify(session: Session, since: Marks) -> None:
         DanglingReferenceError: naming the table, the column and how many rows; the caller
             rolls the transaction back.
     """
-    for table in BULK_TABLES:
+    for table in (*BULK_TABLES, *DROPPED_FOR_LOADS):
         if table.name not in since:
             continue
         (key,) = table.primary_key.columns
@@ -57,3 +60,15 @@ def verify(session: Session, since: Marks) -> None:
                     f"{count} new row(s) of {table.name} name a {target.table.name} that does not "
                     f"exist ({column.name}); nothing of this transaction is kept"
                 )
+
+
+def _keys_dropped(session: Session) -> list[Table]:
+    """The tables of DROPPED_FOR_LOADS one of whose foreign keys a first load has dropped."""
+    kept = set(session.scalars(select(DeferredIndex.name)))
+    if not kept:
+        return []
+    return [
+        table
+        for table in DROPPED_FOR_LOADS
+        if any(c.name in kept for c in table.foreign_key_constraints)
+    ]

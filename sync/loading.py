@@ -23,6 +23,11 @@ FIRST_ANALYZED = 5000
 """A load's statistics are first refreshed once it has written twice this many records."""
 GROWN_TABLES = ("raw_record", "completion")
 """Tables whose keys a load looks up, their statistics refreshed as a load grows them."""
+ROSTER_GROWN_TABLES = ("raw_record", "person", "person_identifier", "employment")
+"""A roster load's: planned for the near-empty tables of its start, the look-ups of a batch's
+addresses and employments, and the checks of its references, read whole tables (first load of
+800,000 people on PostgreSQL: 14.6 s and 7.2 s for the look-ups, 7.0 s and 4.9 s with these
+refreshed, at a load average near 2.5)."""
 
 
 class SourceLoad:
@@ -34,6 +39,8 @@ class SourceLoad:
     the newest cursor seen, which only ever covers records written before it. Fewer, larger
     commits spare the database rewriting the same index pages. With `page_cache_kib`, each
     transaction's SQLite connection has a page cache that large until it returns to the pool.
+    The statistics of the `grown` tables (GROWN_TABLES unless told) are refreshed as the load
+    grows them.
     """
 
     def __init__(
@@ -49,6 +56,7 @@ class SourceLoad:
         writer: Callable[..., RecordWriter] = RecordWriter,
         page_cache_kib: int | None = None,
         commit_records: int | None = None,
+        grown: tuple[str, ...] = GROWN_TABLES,
     ) -> None:
         self.sessions = sessions
         self.source = source
@@ -67,6 +75,7 @@ class SourceLoad:
         self.writer: RecordWriter | None = None
         self.marks: references.Marks = {}
         self.analyzed_at = FIRST_ANALYZED
+        self.grown = grown
 
     def __enter__(self) -> SourceLoad:
         return self
@@ -130,7 +139,7 @@ class SourceLoad:
         self.analyzed_at = written
         assert self.session is not None
         if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text(f"ANALYZE {', '.join(GROWN_TABLES)}"))
+            self.session.execute(text(f"ANALYZE {', '.join(self.grown)}"))
 
     def rollback(self) -> None:
         """Drop what an open transaction holds (nothing once committed)."""

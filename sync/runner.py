@@ -33,7 +33,7 @@ from onemind.store.roster_writer import RosterWriter
 from onemind.store.status import StatusChange
 from onemind.store.writer import BatchStats, RecordWriter
 from onemind.sync import lock, quiet, runs
-from onemind.sync.loading import SourceLoad
+from onemind.sync.loading import GROWN_TABLES, ROSTER_GROWN_TABLES, SourceLoad
 from onemind.sync.logcontext import sync_context
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ class SyncRunner:
                 connector = self.connector_factory(config)
                 full = self._full_pass(connector, config, started, full)
                 cursor = None if full else started.cursor
-                with deferred_indexes.built_after(self.sessions, _role(config) == "completions"):
+                with deferred_indexes.built_after(self.sessions, *_deferral(config)):
                     self._pull(connector, config, run_id, cursor, result)
                 if full and isinstance(connector, Reconciles) and not result.stopped:
                     self._reconcile(connector, config, run_id, result)
@@ -342,11 +342,13 @@ class SyncRunner:
         role = _role(config)
         writer: Callable[..., RecordWriter] = RecordWriter
         page_cache_kib = commit_records = None
+        grown = GROWN_TABLES
         if role in ("agencies", "attestations"):
             writer = AgencyWriter
         elif role == "roster":
             writer = partial(RosterWriter, digests=StoredDigests())
             page_cache_kib, commit_records = ROSTER_PAGE_CACHE_KIB, ROSTER_COMMIT_RECORDS
+            grown = ROSTER_GROWN_TABLES
         return SourceLoad(
             self.sessions,
             config.name,
@@ -359,6 +361,7 @@ class SyncRunner:
             writer,
             page_cache_kib,
             commit_records,
+            grown,
         )
 
     def _end(self, started: runs.Started, result: SourceResult) -> None:
@@ -386,6 +389,14 @@ def _load_order(config: SourceConfig) -> int:
 def _role(config: SourceConfig) -> str:
     """What the source gives: a file's role; every system (LMS, LRS) gives completions."""
     return getattr(config, "role", "completions")
+
+
+def _deferral(config: SourceConfig) -> tuple[bool, deferred_indexes.Deferral]:
+    """Whether the source's first load builds some indexes after it, and which (completions'
+    and rosters': see `deferred_indexes`)."""
+    if _role(config) == "roster":
+        return True, deferred_indexes.ROSTER
+    return _role(config) == "completions", deferred_indexes.COMPLETIONS
 
 
 def _run_ids(results: list[SourceResult]) -> list[int]:

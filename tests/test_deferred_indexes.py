@@ -6,30 +6,51 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_run import onemind
-from sqlalchemy import Connection, Engine, delete, event, func, select, text
+from sqlalchemy import Connection, Engine, delete, event, func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from test_sync import COMPLETIONS, COMPLETIONS_HEADER, files, make_settings, run  # noqa: F401  (fixture)
+from test_sync import (  # noqa: F401  (fixture)
+    COMPLETIONS,
+    COMPLETIONS_HEADER,
+    ROSTER,
+    files,
+    make_settings,
+    run,
+)
 
+from onemind.errors import DanglingReferenceError
+from onemind.store import deferred_indexes
 from onemind.store.db import transaction
-from onemind.store.deferred_indexes import DEFERRED, _claimed, _drop_if_empty, build, built_after
-from onemind.store.models import Completion, DeferredIndex
-from onemind.store.writer import RecordWriter
+from onemind.store.deferred_indexes import (
+    DEFERRED,
+    ROSTER_DEFERRED,
+    ROSTER_FOREIGN_KEYS,
+    _claimed,
+    _drop_if_empty,
+    build,
+    built_after,
+)
+from onemind.store.models import Agency, Completion, DeferredIndex, Employment, Source
+from onemind.store.roster_writer import RosterWriter
+from onemind.store.writer import BatchStats, RecordWriter
+from onemind.sync import lock, runs
+from onemind.sync.loading import SourceLoad
 
 
-def index_statements(connection: Connection) -> dict[str, str]:
-    """Every index of `completion`, by name, with the statement the database gives for it."""
+def index_statements(connection: Connection, table: str = "completion") -> dict[str, str]:
+    """Every index of `table`, by name, with the statement the database gives for it."""
     if connection.dialect.name == "postgresql":
-        query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'completion'"
+        query = f"SELECT indexname, indexdef FROM pg_indexes WHERE tablename = '{table}'"
     else:
         query = (
             "SELECT name, coalesce(sql, '') FROM sqlite_master "
-            "WHERE type = 'index' AND tbl_name = 'completion'"
+            f"WHERE type = 'index' AND tbl_name = '{table}'"
         )
     return {name: statement for name, statement in connection.execute(text(query))}
 
@@ -201,3 +222,140 @@ def test_a_load_starting_beside_another_first_load_keeps_the_others_statements(
     assert kept(engine) == sorted(DEFERRED)
     assert sorted(build(sessions)) == sorted(DEFERRED)
     assert indexes(engine) == killed_mid_load
+
+
+# ---------------------------------------------------------------- a roster's first load
+
+ROSTER_TABLES = ("employment", "person_identifier")
+
+
+def roster_schema(engine: Engine) -> dict[str, Any]:
+    """The indexes and foreign keys of the roster's tables, as the database gives them."""
+    with engine.connect() as connection:
+        found: dict[str, Any] = {}
+        for table in ROSTER_TABLES:
+            found[f"{table} indexes"] = index_statements(connection, table)
+            keys = inspect(connection).get_foreign_keys(table)
+            found[f"{table} keys"] = sorted(
+                (k["name"], tuple(k["constrained_columns"])) for k in keys
+            )
+        return found
+
+
+def roster_deferred(engine: Engine) -> list[str]:
+    """The names a first roster load drops on this backend."""
+    keys = [name for _, name in ROSTER_FOREIGN_KEYS] if engine.dialect.name == "postgresql" else []
+    return sorted([*ROSTER_DEFERRED, *keys])
+
+
+@pytest.fixture
+def roster_during_pulls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The roster's indexes and keys as each batch of a roster was written."""
+    seen: list[dict[str, Any]] = []
+    write = RosterWriter.write
+
+    def noting(self: RosterWriter, records: Any) -> Any:
+        if records:
+            connection = self.session.connection()
+            names = set(index_statements(connection, "employment"))
+            names |= set(index_statements(connection, "person_identifier"))
+            keys = {
+                k["name"]
+                for table in ROSTER_TABLES
+                for k in inspect(connection).get_foreign_keys(table)
+            }
+            seen.append({"indexes": names, "keys": keys})
+        return write(self, records)
+
+    monkeypatch.setattr(RosterWriter, "write", noting)
+    return seen
+
+
+def test_a_first_roster_load_builds_its_secondary_indexes_and_keys_after_it(
+    files: Path,  # noqa: F811
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    now: datetime,
+    roster_during_pulls: list[dict[str, Any]],
+) -> None:
+    before = roster_schema(engine)
+    assert set(ROSTER_DEFERRED) < set(before["employment indexes"]) | set(
+        before["person_identifier indexes"]
+    )
+    assert run(make_settings(files), sessions, now, names=["roster"]).ok
+    (during,) = roster_during_pulls
+    assert not set(ROSTER_DEFERRED) & during["indexes"]
+    if engine.dialect.name == "postgresql":
+        assert not during["keys"]  # checked per transaction by `references` meanwhile
+    assert roster_schema(engine) == before
+    assert kept(engine) == []
+    roster_during_pulls.clear()
+    (files / "roster.csv").write_text(
+        ROSTER + "a-pd,6,Fay,Ash,fay@a.example,true,Officer,,2021-01-01,\n"
+    )
+    assert run(make_settings(files), sessions, now, names=["roster"]).ok
+    (during,) = roster_during_pulls
+    assert set(ROSTER_DEFERRED) < during["indexes"]  # a rerun keeps them up to date
+    assert roster_schema(engine) == before
+
+
+def test_a_killed_first_roster_load_is_built_by_the_next_sync(
+    files: Path,  # noqa: F811
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    now: datetime,
+) -> None:
+    before = roster_schema(engine)
+    load = built_after(sessions, True, deferred_indexes.ROSTER)
+    load.__enter__()  # and never left, as a process killed with -9 never leaves it
+    assert kept(engine) == roster_deferred(engine)
+    assert roster_schema(engine) != before
+    assert run(make_settings(files), sessions, now).ok
+    assert roster_schema(engine) == before and kept(engine) == []
+
+
+def test_while_a_first_roster_load_has_dropped_the_keys_a_dangling_row_keeps_nothing(
+    sessions: sessionmaker[Session], engine: Engine, now: datetime
+) -> None:
+    load = built_after(sessions, True, deferred_indexes.ROSTER)
+    load.__enter__()
+    holder = lock.holder_id()
+    with transaction(sessions) as session:
+        session.add(Agency(id="a-pd", name="A"))
+        session.add(Source(name="files", kind="csv"))
+        session.flush()
+        started = runs.start(session, "files", holder, now, timedelta(minutes=5))
+
+    class Dangling(RecordWriter):
+        def write(self, records: Any) -> BatchStats:
+            self.session.execute(
+                Employment.__table__.insert().values(
+                    person_id=987_654,
+                    agency_id="a-pd",
+                    employee_id="1",
+                    sworn=True,
+                    hired_on=date(2020, 1, 1),
+                )
+            )
+            return BatchStats(fetched=len(records))
+
+    writing = SourceLoad(
+        sessions,
+        "files",
+        started.run_id,
+        holder,
+        timedelta(minutes=5),
+        lambda: now,
+        BatchStats(),
+        writer=Dangling,
+    )
+    with pytest.raises((DanglingReferenceError, IntegrityError)) as failure, writing:
+        writing.write([object()])
+        writing.commit()
+    if engine.dialect.name == "postgresql":  # its keys dropped: `references` checks the rows
+        assert failure.type is DanglingReferenceError
+        assert "employment name a person that does not exist (person_id)" in str(failure.value)
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Employment)) == 0
+    load.__exit__(None, None, None)
+    assert kept(engine) == []

@@ -19,7 +19,7 @@ import pytest
 from builders import empty_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 from test_sync import ROSTER_HEADER, make_settings, run
 
@@ -41,7 +41,7 @@ from onemind.store.repeats import fingerprint
 from onemind.store.roster import EMAIL, MBOX_SHA1, mbox_sha1sum, position_key
 from onemind.store.roster_digests import StoredDigests
 from onemind.store.roster_writer import RosterWriter
-from onemind.sync import runner
+from onemind.sync import loading, runner
 from onemind.sync.runner import SyncOutcome
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -464,3 +464,35 @@ def test_stored_digests_find_a_stored_row_of_each_digest_not_written(
     for digest, index in zip([*stored, *asked], unchanged, strict=True):
         wanted = {i for i, d in raw_ids.items() if d == digest} - written
         assert (found.raw_ids[index] in wanted) if wanted else index == -1
+
+
+def test_a_roster_load_refreshes_the_statistics_of_the_tables_it_grows(
+    tmp_path: Path,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Planned for the empty tables a first load starts from, the look-ups of a batch's
+    addresses and employments would read whole tables: PostgreSQL's statistics of person,
+    identifier and employment are refreshed as the load doubles them (nothing on SQLite)."""
+    monkeypatch.setattr(loading, "FIRST_ANALYZED", 1)
+    monkeypatch.setattr(runner, "ROSTER_BATCH_SIZE", 2)
+    sent: list[str] = []
+
+    def noting(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    settings = make_settings(tmp_path)
+    (tmp_path / "completions.csv").write_text("employee_id,course_id,completed_on\n")
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    event.listen(engine, "before_cursor_execute", noting)
+    try:
+        assert run(settings, sessions, now).ok
+    finally:
+        event.remove(engine, "before_cursor_execute", noting)
+    analyzed = [s for s in sent if s.startswith("ANALYZE") and "roster_stage" not in s]
+    if engine.dialect.name == "postgresql":
+        assert "ANALYZE raw_record, person, person_identifier, employment" in analyzed
+    else:
+        assert analyzed == []
