@@ -8,8 +8,8 @@ sums. Triggers (migrations 0020, 0025) mark the people whose completions (classi
 included) or employments change, and the agencies whose program changes. A recompute for a
 later date works out again the marked people, the people of marked agencies and the people
 whose date has come, and re-sums only their agencies: a night's changes on a hub of 800,000
-people touch a few thousand. Anything it cannot reason about (nothing cached, other rules, an earlier date or one
-long after, a changed category, the triggers missing) works out everyone.
+people touch a few thousand. Anything it cannot reason about (nothing cached, other rules, an
+earlier date or one long after, a changed category, the triggers missing) works out everyone.
 """
 
 from __future__ import annotations
