@@ -516,3 +516,21 @@ def typed(engine: Engine, table: str, *columns: str) -> Any:
     SQLite too (a date is text there)."""
     found = Table(table, MetaData(), autoload_with=engine)
     return select(*(found.c[name] for name in columns)).order_by(found.c[columns[0]])
+
+
+def test_sqlite_migrations_end_by_checking_every_key(tmp_path: Path) -> None:
+    """SQLite migrates with foreign-key enforcement off (batch mode makes tables again); a row
+    left naming nothing fails the migration, named, instead of passing unseen."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'onemind.db'}")
+    config = alembic_config(engine)
+    command.upgrade(config, "head")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.execute(
+            text("INSERT INTO person_identifier (person_id, kind, value) VALUES (99, 'e', 'x')")
+        )
+    with pytest.raises(RuntimeError, match="person_identifier"):
+        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()

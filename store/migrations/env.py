@@ -18,18 +18,21 @@ with engine.connect() as connection:
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:  # batch mode makes tables again, which a referenced table's keys would forbid
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-    context.configure(
-        connection=connection,
-        target_metadata=Base.metadata,
-        render_as_batch=sqlite,
-        include_object=include_object,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-    if sqlite:
-        dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-        if dangling:
-            raise RuntimeError(f"the migrations left rows naming missing rows: {dangling}")
-    connection.commit()
-    if sqlite:
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=sqlite,
+            include_object=include_object,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        if sqlite:
+            dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if dangling:
+                raise RuntimeError(f"the migrations left rows naming missing rows: {dangling}")
+        connection.commit()
+    finally:
+        if sqlite:  # the pooled connection checks its keys again, whatever happened
+            connection.rollback()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
