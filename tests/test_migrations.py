@@ -523,7 +523,7 @@ def test_sqlite_migrations_end_by_checking_every_key(tmp_path: Path) -> None:
     left naming nothing fails the migration, named, instead of passing unseen."""
     engine = make_engine(f"sqlite:///{tmp_path / 'onemind.db'}")
     config = alembic_config(engine)
-    command.upgrade(config, "head")
+    command.upgrade(config, "0024")
     with engine.begin() as connection:
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         connection.execute(
