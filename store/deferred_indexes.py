@@ -32,12 +32,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, delete, insert, select, text, update
+from sqlalchemy import Connection, Row, Select, Table, delete, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.store.db import transaction
-from onemind.store.models import Completion, DeferredIndex, Employment
+from onemind.store.models import Completion, DeferredIndex, Employment, PersonIdentifier
 
 log = logging.getLogger(__name__)
 
@@ -47,34 +47,32 @@ ROSTER_DEFERRED = (
     "ix_employment_employee_id",
     "ix_person_identifier_person_id",
 )
-ROSTER_FOREIGN_KEYS = (
-    ("employment", "fk_employment_agency_id_agency"),
-    ("employment", "fk_employment_person_id_person"),
-    ("employment", "fk_employment_raw_record_id_raw_record"),
-    ("person_identifier", "fk_person_identifier_person_id_person"),
-    ("person_identifier", "fk_person_identifier_source_id_source"),
-)
-"""PostgreSQL checks a declared foreign key by a trigger per row written: a third of a first
-roster load's time. Dropped with the roster's indexes, added again (one check of every row)
-when the load ends; until then `references` checks each load transaction's rows."""
 
 
 @dataclass(frozen=True)
 class Deferral:
-    """What a first load into `table` (found empty) builds once it ends instead of row by row:
-    `indexes`, and on PostgreSQL the `foreign_keys` (table, constraint); `locked`, the tables
-    they are of."""
+    """What a first load into `tables[0]` (found empty) builds once it ends instead of row by
+    row: `indexes` (of any of `tables`) and, on PostgreSQL with `keys`, the foreign keys of
+    `tables`, which it locks for the drop.
 
-    table: Any
-    locked: tuple[str, ...]
+    PostgreSQL checks a declared foreign key by a trigger per row written: a third of a first
+    roster load's time. Dropped with the indexes, they are added again (one check of every row)
+    when the load ends; until then `references` checks each load transaction's rows."""
+
+    tables: tuple[Table, ...]
     indexes: tuple[str, ...]
-    foreign_keys: tuple[tuple[str, str], ...] = ()
+    keys: bool = False
+
+    @property
+    def foreign_keys(self) -> list[str]:
+        """The names of the foreign keys dropped with the indexes, as the models name them."""
+        if not self.keys:
+            return []
+        return [str(c.name) for t in self.tables for c in t.foreign_key_constraints]
 
 
-COMPLETIONS = Deferral(Completion.__table__, ("completion",), DEFERRED)
-ROSTER = Deferral(
-    Employment.__table__, ("employment", "person_identifier"), ROSTER_DEFERRED, ROSTER_FOREIGN_KEYS
-)
+COMPLETIONS = Deferral((Completion.__table__,), DEFERRED)
+ROSTER = Deferral((Employment.__table__, PersonIdentifier.__table__), ROSTER_DEFERRED, keys=True)
 LOCK_TIMEOUT = "2s"
 """How long PostgreSQL may wait for `completion` to itself: a reader holding it (the web app, a
 report) or another load would otherwise make the drop wait, and every query after it wait on
@@ -83,14 +81,12 @@ LOCK_NOT_AVAILABLE = "55P03"
 
 
 @contextmanager
-def built_after(
-    sessions: sessionmaker[Session], load: bool, deferral: Deferral = COMPLETIONS
-) -> Iterator[None]:
+def built_after(sessions: sessionmaker[Session], deferral: Deferral | None) -> Iterator[None]:
     """Around a pull: indexes left dropped by a killed load are built first; then, if the pull
-    `load`s `deferral`'s table (completions unless told) and it is empty, what `deferral`
-    names is dropped until the pull ends."""
+    loads the table of a `deferral` and it is empty, what `deferral` names is dropped until the
+    pull ends."""
     build(sessions)
-    if load:
+    if deferral is not None:
         _drop_if_empty(sessions, deferral)
     try:
         yield
@@ -144,7 +140,7 @@ def _finds(sessions: sessionmaker[Session], query: Select[Any]) -> bool:
 
 
 def _drop_if_empty(sessions: sessionmaker[Session], deferral: Deferral = COMPLETIONS) -> None:
-    table = deferral.table
+    table = deferral.tables[0]
     if _finds(sessions, select(table.c.id)):
         return  # every load but a first: nothing is locked
     try:
@@ -168,11 +164,11 @@ def _drop(session: Session, deferral: Deferral = COMPLETIONS) -> list[str]:
     # store changed under its read (SQLite); SQLite's is its one writer's, which a write takes.
     if connection.dialect.name == "postgresql":
         session.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        tables = ", ".join(deferral.locked)
+        tables = ", ".join(table.name for table in deferral.tables)
         session.execute(text(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE"))
     else:
         _sqlite_write_lock(session)
-    if session.scalar(select(deferral.table.c.id).limit(1)) is not None:
+    if session.scalar(select(deferral.tables[0].c.id).limit(1)) is not None:
         return []
     definitions = _definitions(connection, deferral)
     if definitions:
@@ -213,7 +209,7 @@ def _definitions(connection: Connection, deferral: Deferral) -> dict[str, tuple[
             "FROM pg_constraint WHERE contype = 'f' AND conname = ANY(:names) "
             "AND connamespace = current_schema()::regnamespace"
         ),
-        {"names": [name for _, name in deferral.foreign_keys]},
+        {"names": deferral.foreign_keys},
     )
     for table, name, body in keys:
         definitions[name] = (

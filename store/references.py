@@ -14,10 +14,8 @@ from sqlalchemy import Table, exists, func, select
 from sqlalchemy.orm import Session
 
 from onemind.errors import DanglingReferenceError
-from onemind.store.models import BULK_TABLES, DeferredIndex, Employment, PersonIdentifier
+from onemind.store.models import BULK_TABLES, Base, DeferredIndex
 
-DROPPED_FOR_LOADS = (Employment.__table__, PersonIdentifier.__table__)
-"""Tables whose foreign keys a first load may drop for its time (see `deferred_indexes`)."""
 Marks = dict[str, int]
 """The highest key of each bulk table whose references the backend does not declare."""
 
@@ -34,15 +32,14 @@ def marks(session: Session) -> Marks:
 
 
 def verify(session: Session, since: Marks) -> None:
-    """Check the references of the bulk tables' rows inserted after `since`.
+    """Check the references of the rows inserted after `since` into each table it names.
 
     Raises:
         DanglingReferenceError: naming the table, the column and how many rows; the caller
             rolls the transaction back.
     """
-    for table in (*BULK_TABLES, *DROPPED_FOR_LOADS):
-        if table.name not in since:
-            continue
+    for name, mark in since.items():
+        table = Base.metadata.tables[name]
         (key,) = table.primary_key.columns
         for constraint in table.foreign_key_constraints:
             (element,) = constraint.elements
@@ -50,9 +47,7 @@ def verify(session: Session, since: Marks) -> None:
             dangling = (
                 select(func.count())
                 .select_from(table)
-                .where(
-                    key > since[table.name], column.is_not(None), ~exists().where(target == column)
-                )
+                .where(key > mark, column.is_not(None), ~exists().where(target == column))
             )
             count = session.scalar(dangling)
             if count:
@@ -63,12 +58,13 @@ def verify(session: Session, since: Marks) -> None:
 
 
 def _keys_dropped(session: Session) -> list[Table]:
-    """The tables of DROPPED_FOR_LOADS one of whose foreign keys a first load has dropped."""
+    """The tables one of whose foreign keys a first load has dropped for its time (kept in
+    `deferred_index` until added again, see `deferred_indexes`)."""
     kept = set(session.scalars(select(DeferredIndex.name)))
     if not kept:
         return []
     return [
         table
-        for table in DROPPED_FOR_LOADS
+        for table in Base.metadata.sorted_tables
         if any(c.name in kept for c in table.foreign_key_constraints)
     ]

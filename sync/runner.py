@@ -216,7 +216,7 @@ class SyncRunner:
                 connector = self.connector_factory(config)
                 full = self._full_pass(connector, config, started, full)
                 cursor = None if full else started.cursor
-                with deferred_indexes.built_after(self.sessions, *_deferral(config)):
+                with deferred_indexes.built_after(self.sessions, _deferral(config)):
                     self._pull(connector, config, run_id, cursor, result)
                 if full and isinstance(connector, Reconciles) and not result.stopped:
                     self._reconcile(connector, config, run_id, result)
@@ -391,12 +391,13 @@ def _role(config: SourceConfig) -> str:
     return getattr(config, "role", "completions")
 
 
-def _deferral(config: SourceConfig) -> tuple[bool, deferred_indexes.Deferral]:
-    """Whether the source's first load builds some indexes after it, and which (completions'
-    and rosters': see `deferred_indexes`)."""
-    if _role(config) == "roster":
-        return True, deferred_indexes.ROSTER
-    return _role(config) == "completions", deferred_indexes.COMPLETIONS
+def _deferral(config: SourceConfig) -> deferred_indexes.Deferral | None:
+    """What the source's first load builds after it (completions' and rosters' indexes: see
+    `deferred_indexes`), if anything."""
+    role = _role(config)
+    if role == "roster":
+        return deferred_indexes.ROSTER
+    return deferred_indexes.COMPLETIONS if role == "completions" else None
 
 
 def _run_ids(results: list[SourceResult]) -> list[int]:

@@ -30,7 +30,6 @@ from onemind.store.db import transaction
 from onemind.store.deferred_indexes import (
     DEFERRED,
     ROSTER_DEFERRED,
-    ROSTER_FOREIGN_KEYS,
     _claimed,
     _drop_if_empty,
     build,
@@ -160,7 +159,7 @@ def killed_mid_load(sessions: sessionmaker[Session], engine: Engine) -> Iterator
     """The store as a first load killed outright leaves it: indexes dropped, statements kept;
     the indexes it had before."""
     before = indexes(engine)
-    load = built_after(sessions, load=True)
+    load = built_after(sessions, deferred_indexes.COMPLETIONS)
     load.__enter__()  # and never left, as a process killed with -9 never leaves it
     assert kept(engine) == sorted(DEFERRED)
     assert not set(DEFERRED) & set(indexes(engine))
@@ -244,7 +243,7 @@ def roster_schema(engine: Engine) -> dict[str, Any]:
 
 def roster_deferred(engine: Engine) -> list[str]:
     """The names a first roster load drops on this backend."""
-    keys = [name for _, name in ROSTER_FOREIGN_KEYS] if engine.dialect.name == "postgresql" else []
+    keys = deferred_indexes.ROSTER.foreign_keys if engine.dialect.name == "postgresql" else []
     return sorted([*ROSTER_DEFERRED, *keys])
 
 
@@ -306,7 +305,7 @@ def test_a_killed_first_roster_load_is_built_by_the_next_sync(
     now: datetime,
 ) -> None:
     before = roster_schema(engine)
-    load = built_after(sessions, True, deferred_indexes.ROSTER)
+    load = built_after(sessions, deferred_indexes.ROSTER)
     load.__enter__()  # and never left, as a process killed with -9 never leaves it
     assert kept(engine) == roster_deferred(engine)
     assert roster_schema(engine) != before
@@ -317,7 +316,7 @@ def test_a_killed_first_roster_load_is_built_by_the_next_sync(
 def test_while_a_first_roster_load_has_dropped_the_keys_a_dangling_row_keeps_nothing(
     sessions: sessionmaker[Session], engine: Engine, now: datetime
 ) -> None:
-    load = built_after(sessions, True, deferred_indexes.ROSTER)
+    load = built_after(sessions, deferred_indexes.ROSTER)
     load.__enter__()
     holder = lock.holder_id()
     with transaction(sessions) as session:
