@@ -78,6 +78,13 @@ LOCK_TIMEOUT = "2s"
 report) or another load would otherwise make the drop wait, and every query after it wait on
 the drop."""
 LOCK_NOT_AVAILABLE = "55P03"
+DEADLOCK_DETECTED = "40P01"
+BUILD_LOCK_TIMEOUT = "500ms"
+"""How long a build may wait for a table another load is writing. Adding a foreign key locks
+the table it refers to as well: a roster load holding `person` and waiting on `employment`,
+which the build holds, would deadlock with it. Under PostgreSQL's deadlock_timeout (1 s), the
+build gives up first and the other load goes on; the statements stay kept, and the next build
+(that load's own, when it ends) builds them."""
 
 
 @contextmanager
@@ -103,15 +110,23 @@ def build(sessions: sessionmaker[Session]) -> list[str]:
     """Build every index (and add every foreign key) kept in `deferred_index`; their names."""
     if not _finds(sessions, select(DeferredIndex.name)):
         return []  # every sync but the one after a killed load: no lock taken
-    with transaction(sessions) as session:
-        kept = _claimed(session)
-        for name, definition in kept:
-            log.info("building index %s", name)
-            statement = _if_not_exists(session, name, definition)
-            if statement is not None:
-                session.execute(text(statement))
-        if kept:
-            session.execute(delete(DeferredIndex))
+    try:
+        with transaction(sessions) as session:
+            kept = _claimed(session)
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text(f"SET LOCAL lock_timeout = '{BUILD_LOCK_TIMEOUT}'"))
+            for name, definition in kept:
+                log.info("building index %s", name)
+                statement = _if_not_exists(session, name, definition)
+                if statement is not None:
+                    session.execute(text(statement))
+            if kept:
+                session.execute(delete(DeferredIndex))
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED):
+            raise
+        log.info("another load is writing the tables: the indexes are built after it")
+        return []
     return [name for name, _ in kept]
 
 
