@@ -17,9 +17,10 @@ from typing import Any
 
 from onemind.domain.records import Record, Rejected, RosterEntry, RosterRow
 from onemind.store.payloads import payloads_of
+from onemind.store.raw_keys import Existing
 from onemind.store.repeats import Repeats, fingerprint
 from onemind.store.roster_digests import StoredDigests
-from onemind.store.writer import BatchStats, Existing, RecordWriter
+from onemind.store.writer import BatchStats, RecordWriter
 
 
 class RosterWriter(RecordWriter):

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
-from json import dumps
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Dialect
@@ -20,6 +19,7 @@ from onemind.store.classify import CLASSIFIED, UNCLASSIFIED, Classifier
 from onemind.store.linking import people_of
 from onemind.store.models import Completion, QuarantinedRecord, RawRecord, Voiding
 from onemind.store.payloads import payloads_of, store_batch
+from onemind.store.raw_keys import Existing, Stored, stored_rows, takes_a_stored_key
 from onemind.store.repeats import Repeats, fingerprint, first_of_each
 from onemind.store.roster import apply_roster
 from onemind.store.screening import kept, screen
@@ -27,12 +27,6 @@ from onemind.store.upsert import chunks, upsert
 
 log = logging.getLogger(__name__)
 
-LOOKUP = (
-    "SELECT external_id, id, payload_hash, last_run_id, location FROM raw_record"
-    " WHERE source_id = {mark} AND external_id {keys}"
-)
-LOOKUP_POSTGRES = LOOKUP.format(mark="%s", keys="= ANY(%s)")
-LOOKUP_SQLITE = LOOKUP.format(mark="?", keys="IN (SELECT value FROM json_each(?))")
 COMPLETION_COLUMNS = (
     "agency_hint",
     "employee_id",
@@ -63,24 +57,6 @@ class BatchStats:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-class Stored(NamedTuple):
-    """Where a record's raw row stands after the batch: its id and whether it changed (a
-    tuple, made once per record of a load)."""
-
-    raw_id: int
-    changed: bool
-    new: bool
-
-
-class Existing(NamedTuple):
-    """A record's raw row as stored before the batch, and the run that last wrote it."""
-
-    raw_id: int
-    digest: str
-    run_id: int | None
-    location: str
-
-
 class RecordWriter:
     """Turns records of one source into rows, within the caller's transaction."""
 
@@ -92,6 +68,7 @@ class RecordWriter:
         now: datetime,
         agencies: set[str],
         default_agency: str | None = None,
+        first_load: bool = False,
     ) -> None:
         self.session = session
         self.source_id = source_id
@@ -99,6 +76,7 @@ class RecordWriter:
         self.now = now
         self.agencies = agencies
         self.default_agency = default_agency
+        self.unlooked = first_load and session.get_bind().dialect.name == "postgresql"
         self.classifier: Classifier | None = None
 
     def write(self, records: Sequence[Record]) -> BatchStats:
@@ -112,19 +90,46 @@ class RecordWriter:
         completions = [r for r in records if isinstance(r, CompletionRecord)]
         voids = [r for r in records if isinstance(r, VoidRecord)]
         for kind, group in (("roster", roster), ("completion", completions), ("void", voids)):
-            latest, repeats = first_of_each(group)
-            existing = self._existing(list(latest))
-            self._drop_written_this_run(latest, existing, repeats)
+            repeats, stored = self._write_kind(kind, group)
             stats.repeated += repeats.identical
             rejected.extend(repeats.conflicting)
-            stored = self._store_raw(kind, latest, existing)
             stats.new += sum(s.new for s in stored.values())
             stats.updated += sum(s.changed and not s.new for s in stored.values())
             if kind == "void":
                 stats.voided += sum(s.new for s in stored.values())
-            self._apply(kind, list(latest.values()), stored)
         stats.quarantined = self.quarantine(rejected)
         return stats
+
+    def _write_kind(self, kind: str, group: list[Any]) -> tuple[Repeats, dict[str, Stored]]:
+        """Write one kind of record: raw rows first, then the domain rows of those new or
+        changed.
+
+        A source's first load on PostgreSQL (`first_load`) does not look its keys up: only an
+        earlier batch of the run can hold one, and each look-up is a round trip to the server
+        and an index probe per key, dearer as the table grows. The rows are inserted at once,
+        in a savepoint; a key an earlier batch took fails the insert, and the batch is written
+        again, looked up, as on any other run. SQLite's look-ups are in the process and cheap,
+        and a savepoint there keeps a journal of every page it changes (100,000 rows: twice
+        the system time), so SQLite always looks up.
+        """
+        if self.unlooked and group:
+            try:
+                with self.session.begin_nested():
+                    return self._write_looked_up(kind, group, lookup=False)
+            except Exception as exc:  # COPY raises the driver's own error, not SQLAlchemy's
+                if not takes_a_stored_key(exc):
+                    raise
+        return self._write_looked_up(kind, group, lookup=True)
+
+    def _write_looked_up(
+        self, kind: str, group: list[Any], lookup: bool
+    ) -> tuple[Repeats, dict[str, Stored]]:
+        latest, repeats = first_of_each(group)
+        existing = self._existing(list(latest)) if lookup else {}
+        self._drop_written_this_run(latest, existing, repeats)
+        stored = self._store_raw(kind, latest, existing)
+        self._apply(kind, list(latest.values()), stored)
+        return repeats, stored
 
     def _drop_written_this_run(
         self, latest: dict[str, Any], existing: dict[str, Existing], repeats: Repeats
@@ -262,20 +267,7 @@ class RecordWriter:
         }
 
     def _existing(self, keys: list[str]) -> dict[str, Existing]:
-        """The stored raw rows of `keys`: one query, its keys one parameter (as `bulk.among`
-        sends them), sent as SQL text through the driver's cursor (compiling a statement, and
-        a result row object per row, cost more than the lookup)."""
-        if not keys:
-            return {}
-        connection = self.session.connection()
-        postgres = connection.dialect.name == "postgresql"
-        sql = LOOKUP_POSTGRES if postgres else LOOKUP_SQLITE
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(sql, (self.source_id, keys if postgres else dumps(keys)))
-            return {key: Existing(*rest) for key, *rest in cursor.fetchall()}
-        finally:
-            cursor.close()
+        return stored_rows(self.session.connection(), self.source_id, keys)
 
     def _write_completions(
         self, records: list[CompletionRecord], stored: dict[str, Stored]

@@ -28,6 +28,7 @@ from onemind.store.bootstrap import apply_settings
 from onemind.store.db import transaction
 from onemind.store.linking import unlinked_count
 from onemind.store.models import RawRecord, Source
+from onemind.store.raw_keys import holds_records
 from onemind.store.roster_digests import StoredDigests
 from onemind.store.roster_writer import RosterWriter
 from onemind.store.status import StatusChange
@@ -349,6 +350,9 @@ class SyncRunner:
             writer = partial(RosterWriter, digests=StoredDigests())
             page_cache_kib, commit_records = ROSTER_PAGE_CACHE_KIB, ROSTER_COMMIT_RECORDS
             grown = ROSTER_GROWN_TABLES
+        else:
+            with self.sessions() as session:
+                writer = partial(RecordWriter, first_load=not holds_records(session, config.name))
         return SourceLoad(
             self.sessions,
             config.name,

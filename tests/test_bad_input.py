@@ -19,6 +19,7 @@ from onemind.connectors.xapi_statements import StatementRules, read_statement
 from onemind.domain.records import Rejected
 from onemind.store.history import recent_runs
 from onemind.store.models import Completion, Person, QuarantinedRecord, RawRecord, Source
+from onemind.store.writer import RecordWriter
 from onemind.sync import loading, runner
 from onemind.sync.runner import SourceResult, SyncRunner
 
@@ -316,6 +317,48 @@ def test_a_differing_repeat_is_quarantined_within_and_across_batches_and_transac
                 "repeats completions.csv:2 with other hours, provider; the first is kept",
             )
         ]
+
+
+@pytest.mark.parametrize(("batch", "batches"), [(3, 2), (2, 3)])
+def test_a_first_load_looks_keys_up_only_for_a_batch_repeating_an_earlier_one(
+    tmp_path: Path,
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+    batch: int,
+    batches: int,
+) -> None:
+    """On PostgreSQL only the last batch, which holds a key an earlier one took (in the same
+    transaction, or an earlier one), is looked up: inserting it failed. A later run of the
+    source looks up every batch, as SQLite always does."""
+    monkeypatch.setattr(runner, "BATCH_SIZE", batch)
+    monkeypatch.setattr(loading, "COMMIT_RECORDS", 2 if batch == 2 else loading.COMMIT_RECORDS)
+    looked_up: list[int] = []
+    look_up = RecordWriter._existing
+
+    def counted(writer: RecordWriter, keys: list[str]) -> dict[str, Any]:
+        if keys and type(writer) is RecordWriter:  # not the roster's
+            looked_up.append(len(keys))
+        return look_up(writer, keys)
+
+    monkeypatch.setattr(RecordWriter, "_existing", counted)
+    settings = settings_for(tmp_path, repeats(3))
+    stats = ok(sync(settings, sessions, now)["completions"]).stats
+    assert (stats.new, stats.quarantined) == (5, 1)
+    every = [batch] * batches
+    assert looked_up == ([batch] if engine.dialect.name == "postgresql" else every)
+    with sessions() as session:
+        assert quarantined(session, "completions") == [
+            (
+                "completions.csv:6",
+                "repeats completions.csv:2 with other hours, provider; the first is kept",
+            )
+        ]
+    looked_up.clear()
+    outcome = SyncRunner(settings, sessions, lambda: now).run(as_of=AS_OF, full=True)
+    assert all(r.ok for r in outcome.results)
+    assert looked_up == every
 
 
 @pytest.mark.parametrize("batch", [5000, 2])

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.store.bulk import BulkInsert, allocate_ids, among
 from onemind.store.db import transaction
 from onemind.store.models import Agency, Attestation, RawRecord, Source, SyncRun
+from onemind.store.raw_keys import takes_a_stored_key
 from onemind.store.upsert import among as lookup
+
+
+def raw_insert(dialect: Dialect, *fixed: str) -> BulkInsert:
+    """Raw rows' insert: id, key, place, payload and digest; source, kind, when (and `fixed`)."""
+    return BulkInsert(
+        RawRecord.__table__,
+        ("id", "external_id", "location", "payload", "payload_hash"),
+        dialect,
+        fixed=("source_id", "kind", "first_seen", "last_seen", *fixed),
+    )
 
 
 def test_rows_are_stored_with_their_types_and_fixed_values(
@@ -26,12 +38,7 @@ def test_rows_are_stored_with_their_types_and_fixed_values(
         session.add(run)
         session.flush()
         connection = session.connection()
-        insert = BulkInsert(
-            table,
-            ("id", "external_id", "location", "payload", "payload_hash"),
-            connection.dialect,
-            fixed=("source_id", "kind", "first_seen", "last_seen", "first_run_id", "last_run_id"),
-        )
+        insert = raw_insert(connection.dialect, "first_run_id", "last_run_id")
         ids = allocate_ids(connection, table, 3)
         payloads = [{"course": "CIT-40", "on": "2026-01-05"}, {"n": [1, 2]}, {}]
         rows = [
@@ -142,3 +149,34 @@ def test_the_lookup_conditions_find_listed_text_and_ids_exactly(
         ids = session.scalars(select(Source.id).where(Source.name.in_(["plain", "n7"]))).all()
         assert found(Source.id, list(ids)) == ["n7", "plain"]
         assert found(Source.name, []) == []
+
+
+def test_a_raw_row_inserted_twice_is_told_from_other_failed_inserts(pg_engine: Engine) -> None:
+    """A first load on PostgreSQL writes a batch again, looked up, only when COPY fails on the
+    raw key; any other failure stands. Nothing is kept: the transaction is rolled back."""
+    table = RawRecord.__table__
+    failures: list[BaseException] = []
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    with Session(pg_engine) as session:
+        source = Source(name="files", kind="csv")
+        session.add(source)
+        session.flush()
+        connection = session.connection()
+        insert = raw_insert(connection.dialect)
+        fixed = {"source_id": source.id, "kind": "completion", "first_seen": now, "last_seen": now}
+        for attempt in range(2):
+            [raw_id] = allocate_ids(connection, table, 1)
+            try:
+                with session.begin_nested():
+                    insert.execute(connection, [[raw_id, "row-1", "f.csv:2", {}, "h"]], fixed)
+            except Exception as exc:
+                failures.append(exc)
+            assert len(failures) == attempt
+        try:
+            with session.begin_nested():
+                session.add(Source(name="files", kind="csv"))
+                session.flush()
+        except Exception as exc:
+            failures.append(exc)
+        session.rollback()
+    assert [takes_a_stored_key(f) for f in failures] == [True, False]
