@@ -84,8 +84,13 @@ def gaps(program: Program, counts: Counts) -> tuple[int, int]:
 def projected_completion(program: Program, now: Counts, before: Counts, as_of: date) -> date | None:
     """When training would be done at the net rate of the last 90 days; None if never
     (no net progress, or so slow that the day falls beyond the calendar's last one)."""
+    untrained, crisis = gaps(program, now)
+    if untrained == crisis == 0:
+        return as_of
+    if now == before:  # no progress (most agencies, most nights): no need to work it out
+        return None
     days = 0
-    for gap_now, gap_before in zip(gaps(program, now), gaps(program, before), strict=True):
+    for gap_now, gap_before in zip((untrained, crisis), gaps(program, before), strict=True):
         if gap_now == 0:
             continue
         progress = gap_before - gap_now

@@ -143,8 +143,12 @@ def _some(session: Session, values: dict[str, Any]) -> None:
     sums by the difference."""
     _analyze(session, CoverageTodo)
     mine = CoveragePerson.person_id.in_(select(CoverageTodo.person_id))
-    was = _by_agency(session.execute(_sums_of(mine)))
-    session.execute(delete(CoveragePerson.__table__).where(mine))
+    gone = delete(CoveragePerson.__table__).where(mine)
+    if session.get_bind().dialect.name == "postgresql":  # the rows' sums as they go
+        was = _by_agency(session.execute(_sums_of(None, gone.returning(*gone.table.c).cte())))
+    else:  # no DELETE in a WITH: summed, then deleted
+        was = _by_agency(session.execute(_sums_of(mine)))
+        session.execute(gone)
     session.execute(_fill(True), values)
     now = _by_agency(session.execute(_sums_of(mine)))
     session.execute(delete(CoverageTodo.__table__))
@@ -299,10 +303,11 @@ def _standing_statement(narrowed: bool) -> Select[Any]:
     return standing_query(as_of, window, people)
 
 
-def _sums_of(rows: Any = None) -> Select[Any]:
-    """Per agency, the sums of its standings (of those matching `rows` when given), in the
-    columns of `coverage_counts`."""
-    p = CoveragePerson
+def _sums_of(rows: Any = None, standings: Any = None) -> Select[Any]:
+    """Per agency, the sums of its standings (of those matching `rows` when given; of the rows
+    of `standings`, in the columns of `coverage_person`, when given), in the columns of
+    `coverage_counts`."""
+    p = CoveragePerson.__table__.c if standings is None else standings.c
 
     def total(*conditions: Any) -> Any:
         return func.coalesce(func.sum(case((and_(p.counted == 1, *conditions), 1), else_=0)), 0)

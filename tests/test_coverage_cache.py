@@ -30,7 +30,7 @@ from test_coverage_property import CATEGORIES, NOW, POSITIONS, TRAINED_BY, World
 from onemind.config import Settings
 from onemind.domain.programs import Counts
 from onemind.pipeline.recompute import recompute
-from onemind.store import coverage, coverage_cache
+from onemind.store import coverage, coverage_cache, snapshots
 from onemind.store.db import make_engine, session_factory, transaction
 from onemind.store.models import (
     Agency,
@@ -276,13 +276,17 @@ def test_a_change_recounts_its_agency_and_a_category_change_every_agency(
     assert counted_at(sessions, DAY + timedelta(days=1)) == 1
 
 
+@pytest.mark.parametrize("named", [True, False], ids=["agencies-named", "every-row-read"])
 def test_the_dashboard_rows_follow_each_recompute_and_moved_dates_alone_are_one_update(
-    sessions: sessionmaker[Session],
+    sessions: sessionmaker[Session], named: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`coverage_latest` says every active agency's newest figures and date; an agency whose
     figures did not change only has its date moved, an inactive one keeps its row, and a
     recompute of an earlier date (other figures: the completion is not yet held) leaves the
-    newer rows as they are."""
+    newer rows as they are. Every row read (a hub's many agencies), the update names the rows
+    whose date stays when they are fewer (the third night: the inactive agency's)."""
+    if not named:
+        monkeypatch.setattr(snapshots, "FEW", 0)
     with transaction(sessions) as session:
         b = StoreBuilder.start(session, NOW)
         for agency in ("a", "b", "gone"):
