@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -55,6 +56,8 @@ JOB_COLUMNS = (
     "raw_record_id",
 )
 """What a roster row sets on its employment, in this order."""
+BY_KEY = itemgetter(1, 2)
+"""The unique key of a new identifier's or employment's row: (kind, value), (agency, employee)."""
 
 
 @lru_cache(maxsize=4096)
@@ -192,16 +195,14 @@ def _write(connection: Connection, plan: _Plan, known: Iterable[_Person], source
     )
     renamed = [(p.id, p.values()) for p in known if p.stored != p.values()]
     _update(connection, Person.__table__, ("first_name", "last_name", "email"), renamed)
-    statements.identifier.execute(
-        connection,
-        [[p.id, kind, value] for p, email in plan.claims for kind, value in _keys(email)],
-        {"source_id": source_id},
-    )
-    statements.employment.execute(
-        connection,
-        [[p.id, agency, emp, *values] for p, agency, emp, values in plan.new_jobs],
-        {},
-    )
+    # In key order, a batch's inserts into each unique index are close together, not spread
+    # over the whole index (as the addresses and the agencies of a file's rows are).
+    identifiers = [[p.id, kind, value] for p, email in plan.claims for kind, value in _keys(email)]
+    identifiers.sort(key=BY_KEY)
+    statements.identifier.execute(connection, identifiers, {"source_id": source_id})
+    jobs = [[p.id, agency, emp, *values] for p, agency, emp, values in plan.new_jobs]
+    jobs.sort(key=BY_KEY)
+    statements.employment.execute(connection, jobs, {})
     _update(connection, Employment.__table__, JOB_COLUMNS, plan.changed_jobs)
 
 
