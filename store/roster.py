@@ -13,18 +13,23 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
+    FromClause,
     MetaData,
+    Select,
     String,
     Table,
     and_,
     bindparam,
     delete,
     select,
+    true,
     update,
 )
 from sqlalchemy.engine import Dialect
@@ -51,6 +56,8 @@ JOB_COLUMNS = (
     "raw_record_id",
 )
 """What a roster row sets on its employment, in this order."""
+BY_KEY = itemgetter(1, 2)
+"""The unique key of a new identifier's or employment's row: (kind, value), (agency, employee)."""
 
 
 @lru_cache(maxsize=4096)
@@ -188,16 +195,14 @@ def _write(connection: Connection, plan: _Plan, known: Iterable[_Person], source
     )
     renamed = [(p.id, p.values()) for p in known if p.stored != p.values()]
     _update(connection, Person.__table__, ("first_name", "last_name", "email"), renamed)
-    statements.identifier.execute(
-        connection,
-        [[p.id, kind, value] for p, email in plan.claims for kind, value in _keys(email)],
-        {"source_id": source_id},
-    )
-    statements.employment.execute(
-        connection,
-        [[p.id, agency, emp, *values] for p, agency, emp, values in plan.new_jobs],
-        {},
-    )
+    # In key order, a batch's inserts into each unique index are close together, not spread
+    # over the whole index (as the addresses and the agencies of a file's rows are).
+    identifiers = [[p.id, kind, value] for p, email in plan.claims for kind, value in _keys(email)]
+    identifiers.sort(key=BY_KEY)
+    statements.identifier.execute(connection, identifiers, {"source_id": source_id})
+    jobs = [[p.id, agency, emp, *values] for p, agency, emp, values in plan.new_jobs]
+    jobs.sort(key=BY_KEY)
+    statements.employment.execute(connection, jobs, {})
     _update(connection, Employment.__table__, JOB_COLUMNS, plan.changed_jobs)
 
 
@@ -239,8 +244,8 @@ def _stage(connection: Connection, entries: Sequence[RosterEntry]) -> None:
     """Put the batch's keys in this connection's STAGE (made on first use, emptied here).
 
     PostgreSQL never vacuums a temporary table: emptied by TRUNCATE, not DELETE, it does not
-    grow with the batches, and analyzed once filled, its joins are planned for the few rows
-    a re-sync stages, not for a guess from its size.
+    grow with the batches. It is not analyzed: its look-ups are planned row by row whatever
+    it holds (see `_probed`).
     """
     connection.execute(CreateTable(STAGE, if_not_exists=True))
     rows = [(e.agency, e.employee_id, _email(e)) for e in entries]
@@ -250,7 +255,6 @@ def _stage(connection: Connection, entries: Sequence[RosterEntry]) -> None:
         with driver.cursor() as cursor, cursor.copy(f"COPY {STAGE.name} FROM STDIN") as pipe:
             for row in rows:
                 pipe.write_row(row)
-        connection.exec_driver_sql(f"ANALYZE {STAGE.name}")
     else:
         connection.execute(delete(STAGE))
         connection.exec_driver_sql(f"INSERT INTO {STAGE.name} VALUES (?, ?, ?)", rows)
@@ -259,16 +263,18 @@ def _stage(connection: Connection, entries: Sequence[RosterEntry]) -> None:
 def _employments(connection: Connection) -> dict[tuple[str, str], _Job]:
     """The stored employments of the staged (agency, employee id) keys."""
     table = Employment.__table__
-    query = select(
+    columns = (
         table.c.agency_id,
         table.c.employee_id,
         table.c.id,
         table.c.person_id,
         *(table.c[c] for c in JOB_COLUMNS),
-    ).join(
-        STAGE,
-        and_(STAGE.c.agency_id == table.c.agency_id, STAGE.c.employee_id == table.c.employee_id),
     )
+    match = (STAGE.c.agency_id == table.c.agency_id, STAGE.c.employee_id == table.c.employee_id)
+    if connection.dialect.name == "postgresql":
+        query = _probed(STAGE, columns, match)
+    else:
+        query = select(*columns).join(STAGE, and_(*match))
     return {
         (agency, employee): _Job(job_id, person_id, tuple(values))
         for agency, employee, job_id, person_id, *values in connection.execute(query)
@@ -278,10 +284,31 @@ def _employments(connection: Connection) -> dict[tuple[str, str], _Job]:
 def _owners(connection: Connection) -> dict[str, int]:
     """Who holds each staged address, for those someone does."""
     table = PersonIdentifier.__table__
-    query = select(table.c.value, table.c.person_id).where(
-        table.c.kind == EMAIL, table.c.value.in_(select(STAGE.c.email))
-    )
+    columns = (table.c.value, table.c.person_id)
+    if connection.dialect.name == "postgresql":
+        # an address staged twice is looked up twice: the dict keeps one
+        match = (table.c.kind == EMAIL, table.c.value == STAGE.c.email)
+        query = _probed(STAGE, columns, match)
+    else:
+        query = select(*columns).where(
+            table.c.kind == EMAIL, table.c.value.in_(select(STAGE.c.email))
+        )
     return {value: person_id for value, person_id in connection.execute(query)}
+
+
+def _probed(
+    keys: FromClause, columns: Sequence[ColumnElement[Any]], match: Sequence[ColumnElement[bool]]
+) -> Select[Any]:
+    """`columns` of the row each row of `keys` finds by `match`, the columns of a unique key,
+    looked up in its index a key at a time (PostgreSQL's LATERAL).
+
+    A join left to PostgreSQL's planner reads the whole table into a hash for each batch (an
+    index probe is priced at several page reads, a batch stages 15,000 keys): at 800,000
+    people, 1.1 s a batch where the index takes 0.06 s (the employments' and the addresses'
+    look-ups alike). Looked up row by row, the stage needs no statistics either.
+    """
+    found = select(*columns).where(*match).limit(1).lateral()
+    return select(found).select_from(keys).join(found, true())
 
 
 def _people(connection: Connection, ids: set[int]) -> dict[int, _Person]:
