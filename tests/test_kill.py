@@ -202,7 +202,10 @@ def wait_for_completions(engine: Engine, process: subprocess.Popen[str]) -> int:
             assert process.poll() is None, "the sync finished before it could be interrupted"
             return found
         time.sleep(0.05)
-    raise AssertionError("no completion was committed within 60 s")
+    process.kill()  # not left running after the test
+    _, err = process.communicate()
+    said = err or "(its output was not kept)"
+    raise AssertionError(f"no completion was committed within 60 s; the process said:\n{said}")
 
 
 def statuses(engine: Engine) -> list[tuple[str, str]]:
