@@ -341,7 +341,7 @@ class SyncRunner:
         """Where a pull's records go; what it commits is counted in `result.stats`."""
         agency = config.agency
         role = _role(config)
-        writer: Callable[..., RecordWriter] = RecordWriter
+        writer: Callable[..., RecordWriter]
         page_cache_kib = commit_records = None
         grown = GROWN_TABLES
         if role in ("agencies", "attestations"):
