@@ -162,7 +162,9 @@ def _drop_if_empty(sessions: sessionmaker[Session], deferral: Deferral = COMPLET
         with transaction(sessions) as session:
             dropped = _drop(session, deferral)
     except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+        # dropping a foreign key locks the table it names too: another load holding that
+        # table and waiting on ours is a deadlock, which PostgreSQL breaks by failing the drop
+        if getattr(exc.orig, "sqlstate", None) not in (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED):
             raise
         log.info("%s is in use: its indexes are kept up to date during the load", table.name)
         return
