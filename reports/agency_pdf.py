@@ -198,9 +198,7 @@ def draw_chart(canvas: Canvas, chart: Chart, left: float, top: float, scale: flo
         if series.projection:
             pen.polyline(series.projection, series.colour, 1.6, "4 3")
         pen.polyline(series.points, series.colour, 2)
-        canvas.setFillColor(colour(series.colour))
-        for px, py in series.dots:
-            canvas.circle(pen.x(px), pen.y(py), 2.2 * scale, stroke=0, fill=1)
+        pen.dots(series.dots, series.colour, 2.2)
     for item in chart.legend:
         pen.line(item.x, item.y, item.x + 22, item.y, item.colour, 2, item.dash)
         pen.label(item.x + 28, item.y + 4, item.label, "#222222")
@@ -238,6 +236,19 @@ class ChartPen:
             (path.lineTo if index else path.moveTo)(self.x(px), self.y(py))
         self.stroke(ink, width, dash)
         self.canvas.drawPath(path, stroke=1, fill=0)
+
+    def dots(self, points: list[tuple[float, float]], ink: str, radius: float) -> None:
+        """Filled circles, as one path of zero-length lines with round caps: a reader paints
+        each as a disc of the line's width (four Bézier arcs a dot took a tenth of the PDF's
+        time)."""
+        path = self.canvas.beginPath()
+        for px, py in points:
+            path.moveTo(self.x(px), self.y(py))
+            path.lineTo(self.x(px), self.y(py))
+        self.stroke(ink, 2 * radius, "")
+        self.canvas.setLineCap(1)
+        self.canvas.drawPath(path, stroke=1, fill=0)
+        self.canvas.setLineCap(0)
 
     def box(self, x1: float, y1: float, x2: float, y2: float, ink: str) -> None:
         self.canvas.setFillColor(colour(ink))

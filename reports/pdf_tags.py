@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFObject, PDFString
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFDictionary,
+    PDFName,
+    PDFObject,
+    PDFObjectReference,
+    PDFString,
+)
 from reportlab.pdfbase.pdfdoc import format as pdf_format
 from reportlab.pdfgen.canvas import Canvas
 
@@ -69,10 +76,7 @@ class Tags:
         root_ref = doc.Reference(root)
         self._write(self.document, root_ref)
         root["K"] = PDFArray([self.document.ref])
-        nums: list[Any] = []
-        for index, owners in enumerate(self.marks):
-            nums += [index, PDFArray([owner.ref for owner in owners])]
-        root["ParentTree"] = doc.Reference(PDFDictionary({"Nums": PDFArray(nums)}))
+        root["ParentTree"] = doc.Reference(_ParentTree(self.marks))
         root["ParentTreeNextKey"] = len(self.marks)
         doc.Catalog.StructTreeRoot = root_ref
         doc.Catalog.MarkInfo = PDFDictionary({"Marked": "true"})
@@ -101,14 +105,33 @@ class _StructElem(PDFObject):
     def format(self, document: Any) -> bytes:
         element = self.element
         parts = [b"<< /Type /StructElem /S /", element.kind.encode("ascii")]
-        parts += [b" /P ", pdf_format(self.parent, document)]
+        parts += [b" /P ", _reference(self.parent, document)]
         pages = [page for kid in element.kids if isinstance(kid, tuple) for _, page in [kid]]
         if pages:
-            parts += [b" /Pg ", pdf_format(pages[0], document)]
+            parts += [b" /Pg ", _reference(pages[0], document)]
         if element.alt:
             parts += [b" /Alt ", pdf_format(PDFString(element.alt), document)]
         kids = [
-            pdf_format(kid.ref, document) if isinstance(kid, Element) else str(kid[0]).encode()
+            _reference(kid.ref, document) if isinstance(kid, Element) else b"%d" % kid[0]
             for kid in element.kids
         ]
         return b"".join([*parts, b" /K [", b" ".join(kids), b"] >>"])
+
+
+class _ParentTree(PDFObject):
+    """The parent tree: for each page, the element owning each of its marked-content ids."""
+
+    def __init__(self, marks: list[list[Element]]) -> None:
+        self.marks = marks
+
+    def format(self, document: Any) -> bytes:
+        pages = [
+            b"%d [%b]" % (index, b" ".join(_reference(owner.ref, document) for owner in owners))
+            for index, owners in enumerate(self.marks)
+        ]
+        return b"<< /Nums [" + b"\n".join(pages) + b"] >>"
+
+
+def _reference(reference: PDFObjectReference, document: Any) -> bytes:
+    """An indirect reference ('12 0 R'), formatted without ReportLab's generic formatter."""
+    return b"%d %d R" % document.idToObjectNumberAndVersion[reference.name]

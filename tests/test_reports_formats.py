@@ -3,6 +3,7 @@ print, and the trend chart is drawn from the records, so a first report already 
 
 from __future__ import annotations
 
+import io
 import re
 import tomllib
 from datetime import UTC, date, datetime, timedelta
@@ -10,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy.orm import Session, sessionmaker
 from test_reports import pdf_text, squeezed
 from test_sync import COMPLETIONS_HEADER, ROSTER_HEADER
@@ -17,10 +19,12 @@ from test_sync import COMPLETIONS_HEADER, ROSTER_HEADER
 from onemind.config import Settings, parse_settings
 from onemind.domain.programs import PROGRAMS, projected_completion
 from onemind.reports import render
+from onemind.reports.agency_pdf import draw_chart
 from onemind.reports.chart import BOTTOM, trend_chart
 from onemind.reports.content import agency_report, standing
 from onemind.reports.credits import read_credits
 from onemind.reports.delivery import render_agency
+from onemind.reports.pdf import load_fonts
 from onemind.reports.trend import (
     HISTORY_POINTS,
     Trend,
@@ -325,3 +329,24 @@ def test_the_chart_escapes_the_agency_name() -> None:
     chart = trend_chart(trend(("2025-01-01", 20), ("2026-11-26", 50), deadline=None), "<b>&x")
     svg = render.chart_svg(chart)
     assert "&lt;b&gt;&amp;x" in svg and "<b>" not in svg
+
+
+def test_the_pdf_chart_marks_each_point_of_history_with_a_dot() -> None:
+    """A dot is a zero-length line with round caps, which a reader paints as a disc."""
+    chart = trend_chart(trend(("2025-01-01", 20), ("2026-11-26", 50), deadline=None), "t")
+    load_fonts()
+    canvas = Canvas(io.BytesIO())
+    draw_chart(canvas, chart, 10, 700, 0.5)
+    drawn = canvas._code
+    dots = [dot for line in chart.lines for dot in line.dots]
+    degenerate = [
+        (x, y)
+        for x, y, x2, y2 in re.findall(r"(\S+) (\S+) m (\S+) (\S+) l", " ".join(drawn))
+        if (x, y) == (x2, y2)
+    ]
+    assert len(degenerate) == len(dots) > 2
+    assert {(float(x), float(y)) for x, y in degenerate} == {
+        (10 + px * 0.5, 700 - py * 0.5) for px, py in dots
+    }
+    caps = [code for code in drawn if code.endswith(" J")]
+    assert caps == ["1 J", "0 J"] * len(chart.lines), "round caps for the dots only"

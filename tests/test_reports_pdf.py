@@ -4,6 +4,7 @@ row, and the document is tagged (structure a screen reader follows, the chart de
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -83,9 +84,34 @@ def test_a_long_table_repeats_its_header_on_every_page_and_is_tagged() -> None:
     assert kinds["/TR"] == 120 + len(pages) and kinds["/TD"] == 240
     assert alts == ["a chart in words"]
     assert [page["/StructParents"] for page in reader.pages] == list(range(len(pages)))
+    nums = catalog["/StructTreeRoot"]["/ParentTree"]["/Nums"]
+    assert nums[0::2] == list(range(len(pages)))
+    for page, owners in zip(reader.pages, nums[1::2], strict=True):
+        marked = re.findall(rb"/MCID (\d+)", page.get_contents().get_data())
+        assert [int(mcid) for mcid in marked] == list(range(len(owners)))
+        for mcid, owner in enumerate(owners):
+            element = owner.get_object()
+            assert mcid in element["/K"] and element["/Pg"].get_object() == page.get_object()
 
 
 def test_fonts_are_registered_once() -> None:
     load_fonts()
     load_fonts()
     assert pdfmetrics.getRegisteredFontNames().count(REGULAR) == 1
+
+
+def test_text_beyond_one_font_subset_and_repeated_texts_read_back() -> None:
+    """A subset of the embedded font holds 256 glyphs: names from many scripts spill into
+    more subsets, and a text drawn again reuses its encoding."""
+    letters = [chr(code) for code in range(0x100, 0x250) if chr(code).isalpha()]
+    letters += [chr(code) for code in range(0x410, 0x450)]  # Cyrillic
+    names = ["".join(letters[start : start + 12]) for start in range(0, len(letters), 12)]
+    assert len(set("".join(names))) > 256
+    doc = Document("Names", "names", "footer")
+    rows = [[[Run(name)], [Run("Patrol Officer", colour="#b2182b")]] for name in names * 2]
+    doc.table([0.6, 0.4], rows)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(doc.bytes())).pages)
+
+    for name in names:
+        assert text.count(name) == 2
+    assert text.count("Patrol Officer") == 2 * len(names)
