@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from onemind.config.model import SourceConfig
 from onemind.store import deferred_indexes
 from onemind.store.agencies import AgencyWriter
-from onemind.store.raw_keys import holds_records
+from onemind.store.raw_keys import inserts_unlooked
 from onemind.store.roster_digests import StoredDigests
 from onemind.store.roster_writer import RosterWriter
 from onemind.store.writer import RecordWriter
@@ -75,9 +75,9 @@ def _roster_writer(_sessions: sessionmaker[Session], _source: str) -> Writer:
 
 
 def _completions_writer(sessions: sessionmaker[Session], source: str) -> Writer:
-    """A record writer told whether this is the source's first load (no raw row yet)."""
+    """A record writer told whether it may insert raw rows without looking their keys up."""
     with sessions() as session:
-        return partial(RecordWriter, first_load=not holds_records(session, source))
+        return partial(RecordWriter, unlooked=inserts_unlooked(session, source))
 
 
 ROLES: dict[str, Role] = {

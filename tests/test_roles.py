@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config import Settings, parse_settings
@@ -16,6 +17,8 @@ from onemind.connectors.base import Connector
 from onemind.errors import ConfigurationError
 from onemind.store import deferred_indexes
 from onemind.store.agencies import AgencyWriter
+from onemind.store.db import transaction
+from onemind.store.models import RawRecord, Source
 from onemind.store.roster_writer import RosterWriter
 from onemind.store.writer import RecordWriter
 from onemind.sync.loading import GROWN_TABLES
@@ -80,9 +83,10 @@ def test_a_sources_role_says_how_it_is_loaded(
 
 
 def test_each_role_writes_with_its_own_writer(
-    settings: Settings, sessions: sessionmaker[Session]
+    settings: Settings, sessions: sessionmaker[Session], engine: Engine
 ) -> None:
-    """A roster load's digests are its own; a completions load is told it is a first load."""
+    """A roster load's digests are its own; a completions load's first load on PostgreSQL
+    inserts its raw rows without looking them up."""
     for source in ("listed", "attested"):
         assert role_of(settings.source(source)).writer(sessions, source) is AgencyWriter
     people = role_of(settings.source("people"))
@@ -93,7 +97,49 @@ def test_each_role_writes_with_its_own_writer(
     for source in ("lrs", "done"):
         writer = role_of(settings.source(source)).writer(sessions, source)
         assert isinstance(writer, partial) and writer.func is RecordWriter
-        assert writer.keywords == {"first_load": True}
+        assert writer.keywords == {"unlooked": engine.dialect.name == "postgresql"}
+
+
+def test_only_postgresql_is_asked_whether_a_completions_load_is_a_first_one(
+    settings: Settings, sessions: sessionmaker[Session], engine: Engine, now: datetime
+) -> None:
+    """SQLite always looks keys up: the writer is made without a query."""
+    sent: list[str] = []
+
+    def noting(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    def unlooked() -> bool:
+        event.listen(engine, "before_cursor_execute", noting)
+        try:
+            writer = role_of(settings.source("done")).writer(sessions, "done")
+        finally:
+            event.remove(engine, "before_cursor_execute", noting)
+        assert isinstance(writer, partial)
+        return bool(writer.keywords["unlooked"])
+
+    postgres = engine.dialect.name == "postgresql"
+    assert unlooked() is postgres
+    assert len(sent) == postgres and all("EXISTS" in s for s in sent)
+    with transaction(sessions) as session:
+        source = Source(name="done", kind="csv")
+        session.add(source)
+        session.flush()
+        session.add(
+            RawRecord(
+                source_id=source.id,
+                external_id="1",
+                kind="completion",
+                location="c.csv:2",
+                payload={},
+                payload_hash="h",
+                first_seen=now,
+                last_seen=now,
+            )
+        )
+    sent.clear()
+    assert unlooked() is False  # a later load looks its keys up on both
+    assert len(sent) == postgres
 
 
 def test_agencies_are_synced_first_then_rosters_then_the_rest_as_configured(
