@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from onemind.domain.records import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
 from onemind.store.bulk import BulkInsert, allocate_ids
 from onemind.store.classify import CLASSIFIED, UNCLASSIFIED, Classifier
+from onemind.store.db import savepoint
 from onemind.store.linking import people_of
 from onemind.store.models import Completion, QuarantinedRecord, RawRecord, Voiding
 from onemind.store.payloads import payloads_of, store_batch
@@ -105,13 +106,13 @@ class RecordWriter:
         changed.
 
         A load told `unlooked` (a first load on PostgreSQL: see `raw_keys.inserts_unlooked`)
-        does not look its keys up. The rows are inserted at once, in a savepoint; a key an
-        earlier batch of the run took fails the insert, and the batch is written again, looked
-        up, as on any other run.
+        does not look its keys up. The rows are inserted at once, in a savepoint begun before
+        any of them is sent (`db.savepoint`); a key an earlier batch of the run took fails the
+        insert, and the batch is written again, looked up, as on any other run.
         """
         if self.unlooked and group:
             try:
-                with self.session.begin_nested():
+                with savepoint(self.session):
                     return self._write_looked_up(kind, group, lookup=False)
             except Exception as exc:  # COPY raises the driver's own error, not SQLAlchemy's
                 if not takes_a_stored_key(exc):
