@@ -182,6 +182,22 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def savepoint(session: Session) -> Iterator[Connection]:
+    """A savepoint in the session's transaction, begun now; its connection.
+
+    `Session.begin_nested` sends its SAVEPOINT only when the session is next asked for its
+    connection: a statement sent before that, through a connection (or the driver's cursor)
+    taken earlier, would run outside it, and its failure abort the whole transaction instead
+    of rolling back to the savepoint. Asking here begins it before anything is sent; every
+    statement after, however its connection was taken, is inside it.
+    """
+    with session.begin_nested():
+        connection = session.connection()
+        assert connection.in_nested_transaction()
+        yield connection
+
+
 def open_engine(url: str | Secret, migrate: bool = False) -> Engine:
     """An engine on a current database: migrated to the newest schema, or required to be so.
 

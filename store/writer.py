@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from onemind.domain.records import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
 from onemind.store.bulk import BulkInsert, allocate_ids
 from onemind.store.classify import CLASSIFIED, UNCLASSIFIED, Classifier
+from onemind.store.db import savepoint
 from onemind.store.linking import people_of
 from onemind.store.models import Completion, QuarantinedRecord, RawRecord, Voiding
 from onemind.store.payloads import payloads_of, store_batch
@@ -68,7 +69,7 @@ class RecordWriter:
         now: datetime,
         agencies: set[str],
         default_agency: str | None = None,
-        first_load: bool = False,
+        unlooked: bool = False,
     ) -> None:
         self.session = session
         self.source_id = source_id
@@ -76,7 +77,7 @@ class RecordWriter:
         self.now = now
         self.agencies = agencies
         self.default_agency = default_agency
-        self.unlooked = first_load and session.get_bind().dialect.name == "postgresql"
+        self.unlooked = unlooked
         self.classifier: Classifier | None = None
 
     def write(self, records: Sequence[Record]) -> BatchStats:
@@ -104,17 +105,14 @@ class RecordWriter:
         """Write one kind of record: raw rows first, then the domain rows of those new or
         changed.
 
-        A source's first load on PostgreSQL (`first_load`) does not look its keys up: only an
-        earlier batch of the run can hold one, and each look-up is a round trip to the server
-        and an index probe per key, dearer as the table grows. The rows are inserted at once,
-        in a savepoint; a key an earlier batch took fails the insert, and the batch is written
-        again, looked up, as on any other run. SQLite's look-ups are in the process and cheap,
-        and a savepoint there keeps a journal of every page it changes (100,000 rows: twice
-        the system time), so SQLite always looks up.
+        A load told `unlooked` (a first load on PostgreSQL: see `raw_keys.inserts_unlooked`)
+        does not look its keys up. The rows are inserted at once, in a savepoint begun before
+        any of them is sent (`db.savepoint`); a key an earlier batch of the run took fails the
+        insert, and the batch is written again, looked up, as on any other run.
         """
         if self.unlooked and group:
             try:
-                with self.session.begin_nested():
+                with savepoint(self.session):
                     return self._write_looked_up(kind, group, lookup=False)
             except Exception as exc:  # COPY raises the driver's own error, not SQLAlchemy's
                 if not takes_a_stored_key(exc):

@@ -23,11 +23,6 @@ FIRST_ANALYZED = 5000
 """A load's statistics are first refreshed once it has written twice this many records."""
 GROWN_TABLES = ("raw_record", "completion")
 """Tables whose keys a load looks up, their statistics refreshed as a load grows them."""
-ROSTER_GROWN_TABLES = ("raw_record", "person", "person_identifier", "employment")
-"""A roster load's: planned for the near-empty tables of its start, the checks of its
-references read whole tables. (The look-ups of a batch's addresses and employments did too,
-and still did with these refreshed, 7.0 s and 4.9 s at 800,000 people: they now probe the
-unique indexes whatever the statistics say, see `store.roster._probed`.)"""
 
 
 class SourceLoad:

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -23,42 +22,22 @@ from onemind.connectors.registry import build_connector
 from onemind.domain.records import Checkpoint, PullItem, Record, RosterRow, Skipped
 from onemind.errors import ConfigurationError, OneMindError, SourceError
 from onemind.store import coverage, deferred_indexes, dropped
-from onemind.store.agencies import AgencyWriter
 from onemind.store.bootstrap import apply_settings
 from onemind.store.db import transaction
 from onemind.store.linking import unlinked_count
 from onemind.store.models import RawRecord, Source
-from onemind.store.raw_keys import holds_records
-from onemind.store.roster_digests import StoredDigests
-from onemind.store.roster_writer import RosterWriter
 from onemind.store.status import StatusChange
-from onemind.store.writer import BatchStats, RecordWriter
+from onemind.store.writer import BatchStats
 from onemind.sync import lock, quiet, runs
-from onemind.sync.loading import GROWN_TABLES, ROSTER_GROWN_TABLES, SourceLoad
+from onemind.sync.loading import SourceLoad
 from onemind.sync.logcontext import sync_context
+from onemind.sync.roles import role_of
 
 if TYPE_CHECKING:
     from onemind.pipeline.recompute import Recomputed
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 5000
-ROSTER_BATCH_SIZE = 15_000
-"""A roster's batch. A nightly roster is mostly rows set aside as they are, cheap enough that a
-batch's fixed costs (the lookup, the writes of the few rows changed) would otherwise weigh as
-much as they do."""
-ROSTER_COMMIT_RECORDS = 60_000
-"""A roster load's transaction: four batches. The rows of a roster land all over the indexes
-of person, identifier, employment and raw row; each transaction rewrites the index pages it
-touched, so fewer transactions write each page fewer times (first load of bench/roster.py's
-800,000 people on SQLite: 54 s in transactions of 15,000, 47 s of 60,000, 48 s of 150,000,
-peak memory 292, 359, 454 MB; PostgreSQL 110 s and 108 s, the same)."""
-ROSTER_PAGE_CACHE_KIB = 262_144
-"""SQLite's page cache of a roster load's connection, while it loads: the indexes of raw row,
-person, identifier and employment a first load of 800,000 people fills are visited at random
-and miss the 64 MB every connection has (first load of 800,000 people in transactions of
-15,000 rows: 59 s with it, 54 s with this, peak memory 252 MB, 292 MB; a cache kept for the
-whole load, not put back between transactions, gave 54 s with 482 MB)."""
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -141,7 +120,7 @@ class SyncRunner:
             stored = quiet.configured(session)
             attested = apply_settings(session, self.settings, self.now())
             reconfigured = bool(attested) or quiet.configured(session) != stored
-        ordered = sorted(wanted, key=lambda n: _load_order(self.settings.source(n)))
+        ordered = sorted(wanted, key=lambda n: role_of(self.settings.source(n)).load_order)
         results = []
         for name in ordered:
             if self.stop.is_set():
@@ -217,7 +196,7 @@ class SyncRunner:
                 connector = self.connector_factory(config)
                 full = self._full_pass(connector, config, started, full)
                 cursor = None if full else started.cursor
-                with deferred_indexes.built_after(self.sessions, _deferral(config)):
+                with deferred_indexes.built_after(self.sessions, role_of(config).deferral):
                     self._pull(connector, config, run_id, cursor, result)
                 if full and isinstance(connector, Reconciles) and not result.stopped:
                     self._reconcile(connector, config, run_id, result)
@@ -258,7 +237,7 @@ class SyncRunner:
         result: SourceResult,
     ) -> None:
         batch: list[Record | RosterRow] = []
-        size = ROSTER_BATCH_SIZE if _role(config) == "roster" else BATCH_SIZE
+        size = role_of(config).batch_size
         total = connector.size_hint()
         pulled = _pulled(connector, cursor)
         with (
@@ -313,9 +292,10 @@ class SyncRunner:
                 )
             )
         retractions: list[Record] = list(connector.gone(unseen))
+        size = role_of(config).batch_size
         with self._load(config, run_id, result) as load:
-            for start in range(0, len(retractions), BATCH_SIZE):
-                load.write(retractions[start : start + BATCH_SIZE])
+            for start in range(0, len(retractions), size):
+                load.write(retractions[start : start + size])
             load.commit()
 
     def _weigh_quarantined(self, config: SourceConfig, result: SourceResult) -> None:
@@ -339,20 +319,7 @@ class SyncRunner:
 
     def _load(self, config: SourceConfig, run_id: int, result: SourceResult) -> SourceLoad:
         """Where a pull's records go; what it commits is counted in `result.stats`."""
-        agency = config.agency
-        role = _role(config)
-        writer: Callable[..., RecordWriter]
-        page_cache_kib = commit_records = None
-        grown = GROWN_TABLES
-        if role in ("agencies", "attestations"):
-            writer = AgencyWriter
-        elif role == "roster":
-            writer = partial(RosterWriter, digests=StoredDigests())
-            page_cache_kib, commit_records = ROSTER_PAGE_CACHE_KIB, ROSTER_COMMIT_RECORDS
-            grown = ROSTER_GROWN_TABLES
-        else:
-            with self.sessions() as session:
-                writer = partial(RecordWriter, first_load=not holds_records(session, config.name))
+        role = role_of(config)
         return SourceLoad(
             self.sessions,
             config.name,
@@ -361,11 +328,11 @@ class SyncRunner:
             self.lock_ttl,
             self.now,
             result.stats,
-            agency,
-            writer,
-            page_cache_kib,
-            commit_records,
-            grown,
+            config.agency,
+            role.writer(self.sessions, config.name),
+            role.page_cache_kib,
+            role.commit_records,
+            role.grown,
         )
 
     def _end(self, started: runs.Started, result: SourceResult) -> None:
@@ -378,30 +345,6 @@ class SyncRunner:
             log.info("sync failed: %s", result.error)  # the caller reports it: CLI line or log
         else:
             log.info("sync %s: %s", result.status, result.stats)
-
-
-LOAD_ORDER = ("agencies", "roster")
-"""Roles synced first, in this order: agencies before the rosters that name them, rosters before
-the completions and attestations that name their people and agencies."""
-
-
-def _load_order(config: SourceConfig) -> int:
-    role = _role(config)
-    return LOAD_ORDER.index(role) if role in LOAD_ORDER else len(LOAD_ORDER)
-
-
-def _role(config: SourceConfig) -> str:
-    """What the source gives: a file's role; every system (LMS, LRS) gives completions."""
-    return getattr(config, "role", "completions")
-
-
-def _deferral(config: SourceConfig) -> deferred_indexes.Deferral | None:
-    """What the source's first load builds after it (completions' and rosters' indexes: see
-    `deferred_indexes`), if anything."""
-    role = _role(config)
-    if role == "roster":
-        return deferred_indexes.ROSTER
-    return deferred_indexes.COMPLETIONS if role == "completions" else None
 
 
 def _run_ids(results: list[SourceResult]) -> list[int]:

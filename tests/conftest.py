@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.store.db import make_engine, session_factory, upgrade
 from onemind.store.models import Base
+from onemind.sync import roles
 
 pytest_plugins = ["lrs_server", "fault_figures"]
 
@@ -94,3 +97,13 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+@pytest.fixture
+def change_role(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """`change_role("roster", batch_size=1)`: the role's sources synced so for this test."""
+
+    def change(name: str, **changes: Any) -> None:
+        monkeypatch.setitem(roles.ROLES, name, replace(roles.ROLES[name], **changes))
+
+    return change

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from onemind.domain.records import Rejected
 from onemind.store.history import recent_runs
 from onemind.store.models import Completion, Person, QuarantinedRecord, RawRecord, Source
 from onemind.store.writer import RecordWriter
-from onemind.sync import loading, runner
+from onemind.sync import loading
 from onemind.sync.runner import SourceResult, SyncRunner
 
 AS_OF = date(2026, 11, 26)
@@ -299,10 +300,11 @@ def test_a_differing_repeat_is_quarantined_within_and_across_batches_and_transac
     sessions: sessionmaker[Session],
     now: datetime,
     monkeypatch: pytest.MonkeyPatch,
+    change_role: Callable[..., None],
     batch: int,
 ) -> None:
     """Batches of 3 put the repeat in the next batch; batches of 2 in the next transaction."""
-    monkeypatch.setattr(runner, "BATCH_SIZE", batch)
+    change_role("completions", batch_size=batch)
     monkeypatch.setattr(loading, "COMMIT_RECORDS", 2 if batch == 2 else loading.COMMIT_RECORDS)
     results = sync(settings_for(tmp_path, repeats(3)), sessions, now)
     stats = ok(results["completions"]).stats
@@ -326,13 +328,14 @@ def test_a_first_load_looks_keys_up_only_for_a_batch_repeating_an_earlier_one(
     sessions: sessionmaker[Session],
     now: datetime,
     monkeypatch: pytest.MonkeyPatch,
+    change_role: Callable[..., None],
     batch: int,
     batches: int,
 ) -> None:
     """On PostgreSQL only the last batch, which holds a key an earlier one took (in the same
     transaction, or an earlier one), is looked up: inserting it failed. A later run of the
     source looks up every batch, as SQLite always does."""
-    monkeypatch.setattr(runner, "BATCH_SIZE", batch)
+    change_role("completions", batch_size=batch)
     monkeypatch.setattr(loading, "COMMIT_RECORDS", 2 if batch == 2 else loading.COMMIT_RECORDS)
     looked_up: list[int] = []
     look_up = RecordWriter._existing
@@ -367,9 +370,10 @@ def test_an_identical_repeat_in_a_later_transaction_is_counted(
     sessions: sessionmaker[Session],
     now: datetime,
     monkeypatch: pytest.MonkeyPatch,
+    change_role: Callable[..., None],
     batch: int,
 ) -> None:
-    monkeypatch.setattr(runner, "BATCH_SIZE", batch)
+    change_role("completions", batch_size=batch)
     monkeypatch.setattr(loading, "COMMIT_RECORDS", batch)
     text = repeats(3).replace("State Academy,32", "Academy,40")
     stats = ok(sync(settings_for(tmp_path, text), sessions, now)["completions"]).stats
@@ -382,10 +386,10 @@ def test_a_full_rerun_of_a_file_with_repeats_changes_nothing(
     sessions: sessionmaker[Session],
     engine: Engine,
     now: datetime,
-    monkeypatch: pytest.MonkeyPatch,
+    change_role: Callable[..., None],
     batch: int,
 ) -> None:
-    monkeypatch.setattr(runner, "BATCH_SIZE", batch)
+    change_role("completions", batch_size=batch)
     text = repeats(3) + f"2,,{MHFA},,8,2025-01-01,\n"
     settings = settings_for(tmp_path, text)
     ok(sync(settings, sessions, now)["completions"])

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.store.bulk import BulkInsert, allocate_ids, among
-from onemind.store.db import transaction
+from onemind.store.db import savepoint, transaction
 from onemind.store.models import Agency, Attestation, RawRecord, Source, SyncRun
 from onemind.store.raw_keys import takes_a_stored_key
 from onemind.store.upsert import among as lookup
@@ -168,14 +170,13 @@ def test_a_raw_row_inserted_twice_is_told_from_other_failed_inserts(pg_engine: E
         for attempt in range(2):
             [raw_id] = allocate_ids(connection, table, 1)
             try:
-                with session.begin_nested():  # its savepoint begun by the connection asked in it
-                    row = [raw_id, "row-1", "f.csv:2", {}, "h"]
-                    insert.execute(session.connection(), [row], fixed)
+                with savepoint(session):  # as the writer's: `connection` is taken before it
+                    insert.execute(connection, [[raw_id, "row-1", "f.csv:2", {}, "h"]], fixed)
             except Exception as exc:
                 failures.append(exc)
             assert len(failures) == attempt
         try:
-            with session.begin_nested():
+            with savepoint(session):
                 session.add(Source(name="files", kind="csv"))
                 session.flush()
         except Exception as exc:
@@ -183,3 +184,21 @@ def test_a_raw_row_inserted_twice_is_told_from_other_failed_inserts(pg_engine: E
         session.rollback()
     assert [takes_a_stored_key(f) for f in failures] == [True, False, False]
     assert getattr(failures[-1], "sqlstate", None) == "23505"  # unique, not the raw key
+
+
+def test_a_savepoint_holds_what_a_connection_taken_before_it_sends(pg_engine: Engine) -> None:
+    """`Session.begin_nested` alone sends its SAVEPOINT only when the session is next asked for
+    its connection: an insert failing through a connection taken before would abort the whole
+    transaction (25P02), and the one before it stay."""
+    names = ["held", "kept out"]
+    with Session(pg_engine) as session:
+        session.add(Source(name="held", kind="csv"))
+        session.flush()
+        connection = session.connection()
+        with pytest.raises(IntegrityError), savepoint(session):
+            connection.execute(insert(Source).values(name="kept out", kind="csv"))
+            connection.execute(insert(Source).values(name="held", kind="csv"))
+        assert list(connection.scalars(select(Source.name).where(Source.name.in_(names)))) == [
+            "held"
+        ]
+        session.rollback()

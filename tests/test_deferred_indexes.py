@@ -3,6 +3,8 @@ way a load can end (done, failed, killed) leaves them missing past the next sync
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 from cli_run import onemind
 from sqlalchemy import Connection, Engine, delete, event, func, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from test_sync import (  # noqa: F401  (fixture)
     COMPLETIONS,
@@ -26,7 +28,7 @@ from test_sync import (  # noqa: F401  (fixture)
 
 from onemind.errors import DanglingReferenceError
 from onemind.store import deferred_indexes
-from onemind.store.db import transaction
+from onemind.store.db import make_engine, session_factory, transaction
 from onemind.store.deferred_indexes import (
     DEFERRED,
     ROSTER_DEFERRED,
@@ -358,3 +360,88 @@ def test_while_a_first_roster_load_has_dropped_the_keys_a_dangling_row_keeps_not
         assert connection.scalar(select(func.count()).select_from(Employment)) == 0
     load.__exit__(None, None, None)
     assert kept(engine) == []
+
+
+def holding_source_then_wanting_employment(url: str, held: threading.Event) -> None:
+    """Another load's transaction: it holds `source` (as one updating its cursor does), and
+    once a first roster load waits for `source`, asks for `employment`, which that load holds.
+    Its own deadlock timeout is long, so the roster load is the one to find the deadlock."""
+    other = make_engine(url)
+    try:
+        with other.connect() as connection:
+            connection.execute(text("SET lock_timeout = '20s'"))
+            connection.execute(text("SET deadlock_timeout = '60s'"))
+            connection.execute(text("LOCK TABLE source IN ROW EXCLUSIVE MODE"))
+            held.set()
+            awaited = text(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'relation'"
+                " AND relation = 'source'::regclass"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            deadline = time.monotonic() + 20
+            while not connection.scalar(awaited):
+                assert time.monotonic() < deadline, "no load waited for source"
+                time.sleep(0.01)
+            connection.execute(text("LOCK TABLE employment IN ROW EXCLUSIVE MODE"))
+            connection.rollback()
+    finally:
+        other.dispose()
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_first_roster_load_whose_drop_deadlocks_keeps_its_indexes_and_keys(
+    files: Path,  # noqa: F811
+    engine: Engine,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+    roster_during_pulls: list[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Dropping person_identifier's key to `source` locks `source`: a load holding it and
+    waiting on the roster's tables deadlocks with the drop (CI saw it once). PostgreSQL fails
+    the drop; the load keeps the indexes and keys up to date and loads all the same.
+
+    The roster load's deadlock_timeout (3 s) and lock timeout (20 s) leave time for the other
+    transaction to ask for `employment` once the drop waits: with 1 s and 2 s, a slow machine
+    could make the drop's wait a lock timeout instead (given up just as well)."""
+    url = engine.url.render_as_string(hide_password=False)
+    loading_engine = make_engine(url)
+
+    def patient(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET deadlock_timeout = '3s'")
+        cursor.close()
+
+    event.listen(loading_engine, "connect", patient)
+    monkeypatch.setattr(deferred_indexes, "LOCK_TIMEOUT", "20s")
+    failed: list[str | None] = []
+    drop = deferred_indexes._drop
+
+    def noting(session: Session, deferral: deferred_indexes.Deferral) -> list[str]:
+        try:
+            return drop(session, deferral)
+        except OperationalError as exc:
+            failed.append(getattr(exc.orig, "sqlstate", None))
+            raise
+
+    monkeypatch.setattr(deferred_indexes, "_drop", noting)
+    caplog.set_level(logging.INFO, logger=deferred_indexes.__name__)
+    before = roster_schema(engine)
+    held = threading.Event()
+    try:
+        with ThreadPoolExecutor(1) as others:
+            other = others.submit(holding_source_then_wanting_employment, url, held)
+            assert held.wait(timeout=30)
+            sessions = session_factory(loading_engine)
+            outcome = run(make_settings(files), sessions, now, names=["roster"])
+            other.result(timeout=60)
+    finally:
+        loading_engine.dispose()
+    assert failed == [deferred_indexes.DEADLOCK_DETECTED]
+    assert "employment is in use: its indexes are kept up to date" in caplog.text
+    (result,) = outcome.results
+    assert result.ok and (result.stats.fetched, result.stats.new) == (5, 5)
+    (during,) = roster_during_pulls
+    assert set(ROSTER_DEFERRED) < during["indexes"]
+    assert set(deferred_indexes.ROSTER.foreign_keys) == during["keys"]
+    assert roster_schema(engine) == before and kept(engine) == []

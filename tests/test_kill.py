@@ -36,7 +36,8 @@ from onemind.store.models import (
     Source,
     SyncRun,
 )
-from onemind.sync.runner import BATCH_SIZE, SyncRunner
+from onemind.sync.roles import BATCH_SIZE
+from onemind.sync.runner import SyncRunner
 
 AS_OF = "2026-11-26"
 BIG = 30_000

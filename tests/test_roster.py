@@ -41,7 +41,7 @@ from onemind.store.repeats import fingerprint
 from onemind.store.roster import EMAIL, MBOX_SHA1, mbox_sha1sum, position_key
 from onemind.store.roster_digests import StoredDigests
 from onemind.store.roster_writer import RosterWriter
-from onemind.sync import loading, runner
+from onemind.sync import loading
 from onemind.sync.runner import SyncOutcome
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -395,11 +395,10 @@ def test_a_later_row_of_an_unchanged_key_saying_otherwise_is_quarantined(
 def test_a_later_row_of_an_unchanged_key_in_another_transaction_is_still_a_repeat(
     rerun: Callable[[str], SyncOutcome],
     sessions: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
+    change_role: Callable[..., None],
 ) -> None:
     """One row a batch, one batch a transaction: the row set aside is remembered by the run."""
-    monkeypatch.setattr(runner, "ROSTER_BATCH_SIZE", 1)
-    monkeypatch.setattr(runner, "ROSTER_COMMIT_RECORDS", 1)
+    change_role("roster", batch_size=1, commit_records=1)
     later = (
         "a-pd,2,Bob,Ray,bob@a.example,true,Sergeant,,2020-01-01,\n"
         "a-pd,3,Cat,Kim,,false,Dispatcher,,2020-01-01,\n"
@@ -472,12 +471,13 @@ def test_a_roster_load_refreshes_the_statistics_of_the_tables_it_grows(
     sessions: sessionmaker[Session],
     now: datetime,
     monkeypatch: pytest.MonkeyPatch,
+    change_role: Callable[..., None],
 ) -> None:
     """Planned for the empty tables a first load starts from, the look-ups of a batch's
     addresses and employments would read whole tables: PostgreSQL's statistics of person,
     identifier and employment are refreshed as the load doubles them (nothing on SQLite)."""
     monkeypatch.setattr(loading, "FIRST_ANALYZED", 1)
-    monkeypatch.setattr(runner, "ROSTER_BATCH_SIZE", 2)
+    change_role("roster", batch_size=2)
     sent: list[str] = []
 
     def noting(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
