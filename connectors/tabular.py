@@ -5,14 +5,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
-import zlib
 from collections.abc import Callable, Iterator
 from datetime import date
 from functools import partial
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
-from zipfile import BadZipFile
 
 from onemind.config.model import TabularSourceConfig
 from onemind.config.sources import ROLE_COLUMNS
@@ -26,6 +23,7 @@ from onemind.connectors.fields import (
     parse_optional_date,
     text,
 )
+from onemind.connectors.sheets import UNREADABLE_XLSX, csv_rows, file_digest, row_reader, xlsx_rows
 from onemind.domain.records import (
     Checkpoint,
     CompletionRecord,
@@ -39,15 +37,8 @@ from onemind.errors import ConfigurationError, SourceError
 
 log = logging.getLogger(__name__)
 
-FIELD_LIMIT = 1 << 22
-"""Longest CSV field read, in characters (Python's default is 131,072). A row with a longer
-field is quarantined; fields the source maps are held to their column's length anyway.
-The limit is process-wide: the csv module has no per-reader setting."""
 UNIT = "\x1f"
 """Joins a row's cells into the text its digest is taken of."""
-UNREADABLE_XLSX = (BadZipFile, zlib.error, SyntaxError, KeyError, ValueError, EOFError)
-"""What openpyxl raises for a file that is not (or no longer) a workbook: not a zip (a CSV
-renamed .xlsx, a truncated file), a damaged member, malformed XML."""
 
 ROW_DIGEST_VERSION = 1
 """Raised whenever a roster row's parsing changes what the same cells give."""
@@ -116,7 +107,7 @@ class TabularConnector(Connector, DefersParsing):
         _, header = next(rows)
         positions = self._header_map(header)
         counts = self._count_only(header)
-        read = _reader(positions, self.config.kind == "csv")
+        read = row_reader(positions, self.config.kind == "csv")
         self.signature = self._signature(positions)
         parse = self._roster_row if self.config.role == "roster" else self._parsed
         name, skipped, stated = self.path.name, 0, 0
@@ -255,9 +246,9 @@ class TabularConnector(Connector, DefersParsing):
         """
         try:
             if self.config.kind == "xlsx":
-                yield from _xlsx_rows(self.path, self.config.sheet)
+                yield from xlsx_rows(self.path, self.config.sheet)
             else:
-                yield from _csv_rows(self.path, self.config.encoding, self.config.delimiter)
+                yield from csv_rows(self.path, self.config.encoding, self.config.delimiter)
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError(f"source {self.name!r}: cannot read {self.path}: {exc}") from exc
         except UNREADABLE_XLSX as exc:
@@ -361,68 +352,8 @@ def _roster_key(agency: str, employee_id: str) -> str:
     return f"{agency}:{employee_id}"
 
 
-def _reader(positions: dict[str, int], text_only: bool) -> Callable[[list[Any]], dict[str, Any]]:
-    """A row's cells by field; a CSV row as long as the header, the common case, read at once."""
-    names, indexes = tuple(positions), tuple(positions.values())
-    width = max(indexes, default=-1) + 1
-    picked = itemgetter(*indexes) if len(indexes) > 1 else lambda cells: (cells[indexes[0]],)
-
-    def read(cells: list[Any]) -> dict[str, Any]:
-        if text_only and len(cells) >= width:
-            return dict(zip(names, map(str.strip, picked(cells)), strict=True))
-        return {f: _cell(cells[i]) if i < len(cells) else "" for f, i in positions.items()}
-
-    return read
-
-
-def _cell(value: object) -> object:
-    """A cell as read: text stripped, empty for a missing value, other types kept for parsing."""
-    if type(value) is str:
-        return value.strip()
-    return "" if value is None else value
-
-
 def _payload(values: dict[str, Any]) -> dict[str, str]:
     """The row as text, kept with the record (CSV cells already are)."""
     if all(type(v) is str for v in values.values()):
         return values
     return {k: text(v) for k, v in values.items()}
-
-
-def file_digest(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[tuple[int, Any]]:
-    """Each row, or the csv.Error that stopped it (the reader goes on at the next line)."""
-    csv.field_size_limit(FIELD_LIMIT)
-    with path.open(newline="", encoding=encoding) as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        while True:
-            try:
-                cells: list[Any] | csv.Error = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                cells = exc
-            yield reader.line_num, cells
-
-
-def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[Any]]]:
-    """Each row of the sheet. A file that is no workbook raises one of UNREADABLE_XLSX."""
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except InvalidFileException as exc:
-        raise ConfigurationError(f"{path.name}: {exc}") from exc
-    try:
-        if sheet is not None and sheet not in workbook.sheetnames:
-            raise ConfigurationError(f"{path.name}: no sheet named {sheet!r}")
-        worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
-        for number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1):
-            yield number, list(cells)
-    finally:
-        workbook.close()

@@ -10,7 +10,7 @@ from typing import Any
 from onemind.config.model import XapiFileSourceConfig
 from onemind.connectors.base import CheckResult, Connector, run_checks
 from onemind.connectors.cursors import FileCursor
-from onemind.connectors.tabular import file_digest
+from onemind.connectors.sheets import file_digest
 from onemind.connectors.xapi_statements import read_statement, statement_rules
 from onemind.domain.records import Checkpoint, PullItem, Rejected
 from onemind.errors import ConfigurationError, SourceError

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from onemind.config import TabularSourceConfig, XapiFileSourceConfig
-from onemind.connectors import tabular
+from onemind.connectors import sheets
 from onemind.connectors.tabular import TabularConnector
 from onemind.connectors.xapi_file import XapiFileConnector
 from onemind.domain.records import CompletionRecord, Rejected
@@ -144,7 +144,7 @@ def test_a_field_over_the_default_csv_limit_costs_only_its_row(tmp_path: Path) -
 def test_a_field_over_the_reader_limit_is_rejected_with_its_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tabular, "FIELD_LIMIT", 1000)
+    monkeypatch.setattr(sheets, "FIELD_LIMIT", 1000)
     path = tmp_path / "export.csv"
     path.write_text(f"{HEADER}\n1,C1,{'x' * 1001},2024-01-01\n{ROWS}")
     items = list(source(path).pull(None))
