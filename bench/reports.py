@@ -37,8 +37,8 @@ from onemind.config import Settings, parse_settings
 from onemind.reports import render
 from onemind.reports.agency_pdf import agency_pdf
 from onemind.reports.content import AgencyReport, agency_report
-from onemind.reports.delivery import Rendered, render_agency, write
 from onemind.reports.pdf import REGULAR, Document, Run
+from onemind.reports.rendered import Rendered, render_agency, write
 from onemind.store.db import make_engine, session_factory, upgrade
 from onemind.store.models import Completion, Employment, Person
 from onemind.sync.runner import SyncRunner

@@ -11,14 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config.model import Settings
 from onemind.errors import ConfigurationError
-from onemind.reports.delivery import (
-    Delivery,
-    deliver_agency,
-    deliver_hub,
-    render_agency,
-    render_hub,
-    write,
-)
+from onemind.reports.delivery import Delivery, deliver_agency, deliver_hub
+from onemind.reports.rendered import render_agency, render_hub, write
 from onemind.store.models import Agency
 
 Progress = Callable[[int, int], None]

@@ -16,7 +16,7 @@ from onemind.config import Settings, parse_settings
 from onemind.domain.text import from_spreadsheet_cell, spreadsheet_cell
 from onemind.mapping import exchange
 from onemind.mapping.changes import RuleSpec, add_rule
-from onemind.reports.delivery import render_agency, render_hub
+from onemind.reports.rendered import render_agency, render_hub
 from onemind.sync.runner import SyncRunner
 
 AS_OF = date(2026, 11, 26)

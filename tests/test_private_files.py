@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from onemind.demo.setup import DATA_FILES, prepare_demo
-from onemind.reports.delivery import Rendered, write
+from onemind.reports.rendered import Rendered, write
 from onemind.store.db import make_engine, upgrade
 
 

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from test_sync import COMPLETIONS, ROSTER_HEADER
 
 from onemind.config import Settings, parse_settings
-from onemind.reports.delivery import deliver_agency, render_agency, render_hub
+from onemind.reports.delivery import deliver_agency
+from onemind.reports.rendered import render_agency, render_hub
 from onemind.store.db import make_engine, session_factory, transaction, upgrade
 from onemind.store.history import source_health
 from onemind.store.models import ReportArchive, Source, SyncRun

@@ -23,8 +23,8 @@ from onemind.reports.agency_pdf import draw_chart
 from onemind.reports.chart import BOTTOM, trend_chart
 from onemind.reports.content import agency_report, standing
 from onemind.reports.credits import read_credits
-from onemind.reports.delivery import render_agency
 from onemind.reports.pdf import load_fonts
+from onemind.reports.rendered import render_agency
 from onemind.reports.trend import (
     HISTORY_POINTS,
     Trend,
