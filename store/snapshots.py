@@ -36,10 +36,11 @@ SNAPSHOT_FIGURES = (
 class Latest:
     """What a recompute compares its reports with: each reported agency's latest snapshot on or
     before their date (`SNAPSHOT_FIGURES`, in that order, the status last), and its
-    `coverage_latest` row as stored (`LATEST_READ`)."""
+    `coverage_latest` row as stored: its own date, whether it mirrors the history, and its
+    `SNAPSHOT_FIGURES`."""
 
     figures: dict[str, tuple[Any, ...]]
-    rows: dict[str, tuple[Any, ...]]
+    rows: dict[str, tuple[date | None, bool, tuple[Any, ...]]]
     whole: bool  # `rows` is the whole table
     day: date | None  # the date of the rows whose own is NULL (`coverage_latest_date`)
 
@@ -66,8 +67,8 @@ def read_latest(session: Session, reports: Sequence[CoverageReport]) -> Latest:
     figures, unsure = {}, []
     for agency in agencies:
         kept = rows.get(agency)
-        if kept is not None and kept[2] and (kept[1] or hub) <= day:
-            figures[agency] = kept[3:]
+        if kept is not None and kept[1] and (kept[0] or hub) <= day:
+            figures[agency] = kept[2]
         else:
             unsure.append(agency)
     if unsure:
@@ -179,11 +180,11 @@ def _keep_newest(
     written, behind = [], []
     for report, figured in zip(reports, figures, strict=True):
         kept = latest.rows.get(report.agency)
-        if kept is not None and (kept[1] or latest.day) > report.as_of:
+        if kept is not None and (kept[0] or latest.day) > report.as_of:
             if report.agency in snapshotted:  # an older snapshot: the row no longer mirrors
                 behind.append(report.agency)
             continue  # a newer computation's: kept
-        if kept is None or kept[1] != own or not kept[2] or kept[3:] != figured:
+        if kept is None or kept[0] != own or not kept[1] or kept[2] != figured:
             written.append((report.agency, own, True, *figured))
     table = CoverageLatest.__table__
     dialect = session.get_bind().dialect
@@ -211,7 +212,7 @@ def _pin(session: Session, reports: Sequence[CoverageReport], latest: Latest) ->
     table = CoverageLatest.__table__
     if latest.whole:
         reported = {r.agency for r in reports}
-        left = [a for a, kept in latest.rows.items() if kept[1] is None and a not in reported]
+        left = [a for a, kept in latest.rows.items() if kept[0] is None and a not in reported]
         if not left:
             return
         rows = among(session.get_bind().dialect, table.c.agency_id, left)
@@ -220,14 +221,17 @@ def _pin(session: Session, reports: Sequence[CoverageReport], latest: Latest) ->
     session.execute(update(table).where(table.c.as_of.is_(None), rows).values(as_of=latest.day))
 
 
-def _latest_rows(session: Session, agencies: list[str]) -> dict[str, tuple[Any, ...]]:
-    """The stored `coverage_latest` rows of `agencies`, as LATEST_READ tuples: named when
-    few, else the whole table in one read."""
+def _latest_rows(
+    session: Session, agencies: list[str]
+) -> dict[str, tuple[date | None, bool, tuple[Any, ...]]]:
+    """The stored `coverage_latest` rows of `agencies` (`Latest.rows`): named when few, else
+    the whole table in one read."""
     table = CoverageLatest.__table__
     query = select(*(table.c[c] for c in LATEST_READ))
     if len(agencies) <= FEW:
         query = query.where(table.c.agency_id.in_(agencies))
-    return {row[0]: tuple(row) for row in session.connection().execute(query).all()}
+    rows = session.connection().execute(query).all()
+    return {row[0]: (row[1], row[2], row[3:]) for row in rows}  # a row's slice: a plain tuple
 
 
 def latest_as_of() -> ColumnElement[date]:
