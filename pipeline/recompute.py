@@ -76,9 +76,9 @@ def _recompute(
     else:
         reports = coverage.compute(session, as_of, agencies)
         recounted = None
-    latest = snapshots.latest_snapshots(session, reports)
-    changes = record_status_changes(session, reports, now, latest)
-    snapshots.save_snapshots(session, reports, now, latest)
+    latest = snapshots.read_latest(session, reports)
+    changes = record_status_changes(session, reports, now, latest.figures)
+    snapshots.save_snapshots(session, reports, now, latest, every=agencies is None)
     certificates = CertificateChanges()
     if settings.certificates is not None:  # the credentials stack loads only when configured
         from onemind.certificates.issuer import reconcile

@@ -277,14 +277,14 @@ def test_a_change_recounts_its_agency_and_a_category_change_every_agency(
 
 
 @pytest.mark.parametrize("named", [True, False], ids=["agencies-named", "every-row-read"])
-def test_the_dashboard_rows_follow_each_recompute_and_moved_dates_alone_are_one_update(
+def test_the_dashboard_rows_follow_each_recompute_and_moved_dates_alone_are_one_row(
     sessions: sessionmaker[Session], named: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`coverage_latest` says every active agency's newest figures and date; an agency whose
-    figures did not change only has its date moved, an inactive one keeps its row, and a
-    recompute of an earlier date (other figures: the completion is not yet held) leaves the
-    newer rows as they are. Every row read (a hub's many agencies), the update names the rows
-    whose date stays when they are fewer (the third night: the inactive agency's)."""
+    figures did not change only follows the hub's date (one row for every agency), an
+    inactive one keeps its row and its date, and a recompute of an earlier date (other
+    figures: the completion is not yet held) leaves the newer rows as they are. Every row read
+    (a hub's many agencies) or the agencies named, the rows left are found alike."""
     if not named:
         monkeypatch.setattr(snapshots, "FEW", 0)
     with transaction(sessions) as session:
@@ -293,6 +293,7 @@ def test_the_dashboard_rows_follow_each_recompute_and_moved_dates_alone_are_one_
             b.agency(agency)
             b.person(agency)
         trained = b.person("a")
+    written = {}
     for day, change in (
         (DAY, None),
         (DAY + timedelta(days=1), "cit"),
@@ -305,13 +306,24 @@ def test_the_dashboard_rows_follow_each_recompute_and_moved_dates_alone_are_one_
                 b.complete(session.merge(trained), change, DAY)
                 session.get(Agency, "gone").active = False
             recompute(session, Settings(), NOW, day)
-    with sessions() as session:
-        rows = {
-            r.agency_id: (r.as_of, r.sworn_total, r.sworn_crisis)
-            for r in session.scalars(select(CoverageLatest))
-        }
+            written[day] = dashboard_rows(session)
     last = DAY + timedelta(days=2)
-    assert rows == {"a": (last, 2, 1), "b": (last, 1, 0), "gone": (DAY, 1, 0)}
+    assert written[last] == {"a": (last, 2, 1), "b": (last, 1, 0), "gone": (DAY, 1, 0)}
+    assert written[DAY - timedelta(days=1)] == written[last]
+    with sessions() as session:
+        own = dict(session.execute(select(CoverageLatest.agency_id, CoverageLatest.as_of)).all())
+    assert own == {"a": None, "b": None, "gone": DAY}  # the hub's date is kept once
+
+
+def dashboard_rows(session: Session) -> dict[str, tuple[date | None, int, int]]:
+    """Each `coverage_latest` row's date (its own, else the hub's), sworn and crisis counts."""
+    query = select(
+        CoverageLatest.agency_id,
+        snapshots.latest_as_of(),
+        CoverageLatest.sworn_total,
+        CoverageLatest.sworn_crisis,
+    )
+    return {agency: tuple(rest) for agency, *rest in session.execute(query)}
 
 
 def test_the_rules_version_is_the_same_in_every_process() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -534,3 +534,32 @@ def test_sqlite_migrations_end_by_checking_every_key(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_0026_keeps_the_hub_date_once_and_a_downgrade_gives_each_row_its_date_back(
+    empty: Engine,
+) -> None:
+    """A `coverage_latest` row may leave its date to `coverage_latest_date`; the downgrade
+    writes that date back into it. The dashboard's indexes stay both ways (SQLite copies the
+    table to alter it)."""
+    config = alembic_config(empty)
+    command.upgrade(config, "0025")
+    rows = fill(empty)
+    indexes = index_names(empty)
+    command.upgrade(config, "0026")
+    assert indexes <= index_names(empty)
+    hub = date(2030, 1, 1)
+    with empty.begin() as connection:
+        latest = Table("coverage_latest", MetaData(), autoload_with=connection)
+        found = connection.execute(select(latest.c.as_of, latest.c.mirrors)).one()
+        assert tuple(found) == (rows["coverage_latest"]["as_of"], False)
+        connection.execute(latest.update().values(as_of=None))
+        connection.execute(
+            text("INSERT INTO coverage_latest_date (id, as_of) VALUES (1, :d)"), {"d": hub}
+        )
+    command.downgrade(config, "0025")
+    assert index_names(empty) == indexes
+    with empty.connect() as connection:
+        latest = Table("coverage_latest", MetaData(), autoload_with=connection)
+        assert connection.scalar(select(latest.c.as_of)) == hub
+        assert "coverage_latest_date" not in inspect(connection).get_table_names()

@@ -3,7 +3,8 @@ whether the agencies are named in the query (a few) or all read (many)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from builders import StoreBuilder
@@ -14,7 +15,7 @@ from onemind.domain.programs import Counts
 from onemind.store import snapshots
 from onemind.store.coverage import CoverageReport
 from onemind.store.models import CoverageSnapshot
-from onemind.store.snapshots import latest_snapshots, save_snapshots
+from onemind.store.snapshots import latest_snapshots, read_latest, save_snapshots
 from onemind.store.status import StatusChange, status_changes
 
 D = date(2026, 11, 26)
@@ -76,7 +77,8 @@ def test_a_snapshot_is_written_only_when_the_figures_differ_from_the_latest(
         assert save_snapshots(session, first, now) == 2
     fresh = [report("a", D, "on-track"), report("b", D, "at-risk")]
     with sessions.begin() as session:
-        latest = latest_snapshots(session, fresh)
+        latest = read_latest(session, fresh)
+        assert latest.figures == latest_snapshots(session, fresh)
         assert save_snapshots(session, fresh, later, latest) == 1
     with sessions() as session:
         kept = session.execute(
@@ -89,3 +91,33 @@ def test_a_snapshot_is_written_only_when_the_figures_differ_from_the_latest(
         assert save_snapshots(session, [report("b", D, "on-track")], later) == 1
         assert status_changes(session, [report("b", D, "on-track")]) == []
         assert status_changes(session, [fresh[0]._replace(counts=Counts(6, 1, 6))]) == []
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["agencies-named", "every-agency-read"])
+def test_an_earlier_snapshot_hiding_the_newest_row_sends_the_next_comparison_to_the_history(
+    sessions: sessionmaker[Session], now: datetime, named: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later date compares with the agency's `coverage_latest` row, not the history, while
+    the row says what the latest snapshot says. A computation of an earlier date with other
+    figures writes a snapshot that may be the latest before later dates: the row then stands
+    aside until a computation has compared with the history again."""
+    if not named:
+        monkeypatch.setattr(snapshots, "FEW", 0)
+    with sessions.begin() as session:
+        StoreBuilder.start(session, now).agency("a")
+        assert save_snapshots(session, [report("a", date(2026, 1, 1), "on-track")], now) == 1
+        assert save_snapshots(session, [report("a", D, "on-track")], now) == 0  # the row: D
+        assert save_snapshots(session, [report("a", date(2026, 6, 1), "at-risk")], now) == 1
+    day = D + timedelta(days=1)
+    fresh = [report("a", day, "on-track")]
+    with sessions.begin() as session:
+        assert status_changes(session, fresh) == [StatusChange("a", "at-risk", "on-track")]
+        assert save_snapshots(session, fresh, now) == 1
+
+    def searched(*args: Any) -> None:
+        raise AssertionError("the history was searched")
+
+    monkeypatch.setattr(snapshots, "_snapshot_figures", searched)
+    later = [report("a", day + timedelta(days=1), "at-risk")]
+    with sessions() as session:
+        assert status_changes(session, later) == [StatusChange("a", "on-track", "at-risk")]

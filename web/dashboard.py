@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from onemind.domain import programs as rules
 from onemind.store.models import SHARES, Agency, CoverageLatest, share_key
+from onemind.store.snapshots import latest_as_of
 
 PAGE_SIZE = 50
 NOT_COMPUTED = "not computed"
@@ -120,7 +121,7 @@ def _listed(query: Query, scope: Any) -> Select[Any]:
         Agency.pledged_on,
         Agency.deadline_months,
         status.label("status"),
-        snap.as_of,
+        latest_as_of().label("as_of"),
         snap.sworn_total,
         *(_share(*(snap.__table__.c[c] for c in SHARES[n])).label(n) for n in SHARES),
         snap.partnership,

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,11 +46,17 @@ class CoverageSnapshot(Base):
 
 class CoverageLatest(Base):
     """A copy of each agency's newest snapshot, kept by `save_snapshots`, so that the hub reads
-    every agency's current standing without scanning the history (migration 0013)."""
+    every agency's current standing without scanning the history (migration 0013).
+
+    `as_of` is NULL on the rows of the agencies the newest every-agency recompute covered: they
+    are as of its date, kept once in `coverage_latest_date`, so that a night whose figures
+    barely move writes only the rows that changed (migration 0026). `mirrors` says the row's
+    figures are those of the agency's latest snapshot on or before any date from its own on:
+    a recompute then compares with the row, not the history."""
 
     __tablename__ = "coverage_latest"
     agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"), primary_key=True)
-    as_of: Mapped[date] = mapped_column(Date)
+    as_of: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), index=True)  # the dashboard's counts
     sworn_total: Mapped[int] = mapped_column(Integer)
     sworn_crisis: Mapped[int] = mapped_column(Integer)
@@ -58,9 +65,22 @@ class CoverageLatest(Base):
     nonsworn_trained: Mapped[int] = mapped_column(Integer)
     partnership: Mapped[bool] = mapped_column(Boolean)
     policy: Mapped[bool] = mapped_column(Boolean)
+    program: Mapped[str | None] = mapped_column(String(40))  # NULL on rows from before 0026
+    crisis_20: Mapped[bool | None] = mapped_column(Boolean)
+    all_trained: Mapped[bool | None] = mapped_column(Boolean)
+    mirrors: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # On PostgreSQL, migration 0020 leaves half of each page free (fillfactor 50): the nightly
     # move of every row's date then stays on its page (a HOT update, no index touched), about a
     # tenth of the time. Not declared here: a `postgresql_` option loads that dialect at import.
+
+
+class CoverageLatestDate(Base):
+    """The date of the newest every-agency recompute: that of each `coverage_latest` row
+    whose own date is NULL; one row (migration 0026)."""
+
+    __tablename__ = "coverage_latest_date"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
 
 
 class CoverageBasis(Base):
