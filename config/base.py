@@ -4,8 +4,6 @@ Values are converted here, once: a time zone becomes a `ZoneInfo`, a schedule is
 crontab expression, so that the rest of the code never parses or re-checks them.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +21,16 @@ UTC_ZONE = ZoneInfo("UTC")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    """Unknown keys rejected, values frozen. Validators are built when first used (validating
+    `Settings` builds its whole tree once), not one per class as each is declared.
+
+    The configuration's modules do without `from __future__ import annotations`, so that
+    pydantic takes each annotation as it is rather than parsing it from its text at start-up.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, arbitrary_types_allowed=True, defer_build=True
+    )
 
 
 def valid_cron(value: str) -> str:

@@ -1,11 +1,9 @@
 """The configuration file's schema, validated once at load; the rest of the code trusts it."""
 
-from __future__ import annotations
-
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -95,7 +93,7 @@ class SmtpConfig(Strict):
     timeout: Annotated[float, Field(gt=0)] = 30
 
     @model_validator(mode="after")
-    def _credentials_in_pairs(self) -> SmtpConfig:
+    def _credentials_in_pairs(self) -> Self:
         if (self.username is None) != (self.password is None):
             raise ValueError("give both username and password, or neither")
         if self.starttls and self.implicit_tls:
@@ -141,7 +139,7 @@ class WorkersConfig(Strict):
     issue_batch: Annotated[int, Field(ge=100, le=100_000)] = 5000
 
     @model_validator(mode="after")
-    def _no_password_in_url(self) -> WorkersConfig:
+    def _no_password_in_url(self) -> Self:
         if re.match(r"^[a-z]+://[^/@]*:[^/@]+@", self.broker):
             raise ValueError(
                 "broker: the URL holds a password in plain text; put it in broker_password "

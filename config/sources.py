@@ -1,11 +1,9 @@
 """The `[[sources]]` tables: one configured system each, told apart by `kind`."""
 
-from __future__ import annotations
-
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args
+from typing import Annotated, Any, ClassVar, Literal, Self, Union, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
@@ -118,7 +116,7 @@ class PresetConfig(Strict):
     count_only: CountOnly | None = None
 
     @model_validator(mode="after")
-    def _columns_are_fields(self) -> PresetConfig:
+    def _columns_are_fields(self) -> Self:
         _check_columns(self.role, self.columns)
         return self
 
@@ -153,7 +151,7 @@ class TabularSourceConfig(SourceBase):
         return _with_preset(data, name, BUILT_IN[name])
 
     @model_validator(mode="after")
-    def _columns_are_fields(self) -> TabularSourceConfig:
+    def _columns_are_fields(self) -> Self:
         _check_columns(self.role, self.columns)
         if self.role == "agencies" and self.agency is not None:
             raise ValueError("an agencies file lists agencies: it takes no agency = …")
@@ -281,7 +279,7 @@ class MoodleSourceConfig(LmsSourceOptions):
     certification_cmid: Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
-    def _courses_and_fields(self) -> MoodleSourceConfig:
+    def _courses_and_fields(self) -> Self:
         if not (self.course_ids or self.course_shortnames or self.category_ids):
             raise ValueError("name the courses: course_ids, course_shortnames or category_ids")
         field = self.employee_id_field
@@ -319,7 +317,7 @@ class CanvasSourceConfig(LmsSourceOptions):
     certification_assignment_id: Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
-    def _assignment_in_a_course(self) -> CanvasSourceConfig:
+    def _assignment_in_a_course(self) -> Self:
         if (self.certification_course_id is None) != (self.certification_assignment_id is None):
             raise ValueError("set certification_course_id and certification_assignment_id together")
         return self

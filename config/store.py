@@ -1,7 +1,5 @@
 """The `[store]` table: the database URL, kept as a secret since it can carry a password."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field, model_validator

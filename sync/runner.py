@@ -21,20 +21,21 @@ from onemind.connectors.base import Connector, DefersParsing, Reconciles
 from onemind.connectors.registry import build_connector
 from onemind.domain.records import Checkpoint, PullItem, Record, RosterRow, Skipped
 from onemind.errors import ConfigurationError, OneMindError, SourceError
-from onemind.store import coverage, deferred_indexes, dropped
+from onemind.store import deferred_indexes
 from onemind.store.bootstrap import apply_settings
 from onemind.store.db import transaction
 from onemind.store.linking import unlinked_count
 from onemind.store.models import RawRecord, Source
-from onemind.store.status import StatusChange
 from onemind.store.writer import BatchStats
 from onemind.sync import lock, quiet, runs
 from onemind.sync.loading import SourceLoad
 from onemind.sync.logcontext import sync_context
 from onemind.sync.roles import role_of
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the figures' modules load only when a sync recomputes them
     from onemind.pipeline.recompute import Recomputed
+    from onemind.store.coverage import CoverageReport
+    from onemind.store.status import StatusChange
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class SourceResult:
 @dataclass
 class SyncOutcome:
     results: list[SourceResult]
-    reports: list[coverage.CoverageReport]
+    reports: list[CoverageReport]
     unmatched: int
     certificates: CertificateChanges = field(default_factory=CertificateChanges)
     changes: list[StatusChange] = field(default_factory=list)
@@ -307,6 +308,8 @@ class SyncRunner:
         quarantined, fetched = result.stats.quarantined, result.stats.fetched
         if not quarantined or result.run_id is None:
             return
+        from onemind.store import dropped
+
         with self.sessions() as session:
             result.reasons = dropped.top_reasons(session, result.run_id)
         if quarantined > config.quarantine_limit * fetched:

@@ -87,6 +87,9 @@ QUIET_UNNEEDED = [
     "onemind.mapping",
     "onemind.pipeline",
     "onemind.reports",
+    "onemind.store.coverage",  # the figures, the quarantine's reasons and status changes:
+    "onemind.store.dropped",  # only a sync that recomputes, or quarantines, uses them
+    "onemind.store.status",
     "sqlalchemy.dialects.postgresql",  # a SQLite store's run has no use for it
 ]
 

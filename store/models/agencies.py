@@ -1,7 +1,5 @@
 """Agencies, their attestations and the changes of their status."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import (

@@ -1,8 +1,6 @@
 """Coverage: snapshots, the latest standing, the cached standings and their marks, and the
 dashboard's shares."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import (

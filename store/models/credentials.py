@@ -1,7 +1,5 @@
 """Signing keys, issued credentials and their pushes."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Any
 

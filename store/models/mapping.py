@@ -1,7 +1,5 @@
 """Categories, mapping rules and the course catalogue."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import (

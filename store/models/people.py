@@ -1,7 +1,5 @@
 """People, the identifiers they are found by, and their employments."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import (

@@ -1,8 +1,6 @@
 """What sources said (raw batches and records, retractions, quarantined records) and the
 completions read from it. Every domain row keeps the raw record it came from."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Any
 

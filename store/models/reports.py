@@ -1,7 +1,5 @@
 """Reports sent (the archive) and the claims that send each once."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from sqlalchemy import (

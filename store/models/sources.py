@@ -1,8 +1,6 @@
 """The sources, their sync runs and locks, a first load's deferred indexes, and the scheduler's job
 table."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

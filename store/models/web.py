@@ -1,7 +1,5 @@
 """Web app accounts, API tokens, login attempts, the app's secret and the audit log."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 
