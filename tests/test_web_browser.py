@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session, sessionmaker
 from web_world import PASSWORD, USERS, build, serve
 
@@ -112,9 +113,8 @@ def test_record_an_attestation_and_see_the_mark(page: Any, world: Any, tmp_path:
     page.get_by_label("Note", exact=True).fill("Council adopted the model policy")
     page.get_by_label("Evidence file").set_input_files(str(evidence))
     page.get_by_role("button", name="Record").click()
-    page.wait_for_load_state()
-    assert page.locator('[data-requirement="policy"] .mark').inner_text() == "✓"
-    assert page.get_by_role("link", name="policy.pdf").is_visible()
+    expect(page.locator('[data-requirement="policy"] .mark')).to_have_text("✓")
+    expect(page.get_by_role("link", name="policy.pdf")).to_be_visible()
     shoot(page, "agency")
 
 
@@ -132,8 +132,7 @@ def test_approve_a_mapping_from_the_queue(page: Any, world: Any) -> None:
     effect.wait_for()
     assert "Springfield Police Department becomes complete" in effect.inner_text()
     effect.get_by_role("button", name="Apply").click()
-    page.wait_for_load_state()
-    assert "Applied:" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("Applied:")
     page.goto(f"{base}/agencies/a-pd")
     assert page.locator(".badge").first.inner_text() == "complete"
 
@@ -145,15 +144,13 @@ def test_public_verify_of_a_good_and_a_tampered_credential(page: Any, world: Any
     page.goto(f"{base}/verify")
     page.get_by_label("Credential").fill(token)
     page.get_by_role("button", name="Verify").click()
-    page.wait_for_load_state()
-    assert page.get_by_role("heading", name="✓ Verified").is_visible()
+    expect(page.get_by_role("heading", name="✓ Verified")).to_be_visible()
     shoot(page, "verify")
     head, payload, signature = token.split(".")
     tampered = f"{head}.{payload[:-2]}{'AA' if payload[-2:] != 'AA' else 'BB'}.{signature}"
     page.get_by_label("Credential").fill(tampered)
     page.get_by_role("button", name="Verify").click()
-    page.wait_for_load_state()
-    assert page.get_by_role("heading", name="✗ Does not verify").is_visible()
+    expect(page.get_by_role("heading", name="✗ Does not verify")).to_be_visible()
 
 
 LABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
