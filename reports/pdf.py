@@ -218,7 +218,7 @@ class Document:
     def _lines(self, lines: list[list[Run]], x: float, top: float, width: float) -> None:
         """The lines as one text object, written as PDF operators: font and colour set only
         where they change, each text encoded once per document (`_pieces`). ReportLab's text
-        object encoded and formatted every run anew, half of a report's PDF time."""
+        object encoded and formatted every run anew, about a third of a report's PDF time."""
         code = ["BT"]
         face, ink = ("", 0.0), ""
         y = top
