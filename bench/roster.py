@@ -8,7 +8,9 @@ Writes a roster CSV from bench/coverage.py's synthetic world, then on each backe
 - the sync of the roster source (`SyncRunner.sync_source`): a first load, a rerun of the
   unchanged file, a rerun reading the unchanged file whole (`--full`), and a rerun of the file
   with 1 % of its rows changed (promotions, leavers, new addresses, new hires);
-- after each, the one recomputation every sync ends with (`SyncRunner.finish`), timed apart.
+- after each, the one recomputation every sync ends with (`SyncRunner.finish`), timed apart;
+- at the end, the schema's floor (`schema_floor`): the rows the store holds then, written again
+  by the database alone.
 
 Each sync runs in a process of its own; the peak resident memory of its load (before the
 recomputation) is printed beside it: what the load holds, not what steps before it left behind.
@@ -45,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hubdata import World, build_world
 from hubload import OUT, PG_ADMIN, postgres_database
 from rosterdata import changed_rows, expected_after, expected_first, roster_rows, write_roster
+from schema_floor import schema_floor
 
 from onemind.config.model import Settings
 from onemind.store.bootstrap import apply_settings
@@ -268,8 +271,15 @@ def bench_backend(name: str, url: str, world: World, files: dict[str, Path]) -> 
             print(f"    counts {stored} (employments, people, identifiers): as the files call for")
     employments, people, digest = store_digest(engine)
     print(f"  store: {employments} employments, {people} people with one, digest {digest}")
-    print(f"  {load_average()}")
     engine.dispose()
+    schema = schema_floor(url, "roster")
+    first = figures["first load"]
+    print(
+        f"  schema floor: {schema:.1f} s, the store's rows written again by the database alone"
+        f" (schema_floor.py; 1 % more rows than the first load's): {schema / floor_seconds:.1f}x"
+        f" the floor; the first load {first / schema:.1f}x it"
+    )
+    print(f"  {load_average()}")
     return {"floor": floor_seconds, **figures, "digest": digest}
 
 
