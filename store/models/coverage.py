@@ -20,15 +20,10 @@ from onemind.store.models.base import Base, Id
 from onemind.store.types import UTCDateTime, utcnow
 
 
-class CoverageSnapshot(Base):
-    """An agency's figures as of one date, kept so history can be drawn."""
+class Figures:
+    """An agency's head counts and requirements as a snapshot records them: the columns of the
+    history and of its latest copy alike (the program and status are each table's own)."""
 
-    __tablename__ = "coverage_snapshot"
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"))
-    as_of: Mapped[date] = mapped_column(Date)
-    program: Mapped[str] = mapped_column(String(40))
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sworn_total: Mapped[int] = mapped_column(Integer)
     sworn_crisis: Mapped[int] = mapped_column(Integer)
     sworn_trained: Mapped[int] = mapped_column(Integer)
@@ -38,11 +33,22 @@ class CoverageSnapshot(Base):
     policy: Mapped[bool] = mapped_column(Boolean)
     crisis_20: Mapped[bool | None] = mapped_column(Boolean)
     all_trained: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class CoverageSnapshot(Figures, Base):
+    """An agency's figures as of one date, kept so history can be drawn."""
+
+    __tablename__ = "coverage_snapshot"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"))
+    as_of: Mapped[date] = mapped_column(Date)
+    program: Mapped[str] = mapped_column(String(40))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(20))
     __table_args__ = (UniqueConstraint("agency_id", "as_of"),)
 
 
-class CoverageLatest(Base):
+class CoverageLatest(Figures, Base):
     """A copy of each agency's newest snapshot, kept by `save_snapshots`, so that the hub reads
     every agency's current standing without scanning the history (migration 0013).
 
@@ -56,16 +62,7 @@ class CoverageLatest(Base):
     agency_id: Mapped[str] = mapped_column(ForeignKey("agency.id"), primary_key=True)
     as_of: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), index=True)  # the dashboard's counts
-    sworn_total: Mapped[int] = mapped_column(Integer)
-    sworn_crisis: Mapped[int] = mapped_column(Integer)
-    sworn_trained: Mapped[int] = mapped_column(Integer)
-    nonsworn_selected_total: Mapped[int] = mapped_column(Integer)
-    nonsworn_trained: Mapped[int] = mapped_column(Integer)
-    partnership: Mapped[bool] = mapped_column(Boolean)
-    policy: Mapped[bool] = mapped_column(Boolean)
     program: Mapped[str | None] = mapped_column(String(40))  # NULL on rows from before 0026
-    crisis_20: Mapped[bool | None] = mapped_column(Boolean)
-    all_trained: Mapped[bool | None] = mapped_column(Boolean)
     mirrors: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # On PostgreSQL, migration 0020 leaves half of each page free (fillfactor 50): the nightly
     # move of every row's date then stays on its page (a HOT update, no index touched), about a
