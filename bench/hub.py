@@ -47,7 +47,7 @@ from sqlalchemy import Engine, func, or_, select, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hubdata import AS_OF, NOW, build_world
-from hubload import PG_ADMIN, Target, finish_postgres, load_world, postgres_database
+from hubload import PG_ADMIN, Target, finish_postgres, load_average, load_world, postgres_database
 
 from onemind.certificates import jose
 from onemind.config import parse_settings
@@ -215,17 +215,17 @@ def bench_reports(store: str, engine: Engine, folder: Path, agencies: list[str],
     floor = report_floor(config, engine, spread(agencies, 31))
     print(
         f"floor: one report rendered and sent in this process, no Celery: {floor * 1000:.0f} ms "
-        f"({load()})"
+        f"({load_average()})"
     )
     one = reports_on_workers(config, engine, agencies, 1, folder)
     print(
         f"1 worker:  {len(agencies)} reports in {one:.1f} s = {one / len(agencies) * 1000:.0f} ms "
-        f"per report ({one / len(agencies) / floor:.2f}x the floor; {load()})"
+        f"per report ({one / len(agencies) / floor:.2f}x the floor; {load_average()})"
     )
     two = reports_on_workers(config, engine, agencies, 2, folder)
     print(
         f"2 workers: {len(agencies)} reports in {two:.1f} s = {two / len(agencies) * 1000:.0f} ms "
-        f"per report; speed-up 2/1: {one / two:.2f} ({load()})"
+        f"per report; speed-up 2/1: {one / two:.2f} ({load_average()})"
     )
 
 
@@ -286,7 +286,7 @@ def issue_on_worker(
     print(
         f"{algorithm}: {expected} credentials for {people} people on 1 worker in {seconds:.1f} s "
         f"({per * 1e6:.0f} us each; signing alone {floor * 1e6:.0f} us each, "
-        f"{per / floor:.1f}x; {load()})"
+        f"{per / floor:.1f}x; {load_average()})"
     )
     if last is not None:
         total, _ = expected_credentials(engine, None)
@@ -369,12 +369,6 @@ def spread(agencies: list[str], number: int | None) -> list[str]:
         return agencies
     step = len(agencies) / number
     return [agencies[int((index + 0.5) * step)] for index in range(number)]
-
-
-def load() -> str:
-    """The machine's load average, printed beside every figure (the speed-up needs it idle)."""
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@ Import it from a benchmark run as `python bench/<name>.py` (bench/ is then on th
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -57,6 +58,14 @@ from onemind.store.models import (
 OUT = Path(__file__).resolve().parent / "out"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TEMPLATE_TRIES = 30
+
+
+def load_average() -> str:
+    """The machine's load average, printed beside a bench's figures: the machine is shared,
+    and the figures of a busy one are not those of an idle one."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} cores)"
+
 
 # ---------------------------------------------------------------- loading
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from datetime import date
@@ -31,7 +30,7 @@ from typing import Any
 
 from csvsync import write_csv
 from hubdata import build_world
-from hubload import postgres_database
+from hubload import load_average, postgres_database
 from schema_floor import schema_floor
 from sqlalchemy import func, select
 
@@ -216,20 +215,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_average(when: str) -> None:
-    """The machine's load average: the runs share its cores with whatever else is running."""
-    one, five, fifteen = os.getloadavg()
-    print(f"load average {when}: {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} cores)")
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    load_average("before")
+    print(f"before: {load_average()}")
     if not args.skip_sqlite:
         bench_sqlite(args.rows, args.seed)
     if not args.skip_postgres:
         bench_postgres(args.pg_rows, args.seed, args.pg_admin_url)
-    load_average("after")
+    print(f"after: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import os
 import resource
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -45,7 +44,7 @@ from sqlalchemy import Engine, func, select
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hubdata import World, build_world
-from hubload import OUT, PG_ADMIN, postgres_database
+from hubload import OUT, PG_ADMIN, load_average, postgres_database
 from rosterdata import changed_rows, expected_after, expected_first, roster_rows, write_roster
 from schema_floor import schema_floor
 
@@ -136,10 +135,6 @@ def check_counts(label: str, stored: tuple[int, int, int], wanted: tuple[int, in
             f"the files call for {wanted}"
         )
     return "ok"
-
-
-def load_average() -> str:
-    return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 # ---------------------------------------------------------------- the sync
