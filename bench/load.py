@@ -4,7 +4,9 @@ The floor is the least work the load needs, timed in a child process like ours:
 SQLite, the file read with `csv.reader` and inserted into one indexed table in one
 transaction; PostgreSQL, the file sent with COPY into one table. Ours is `onemind init` then
 `onemind sync` of the file (wall time and peak RSS of the whole command), then a rerun of the
-unchanged file. Ratios are ours over the floor; the machine is shared, so only they count.
+unchanged file, then the next night's export: the same rows, 1 % of them changed, half to other
+hours and half as new completions appended (its counts are checked against the store). Ratios
+are ours over the floor; the machine is shared, so only they count.
 Then the schema's floor (`schema_floor`): the rows our load wrote, written again by the
 database alone, which splits what ours takes beyond the floor into the schema's and the code's.
 Wall time counts everything; CPU time, the client process alone (not a PostgreSQL server),
@@ -21,10 +23,12 @@ CSV files are generated once into bench/out/ and reused.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,10 @@ OUT = Path(__file__).resolve().parent / "out"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CSV_SOURCE = "bench-csv"
 AS_OF = date(2026, 11, 26)
+NEXT_DAY = AS_OF + timedelta(days=1)
+NIGHTLY = 0.01
+"""The share of rows the next night's export changes: half changed, half new completions."""
+CHANGED_HOURS = "99"
 LAUNCHER = """
 import json, resource, subprocess, sys, time
 start = time.perf_counter()
@@ -146,20 +154,74 @@ def stored(url: str) -> str:
 
 
 def ours(backend: str, url: str, path: Path) -> dict[str, Any]:
-    """Our sync of `path` into a new store at `url`: first run, then the unchanged rerun."""
+    """Our sync of `path` into a new store at `url`: first run, the unchanged rerun, then the
+    next night's export (`nightly_csv`), its counts checked."""
     config = OUT / f"load-{backend}.toml"
-    write_config(config, url, path)
+    work = OUT / f"load-{backend}.csv"
+    shutil.copyfile(path, work)
+    write_config(config, url, work)
     _, code = run_child(onemind(config, "init"), OUT / f"load-{backend}-init.log")
     if code:
         raise SystemExit(f"{backend}: onemind init failed, see bench/out/load-{backend}-init.log")
-    sync = onemind(config, "sync", CSV_SOURCE, "--as-of", AS_OF.isoformat())
     runs = {}
-    for label in ("first", "rerun"):
+    for label, as_of in (("first", AS_OF), ("rerun", AS_OF), ("nightly", NEXT_DAY)):
+        if label == "nightly":
+            runs["stored"] = stored(url)
+            changed, added = nightly_csv(path, work)
         log = OUT / f"load-{backend}-{label}.log"
-        runs[label], code = run_child(sync, log)
+        runs[label], code = run_child(
+            onemind(config, "sync", CSV_SOURCE, "--as-of", as_of.isoformat()), log
+        )
         if code:
             raise SystemExit(f"{backend}: onemind sync exited {code}, see {log}")
-    return runs | {"stored": stored(url), "schema": schema_floor(url)}
+    runs["nightly_check"] = nightly_check(url, runs["stored"], changed, added)
+    return runs | {"schema": schema_floor(url)}
+
+
+def nightly_csv(path: Path, out: Path) -> tuple[int, int]:
+    """The export of the night after `path`, written to `out`: its rows, NIGHTLY of them
+    changed (half given CHANGED_HOURS, half repeated as a completion of NEXT_DAY, appended);
+    how many rows were changed and how many added."""
+    step = round(2 / NIGHTLY)
+    added: dict[tuple[str, str], list[str]] = {}
+    changed = 0
+    with (
+        path.open(newline="", encoding="utf-8") as source,
+        out.open("w", newline="", encoding="utf-8") as target,
+    ):
+        rows = csv.reader(source)
+        writer = csv.writer(target)
+        writer.writerow(next(rows))
+        for number, row in enumerate(rows):
+            if number % step == 0:
+                row[5] = CHANGED_HOURS
+                changed += 1
+            elif number % step == step // 2:
+                added.setdefault((row[0] or row[1], row[2]), [*row[:6], NEXT_DAY.isoformat(), ""])
+            writer.writerow(row)
+        writer.writerows(added.values())
+    return changed, len(added)
+
+
+def nightly_check(url: str, before: str, changed: int, added: int) -> str:
+    """The store after the nightly export: `added` more completions than `before` said, and
+    `changed` of them with CHANGED_HOURS (the generated files have none)."""
+    taken = int(before.split()[0])
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            count = connection.scalar(select(func.count()).select_from(Completion))
+            hours = connection.scalar(
+                select(func.count()).where(Completion.hours == float(CHANGED_HOURS))
+            )
+    finally:
+        engine.dispose()
+    if (count, hours) != (taken + added, changed):
+        raise SystemExit(
+            f"nightly export: {count} completions, {hours} of {CHANGED_HOURS} hours; "
+            f"the file calls for {taken + added} and {changed}"
+        )
+    return f"{changed} changed and {added} new rows, stored as the file says"
 
 
 def floor(script: str, path: Path, target: str, backend: str) -> Timing:
@@ -180,6 +242,10 @@ def report(backend: str, rows: int, base: Timing, run: dict[str, Any]) -> None:
         print(f"  {label:13} {wall:7.1f} s  {cpu:7.1f} s  {rss:6.0f} MB {ratios}")
     wall, cpu, rss = again
     print(f"  {'ours, rerun':13} {wall:7.1f} s  {cpu:7.1f} s  {rss:6.0f} MB  (unchanged file)")
+    wall, cpu, rss = run["nightly"]
+    ratios = f"{wall / base[0]:10.2f}   {cpu / base[1]:9.2f}"
+    print(f"  {'ours, nightly':13} {wall:7.1f} s  {cpu:7.1f} s  {rss:6.0f} MB {ratios}")
+    print(f"    the next night's export, {NIGHTLY:.0%} of its rows: {run['nightly_check']}")
     schema = run["schema"]
     print(
         f"  {'schema floor':13} {schema:7.1f} s  (our rows written again by the database alone,"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from onemind.domain.records import CredentialNotice, PullItem, RosterRow, VoidRecord
+from onemind.domain.records import CredentialNotice, PullItem, UnparsedRow, VoidRecord
 from onemind.errors import OneMindError
 
 OK, FAILED, NOT_CHECKED = "ok", "failed", "not checked"
@@ -102,8 +102,8 @@ class DefersParsing(abc.ABC):
     rows it does not hold already."""
 
     @abc.abstractmethod
-    def pull_rows(self, cursor: dict[str, Any] | None) -> Iterator[PullItem | RosterRow]:
-        """As `pull`, but some rows come as a `RosterRow`, parsed only when asked."""
+    def pull_rows(self, cursor: dict[str, Any] | None) -> Iterator[PullItem | UnparsedRow]:
+        """As `pull`, but some rows come unparsed (`UnparsedRow`), parsed only when asked."""
 
 
 class Reconciles(abc.ABC):

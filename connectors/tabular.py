@@ -27,11 +27,13 @@ from onemind.connectors.sheets import UNREADABLE_XLSX, csv_rows, file_digest, ro
 from onemind.domain.records import (
     Checkpoint,
     CompletionRecord,
+    CompletionRow,
     ListingEnd,
     PullItem,
     Rejected,
     RosterEntry,
     RosterRow,
+    UnparsedRow,
 )
 from onemind.errors import ConfigurationError, SourceError
 
@@ -41,7 +43,7 @@ UNIT = "\x1f"
 """Joins a row's cells into the text its digest is taken of."""
 
 ROW_DIGEST_VERSION = 1
-"""Raised whenever a roster row's parsing changes what the same cells give."""
+"""Raised whenever a roster or completion row's parsing changes what the same cells give."""
 REQUIRED = {
     "roster": ("employee_id", "first_name", "last_name", "sworn", "hired_on"),
     "completions": ("course_id", "completed_on"),
@@ -95,10 +97,11 @@ class TabularConnector(Connector, DefersParsing):
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         for item in self.pull_rows(cursor):
-            yield item.parse() if isinstance(item, RosterRow) else item
+            yield item.parse() if isinstance(item, RosterRow | CompletionRow) else item
 
-    def pull_rows(self, cursor: dict[str, Any] | None) -> Iterator[PullItem | RosterRow]:
-        """As `pull`; a roster row that names its employee comes unparsed, as a `RosterRow`."""
+    def pull_rows(self, cursor: dict[str, Any] | None) -> Iterator[PullItem | UnparsedRow]:
+        """As `pull`; a roster row that names its employee comes unparsed, as a `RosterRow`,
+        and a completion row that can be keyed as a `CompletionRow`."""
         self._readable()
         digest = file_digest(self.path)
         if FileCursor.from_json(self.name, cursor) == FileCursor(digest):
@@ -109,7 +112,9 @@ class TabularConnector(Connector, DefersParsing):
         counts = self._count_only(header)
         read = row_reader(positions, self.config.kind == "csv")
         self.signature = self._signature(positions)
-        parse = self._roster_row if self.config.role == "roster" else self._parsed
+        parse = {"roster": self._roster_row, "completions": self._completion_row}.get(
+            self.config.role, self._parsed
+        )
         name, skipped, stated = self.path.name, 0, 0
         for line, cells in rows:
             location = f"{name}:{line}"
@@ -145,7 +150,7 @@ class TabularConnector(Connector, DefersParsing):
         taken already, is not taken again)."""
         try:
             if digest:
-                return self._roster_entry(values, location, digest)
+                return self.parse(values, location, digest)
             return self.parse(values, location)
         except ValueError as exc:
             return Rejected(location, str(exc), _payload(values))
@@ -161,12 +166,25 @@ class TabularConnector(Connector, DefersParsing):
         parse = partial(self._parsed, values, location, digest)
         return RosterRow(_roster_key(agency, employee_id), location, agency, digest, parse)
 
+    def _completion_row(self, values: dict[str, Any], location: str) -> PullItem | CompletionRow:
+        """The row keyed and digested, its parsing left for later (a row that cannot be keyed
+        is parsed now, and rejected)."""
+        try:
+            key, _ = self._completion_key(values)
+        except ValueError:
+            return self._parsed(values, location)
+        digest = self._digest(values)
+        return CompletionRow(key, location, digest, partial(self._parsed, values, location, digest))
+
     def _signature(self, positions: dict[str, int]) -> str:
         """What besides its cells decides what a row gives: the fields read, the source's
-        agency and date format, and the parsing's version."""
+        agency and date format (and a completion's provider), and the parsing's version."""
         config = self.config
         fields = tuple(positions)
-        return f"{ROW_DIGEST_VERSION}|{config.agency!r}|{config.date_format!r}|{fields!r}\x1e"
+        signature = f"{ROW_DIGEST_VERSION}|{config.agency!r}|{config.date_format!r}|{fields!r}"
+        if config.role == "completions":  # a completion without one takes the source's
+            signature += f"|{config.provider!r}"
+        return signature + "\x1e"
 
     def _digest(self, values: dict[str, Any]) -> str:
         """The row's cells (as read for its fields) and the signature, as a digest: a row
@@ -315,35 +333,48 @@ class TabularConnector(Connector, DefersParsing):
             digest=digest or self._digest(values),
         )
 
-    def _completion(self, values: dict[str, Any], location: str) -> CompletionRecord:
-        employee_id = text(values.get("employee_id")) or None
-        email = text(values.get("email")) or None
-        if not employee_id and not email:
+    def _completion_key(self, values: dict[str, Any]) -> tuple[str, date]:
+        """The row's key (agency, the person's employee id else address, course, date) and
+        its date.
+
+        Raises:
+            ValueError: naming the column that leaves the row without a key.
+        """
+        employee_id = text(values.get("employee_id"))
+        if not employee_id and not text(values.get("email")):
             raise ValueError(
                 f"{self.columns['employee_id']}/{self.columns['email']}: "
                 "neither identifies the person"
             )
         course_id = self._required(values, "course_id")
         completed_on = self._date(values.get("completed_on"), "completed_on")
+        agency = text(values.get("agency")) or self.config.agency or ""
+        who = employee_id or text(values.get("email")).lower()
+        return f"{agency}:{who}:{course_id}:{completed_on.isoformat()}", completed_on
+
+    def _completion(
+        self, values: dict[str, Any], location: str, digest: str = ""
+    ) -> CompletionRecord:
+        key, completed_on = self._completion_key(values)
         try:
             hours = parse_hours(values.get("hours"))
         except ValueError as exc:
             raise ValueError(f"{self.columns['hours']}: {exc}") from None
-        agency = text(values.get("agency")) or self.config.agency
-        who = employee_id or (email or "").lower()
+        course_id = text(values.get("course_id"))
         return CompletionRecord(
-            external_id=f"{agency or ''}:{who}:{course_id}:{completed_on.isoformat()}",
+            external_id=key,
             location=location,
             course_key=course_id,
             course_title=text(values.get("course_title")) or course_id,
             completed_on=completed_on,
-            employee_id=employee_id,
-            email=email,
-            agency=agency,
+            employee_id=text(values.get("employee_id")) or None,
+            email=text(values.get("email")) or None,
+            agency=text(values.get("agency")) or self.config.agency,
             provider=text(values.get("provider")) or self.config.provider,
             hours=hours,
             expires_on=self._optional_date(values.get("expires_on"), "expires_on"),
             payload=_payload(values),
+            digest=digest or self._digest(values),
         )
 
 

@@ -44,6 +44,18 @@ class RosterRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CompletionRow:
+    """A completions file's row read but not yet parsed, as `RosterRow` is a roster's: its
+    key, place and digest; `parse` gives its record, or why it cannot be read. A nightly
+    export repeats every completion it gave before: those rows are set aside unparsed."""
+
+    external_id: str
+    location: str
+    digest: str
+    parse: Callable[[], CompletionRecord | Rejected] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class CompletionRecord:
     """One person's completion of one course, with whatever identifies the person."""
 
@@ -65,6 +77,9 @@ class CompletionRecord:
     payload_text: str | None = field(default=None, repr=False)
     """`payload` as the source wrote it, when the store can keep that JSON text as it is
     (see `onemind.domain.payload_text`); None: the store checks and encodes `payload`."""
+    digest: str | None = field(default=None, repr=False)
+    """What the file's row said, as a digest (see `RosterEntry.digest`); None: the store
+    takes the record's own (`repeats.fingerprint`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +168,8 @@ Record = (
     | ListingEnd
 )
 PullItem = Record | Checkpoint | Skipped
+UnparsedRow = RosterRow | CompletionRow
+"""A file's row keyed and digested, parsed only if the store does not hold it already."""
 
 
 @dataclass(frozen=True, slots=True)

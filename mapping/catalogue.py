@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import distinct, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from onemind.mapping.suggest import MappedTitle, Suggestion, suggest
@@ -19,15 +19,29 @@ from onemind.store.models import (
     Employment,
     RawRecord,
     Source,
+    SyncRun,
 )
 from onemind.store.upsert import insert_for
 
 
 def refresh_catalogue(session: Session, run_ids: Iterable[int], now: datetime) -> None:
-    """Add or touch the courses (and titles) of the completions these runs saw."""
-    runs = list(run_ids)
+    """Add or touch the courses (and titles) of the completions these runs wrote, and of
+    those no finish has catalogued (a run killed or stopped before its finish: a rerun sets
+    its rows aside unwritten, see `store.set_aside`); mark them all catalogued."""
+    pending = session.scalars(select(SyncRun.id).where(SyncRun.catalogued.is_(False)))
+    runs = sorted({*run_ids, *pending})
     if not runs:
         return
+    _catalogue(session, runs, now)
+    session.execute(
+        update(SyncRun)
+        .where(SyncRun.id.in_(runs))
+        .values(catalogued=True)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _catalogue(session: Session, runs: list[int], now: datetime) -> None:
     seen = (
         select(
             Completion.source_id,

@@ -15,7 +15,12 @@ from functools import cache
 from operator import attrgetter
 from typing import Any
 
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm import Session
+
 from onemind.domain.records import Rejected
+from onemind.store.models import RawRecord
+from onemind.store.raw_keys import Existing, Stored
 
 
 @dataclass
@@ -67,6 +72,12 @@ def fingerprint(record: Any) -> str:
     given = getattr(record, "digest", None)
     if given is not None:
         return given
+    return own_fingerprint(record)
+
+
+def own_fingerprint(record: Any) -> str:
+    """`fingerprint` of the record's values, a digest its connector gave left out: what the
+    store kept for a file's completion before the connector digested its row."""
     text = getattr(record, "payload_text", None)
     if text is None:
         return hashlib.sha256(repr(_values_of(type(record))(record)).encode()).hexdigest()
@@ -82,3 +93,37 @@ def _values_of(kind: type, *left_out: str) -> Callable[[Any], tuple[Any, ...]]:
     names = [f.name for f in fields(kind) if f.name not in skipped]
     getter = attrgetter(*names)
     return getter if len(names) > 1 else lambda record: (getter(record),)
+
+
+def redigested(
+    latest: dict[str, Any],
+    existing: dict[str, Existing],
+    hashes: dict[str, str],
+    result: dict[str, Stored],
+) -> list[dict[str, Any]]:
+    """Take as unchanged (in `result`) the records whose row digest differs from the stored
+    digest only because that is the record's own (`own_fingerprint`), kept before its
+    connector digested rows; the new digests to store for them."""
+    redigested = []
+    for key, stored in existing.items():
+        record = latest[key]
+        if (
+            result[key].changed
+            and getattr(record, "digest", None) is not None
+            and stored.digest == own_fingerprint(record)
+        ):
+            result[key] = Stored(stored.raw_id, False, False)
+            redigested.append({"b_id": stored.raw_id, "b_hash": hashes[key]})
+    return redigested
+
+
+def set_digests(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Store each row's new digest: `b_hash` for the raw row of id `b_id`."""
+    if rows:
+        table = RawRecord.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(payload_hash=bindparam("b_hash")),
+            rows,
+        )

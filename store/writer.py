@@ -21,7 +21,7 @@ from onemind.store.linking import people_of
 from onemind.store.models import Completion, QuarantinedRecord, RawRecord, Voiding
 from onemind.store.payloads import payloads_of, store_batch
 from onemind.store.raw_keys import Existing, Stored, stored_rows, takes_a_stored_key
-from onemind.store.repeats import Repeats, fingerprint, first_of_each
+from onemind.store.repeats import Repeats, fingerprint, first_of_each, redigested, set_digests
 from onemind.store.roster import apply_roster
 from onemind.store.screening import kept, screen
 from onemind.store.upsert import chunks, upsert
@@ -195,6 +195,7 @@ class RecordWriter:
             return {}
         hashes = {key: fingerprint(r) for key, r in latest.items()}
         result = {k: Stored(e.raw_id, e.digest != hashes[k], False) for k, e in existing.items()}
+        set_digests(self.session, redigested(latest, existing, hashes, result))
         unchanged = [s.raw_id for s in result.values() if not s.changed]
         for ids in chunks(unchanged):
             self.session.execute(

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from onemind.domain.records import Record, RosterRow
+from onemind.domain.records import Record, UnparsedRow
 from onemind.errors import SourceError
 from onemind.store import references
 from onemind.store.db import bulk_page_cache
@@ -78,7 +78,7 @@ class SourceLoad:
     def __exit__(self, *exc: object) -> None:
         self.rollback()
 
-    def write(self, batch: list[Record | RosterRow]) -> None:
+    def write(self, batch: list[Record | UnparsedRow]) -> None:
         """Write `batch` in the open transaction; commit when it has grown large enough."""
         if not batch:
             return

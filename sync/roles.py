@@ -10,16 +10,17 @@ from functools import partial
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.config.model import SourceConfig
+from onemind.config.sources import TabularSourceConfig
 from onemind.store import deferred_indexes
 from onemind.store.agencies import AgencyWriter
 from onemind.store.raw_keys import inserts_unlooked
-from onemind.store.roster_digests import StoredDigests
-from onemind.store.roster_writer import RosterWriter
+from onemind.store.set_aside import SetAsideWriter
+from onemind.store.stored_digests import StoredDigests
 from onemind.store.writer import RecordWriter
 from onemind.sync.loading import GROWN_TABLES
 
 Writer = Callable[..., RecordWriter]
-WriterFactory = Callable[[sessionmaker[Session], str], Writer]
+WriterFactory = Callable[[sessionmaker[Session], SourceConfig], Writer]
 
 BATCH_SIZE = 5000
 ROSTER_BATCH_SIZE = 15_000
@@ -65,19 +66,23 @@ class Role:
     grown: tuple[str, ...] = GROWN_TABLES
 
 
-def _agency_writer(_sessions: sessionmaker[Session], _source: str) -> Writer:
+def _agency_writer(_sessions: sessionmaker[Session], _source: SourceConfig) -> Writer:
     return AgencyWriter
 
 
-def _roster_writer(_sessions: sessionmaker[Session], _source: str) -> Writer:
+def _roster_writer(_sessions: sessionmaker[Session], _source: SourceConfig) -> Writer:
     """A roster writer with the load's own digests, shared by its transactions."""
-    return partial(RosterWriter, digests=StoredDigests())
+    return partial(SetAsideWriter, digests=StoredDigests("roster"))
 
 
-def _completions_writer(sessions: sessionmaker[Session], source: str) -> Writer:
-    """A record writer told whether it may insert raw rows without looking their keys up."""
+def _completions_writer(sessions: sessionmaker[Session], source: SourceConfig) -> Writer:
+    """A writer told whether it may insert raw rows without looking their keys up; for a
+    file, one that sets aside the rows the store holds (with the load's own digests)."""
     with sessions() as session:
-        return partial(RecordWriter, unlooked=inserts_unlooked(session, source))
+        unlooked = inserts_unlooked(session, source.name)
+    if isinstance(source, TabularSourceConfig):
+        return partial(SetAsideWriter, digests=StoredDigests("completion"), unlooked=unlooked)
+    return partial(RecordWriter, unlooked=unlooked)
 
 
 ROLES: dict[str, Role] = {

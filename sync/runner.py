@@ -19,7 +19,7 @@ from onemind.config.model import Settings, SourceConfig
 from onemind.config.names import unknown_names
 from onemind.connectors.base import Connector, DefersParsing, Reconciles
 from onemind.connectors.registry import build_connector
-from onemind.domain.records import Checkpoint, PullItem, Record, RosterRow, Skipped
+from onemind.domain.records import Checkpoint, PullItem, Record, Skipped, UnparsedRow
 from onemind.errors import ConfigurationError, OneMindError, SourceError
 from onemind.store import deferred_indexes
 from onemind.store.bootstrap import apply_settings
@@ -237,7 +237,7 @@ class SyncRunner:
         cursor: dict[str, Any] | None,
         result: SourceResult,
     ) -> None:
-        batch: list[Record | RosterRow] = []
+        batch: list[Record | UnparsedRow] = []
         size = role_of(config).batch_size
         total = connector.size_hint()
         pulled = _pulled(connector, cursor)
@@ -332,7 +332,7 @@ class SyncRunner:
             self.now,
             result.stats,
             config.agency,
-            role.writer(self.sessions, config.name),
+            role.writer(self.sessions, config),
             role.page_cache_kib,
             role.commit_records,
             role.grown,
@@ -354,7 +354,9 @@ def _run_ids(results: list[SourceResult]) -> list[int]:
     return [r.run_id for r in results if r.run_id and r.skipped is None]
 
 
-def _pulled(connector: Connector, cursor: dict[str, Any] | None) -> Iterator[PullItem | RosterRow]:
+def _pulled(
+    connector: Connector, cursor: dict[str, Any] | None
+) -> Iterator[PullItem | UnparsedRow]:
     """The connector's items, its rows unparsed where it can leave their parsing to the writer
     (which parses only the rows the store does not hold already)."""
     if isinstance(connector, DefersParsing):
@@ -364,8 +366,8 @@ def _pulled(connector: Connector, cursor: dict[str, Any] | None) -> Iterator[Pul
 
 @contextmanager
 def _closing(
-    items: Iterator[PullItem | RosterRow],
-) -> Iterator[Iterator[PullItem | RosterRow]]:
+    items: Iterator[PullItem | UnparsedRow],
+) -> Iterator[Iterator[PullItem | UnparsedRow]]:
     """Close a connector's generator when the pull ends early, so it releases what it holds."""
     try:
         yield items

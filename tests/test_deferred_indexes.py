@@ -38,7 +38,7 @@ from onemind.store.deferred_indexes import (
     built_after,
 )
 from onemind.store.models import Agency, Completion, DeferredIndex, Employment, Source
-from onemind.store.roster_writer import RosterWriter
+from onemind.store.set_aside import SetAsideWriter
 from onemind.store.writer import BatchStats, RecordWriter
 from onemind.sync import lock, runs
 from onemind.sync.loading import SourceLoad
@@ -253,9 +253,9 @@ def roster_deferred(engine: Engine) -> list[str]:
 def roster_during_pulls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """The roster's indexes and keys as each batch of a roster was written."""
     seen: list[dict[str, Any]] = []
-    write = RosterWriter.write
+    write = SetAsideWriter.write
 
-    def noting(self: RosterWriter, records: Any) -> Any:
+    def noting(self: SetAsideWriter, records: Any) -> Any:
         if records:
             connection = self.session.connection()
             names = set(index_statements(connection, "employment"))
@@ -268,7 +268,7 @@ def roster_during_pulls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]
             seen.append({"indexes": names, "keys": keys})
         return write(self, records)
 
-    monkeypatch.setattr(RosterWriter, "write", noting)
+    monkeypatch.setattr(SetAsideWriter, "write", noting)
     return seen
 
 

@@ -19,7 +19,7 @@ from onemind.store import deferred_indexes
 from onemind.store.agencies import AgencyWriter
 from onemind.store.db import transaction
 from onemind.store.models import RawRecord, Source
-from onemind.store.roster_writer import RosterWriter
+from onemind.store.set_aside import SetAsideWriter
 from onemind.store.writer import RecordWriter
 from onemind.sync.loading import GROWN_TABLES
 from onemind.sync.roles import (
@@ -85,19 +85,30 @@ def test_a_sources_role_says_how_it_is_loaded(
 def test_each_role_writes_with_its_own_writer(
     settings: Settings, sessions: sessionmaker[Session], engine: Engine
 ) -> None:
-    """A roster load's digests are its own; a completions load's first load on PostgreSQL
-    inserts its raw rows without looking them up."""
+    """A roster load's digests are its own, and so are a completions file's (a system's
+    completions are not set aside); a completions load's first load on PostgreSQL inserts
+    its raw rows without looking them up."""
     for source in ("listed", "attested"):
-        assert role_of(settings.source(source)).writer(sessions, source) is AgencyWriter
+        assert (
+            role_of(settings.source(source)).writer(sessions, settings.source(source))
+            is AgencyWriter
+        )
     people = role_of(settings.source("people"))
-    first, second = (people.writer(sessions, "people") for _ in range(2))
+    first, second = (people.writer(sessions, settings.source("people")) for _ in range(2))
     assert isinstance(first, partial) and isinstance(second, partial)
-    assert first.func is second.func is RosterWriter
+    assert first.func is second.func is SetAsideWriter
     assert first.keywords["digests"] is not second.keywords["digests"]
-    for source in ("lrs", "done"):
-        writer = role_of(settings.source(source)).writer(sessions, source)
-        assert isinstance(writer, partial) and writer.func is RecordWriter
-        assert writer.keywords == {"unlooked": engine.dialect.name == "postgresql"}
+    first_load = engine.dialect.name == "postgresql"
+    lrs = role_of(settings.source("lrs")).writer(sessions, settings.source("lrs"))
+    assert isinstance(lrs, partial) and lrs.func is RecordWriter
+    assert lrs.keywords == {"unlooked": first_load}
+    done = role_of(settings.source("done")).writer(sessions, settings.source("done"))
+    again = role_of(settings.source("done")).writer(sessions, settings.source("done"))
+    assert isinstance(done, partial) and isinstance(again, partial)
+    assert done.func is again.func is SetAsideWriter
+    assert done.keywords["unlooked"] is first_load
+    assert done.keywords["digests"].kind == "completion"
+    assert done.keywords["digests"] is not again.keywords["digests"]
 
 
 def test_only_postgresql_is_asked_whether_a_completions_load_is_a_first_one(
@@ -112,7 +123,7 @@ def test_only_postgresql_is_asked_whether_a_completions_load_is_a_first_one(
     def unlooked() -> bool:
         event.listen(engine, "before_cursor_execute", noting)
         try:
-            writer = role_of(settings.source("done")).writer(sessions, "done")
+            writer = role_of(settings.source("done")).writer(sessions, settings.source("done"))
         finally:
             event.remove(engine, "before_cursor_execute", noting)
         assert isinstance(writer, partial)

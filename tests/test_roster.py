@@ -39,8 +39,8 @@ from onemind.store.models import (
 )
 from onemind.store.repeats import fingerprint
 from onemind.store.roster import EMAIL, MBOX_SHA1, mbox_sha1sum, position_key
-from onemind.store.roster_digests import StoredDigests
-from onemind.store.roster_writer import RosterWriter
+from onemind.store.set_aside import SetAsideWriter
+from onemind.store.stored_digests import StoredDigests
 from onemind.sync import loading
 from onemind.sync.runner import SyncOutcome
 
@@ -204,8 +204,8 @@ def load(engine: Engine, runs: list[list[RosterEntry]], batch: int) -> dict[str,
             sync_run = SyncRun(source_id=source.id, started_at=NOW)
             session.add(sync_run)
             session.flush()
-            writer = RosterWriter(
-                session, source.id, sync_run.id, NOW, set(AGENCIES), digests=StoredDigests()
+            writer = SetAsideWriter(
+                session, source.id, sync_run.id, NOW, set(AGENCIES), digests=StoredDigests("roster")
             )
             located = [replace(r, location=f"roster.csv:{number}.{i}") for i, r in enumerate(rows)]
             for start in range(0, len(located), batch):
@@ -449,7 +449,7 @@ def test_stored_digests_find_a_stored_row_of_each_digest_not_written(
             for number, digest in enumerate(stored)
         )
         session.flush()
-        found = StoredDigests()
+        found = StoredDigests("roster")
         found.load(session.connection(), source.id)
         raw_ids = {i: d for i, d in session.execute(select(RawRecord.id, RawRecord.payload_hash))}
     for digest in [*stored, *asked, "not hex", None]:

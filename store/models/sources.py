@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     Unicode,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -52,6 +54,8 @@ class SyncRun(Base):
     mode: Mapped[str] = mapped_column(
         String(12), default="incremental", server_default="incremental"
     )
+    # whether a finish has catalogued the courses of its completions (migration 0027)
+    catalogued: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DeferredIndex(Base):

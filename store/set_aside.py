@@ -1,9 +1,10 @@
-"""A roster source's batches: a row whose digest the store holds already is set aside.
+"""A file source's batches: a row whose digest the store holds already is set aside.
 
-A nightly roster file is mostly what the store holds. Each row comes with the digest of its
-cells (see `RosterEntry.digest`); a row whose stored raw record has that digest changes
-nothing, so it is neither parsed, screened, rewritten nor applied, and its raw record is left
-as it is (rewriting a row per person every night is most of the cost of a re-sync). The
+A nightly roster or completions file is mostly what the store holds. Each row comes with the
+digest of its cells (see `RosterEntry.digest`); a row whose stored raw record has that digest
+changes nothing, so it is neither parsed, screened, rewritten nor applied, and its raw record
+is left as it is (rewriting a row per person, or per completion, every night is most of the
+cost of a re-sync: a completions export repeats every completion it ever gave). The
 run's `StoredDigests` find those rows without a query and remember, for the rest of the run,
 which were set aside, so that a later row of the same key is still a repeat of it, identical
 or quarantined, as the records of one run are elsewhere. The other rows (new, changed, or
@@ -15,18 +16,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from onemind.domain.records import Record, Rejected, RosterEntry, RosterRow
+from onemind.domain.records import (
+    CompletionRecord,
+    CompletionRow,
+    Record,
+    Rejected,
+    RosterEntry,
+    RosterRow,
+    UnparsedRow,
+)
 from onemind.store.payloads import payloads_of
 from onemind.store.raw_keys import Existing
 from onemind.store.repeats import Repeats, fingerprint
-from onemind.store.roster_digests import StoredDigests
+from onemind.store.stored_digests import StoredDigests
 from onemind.store.writer import BatchStats, RecordWriter
 
+Digested = RosterEntry | RosterRow | CompletionRecord | CompletionRow
 
-class RosterWriter(RecordWriter):
-    """RecordWriter for roster rows that sets aside those the store holds as they are.
 
-    `digests` are the run's: one for all its transactions.
+class SetAsideWriter(RecordWriter):
+    """RecordWriter for a file's roster or completion rows that sets aside those the store
+    holds as they are.
+
+    `digests` are the run's: one for all its transactions. A load told `unlooked` writes as
+    RecordWriter does: its source held nothing when it began.
     """
 
     def __init__(self, *args: Any, digests: StoredDigests, **kwargs: Any) -> None:
@@ -35,8 +48,11 @@ class RosterWriter(RecordWriter):
         self._found: dict[str, Existing] = {}
         self._looked_up: set[str] = set()
 
-    def write(self, records: Sequence[Record | RosterRow]) -> BatchStats:
+    def write(self, records: Sequence[Record | UnparsedRow]) -> BatchStats:
         """Store a batch; rows the store holds as they are count as fetched, nothing else."""
+        if self.unlooked:
+            self._found, self._looked_up = {}, set()  # what an earlier batch looked up is stale
+            return super().write([_parsed(r) for r in records])
         self.digests.load(self.session.connection(), self.source_id)
         left, repeats = self._set_aside(records)
         stats = super().write([*left, *repeats.conflicting])
@@ -44,20 +60,22 @@ class RosterWriter(RecordWriter):
         stats.repeated += repeats.identical
         return stats
 
-    def _set_aside(self, records: Sequence[Record | RosterRow]) -> tuple[list[Record], Repeats]:
+    def _set_aside(self, records: Sequence[Record | UnparsedRow]) -> tuple[list[Record], Repeats]:
         """The records still to write, parsed, and the repeats of rows found unchanged this
-        run (a row set aside is never parsed: its digest says it gives what is stored)."""
-        entries = [
+        run (a row set aside is never parsed: its digest says it gives what is stored). A
+        roster row of an agency not configured is left to be rejected."""
+        entries: list[Digested] = [
             r
             for r in records
-            if isinstance(r, (RosterEntry, RosterRow)) and r.agency in self.agencies
+            if isinstance(r, CompletionRecord | CompletionRow)
+            or (isinstance(r, RosterEntry | RosterRow) and r.agency in self.agencies)
         ]
-        first: dict[str, RosterEntry | RosterRow] = {}
+        first: dict[str, Digested] = {}
         for entry in entries:
             first.setdefault(entry.external_id, entry)
         aside, identical, rest = self._found_unchanged(entries, first)
         existing = self._found = self._lookup(list({e.external_id: e for e in rest}))
-        repeated: list[tuple[RosterEntry | RosterRow, Existing]] = []
+        repeated: list[tuple[Digested, Existing]] = []
         for entry in rest:
             stored = existing.get(entry.external_id)
             if stored is None:
@@ -76,14 +94,14 @@ class RosterWriter(RecordWriter):
         return left, repeats
 
     def _found_unchanged(
-        self, entries: list[RosterEntry | RosterRow], first: dict[str, RosterEntry | RosterRow]
-    ) -> tuple[set[int], int, list[RosterEntry | RosterRow]]:
+        self, entries: list[Digested], first: dict[str, Digested]
+    ) -> tuple[set[int], int, list[Digested]]:
         """The rows set aside by their digest alone (the first of their key in the batch, or
         an identical repeat of a row set aside), how many of them are repeats, and the rest."""
         digests = self.digests
         aside: set[int] = set()
         identical = 0
-        rest: list[RosterEntry | RosterRow] = []
+        rest: list[Digested] = []
         indexes = digests.set_aside([fingerprint(e) for e in entries])
         for entry, index in zip(entries, indexes, strict=True):
             if index < 0:
@@ -109,12 +127,12 @@ class RosterWriter(RecordWriter):
         self._looked_up = set(keys)
         return super()._existing(keys)
 
-    def _unchanged(self, entry: RosterEntry | RosterRow, stored: Existing) -> bool:
+    def _unchanged(self, entry: Digested, stored: Existing) -> bool:
         """The store holds what the row says, written by an earlier run (a row this run wrote
         is left to the repeat rules)."""
         return stored.digest == fingerprint(entry) and stored.run_id != self.run_id
 
-    def _repeats(self, repeated: list[tuple[RosterEntry | RosterRow, Existing]]) -> Repeats:
+    def _repeats(self, repeated: list[tuple[Digested, Existing]]) -> Repeats:
         """Each row a repeat of the stored row its key's first row this run left as it was;
         one that says otherwise is parsed to be compared (and quarantined if unreadable)."""
         repeats = Repeats()
@@ -130,6 +148,6 @@ class RosterWriter(RecordWriter):
         return repeats
 
 
-def _parsed(record: Record | RosterRow) -> Record:
-    """The record, a roster row parsed (into its entry, or the reason it cannot be read)."""
-    return record.parse() if isinstance(record, RosterRow) else record
+def _parsed(record: Record | UnparsedRow) -> Record:
+    """The record, a row parsed (into its record, or the reason it cannot be read)."""
+    return record.parse() if isinstance(record, RosterRow | CompletionRow) else record

@@ -1,6 +1,6 @@
-"""The digests of a roster source's stored rows, held in memory for one run.
+"""The digests of a file source's stored rows of one kind, held in memory for one run.
 
-A nightly roster file is mostly what the store holds: each row's digest (see
+A nightly roster or completions file is mostly what the store holds: each row's digest (see
 `RosterEntry.digest`) found here is a row set aside without a query of its own. The digests
 are read once, at the run's first batch, into arrays of 64-bit halves, as the store gives
 them (sorting them in the query cost more than the reading): 33 bytes a stored row, with a
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 READ = (
-    "SELECT payload_hash, id FROM raw_record WHERE source_id = {mark} AND kind = 'roster'"
+    "SELECT payload_hash, id FROM raw_record WHERE source_id = {mark} AND kind = {mark}"
     " AND length(payload_hash) = 32"
 )
 READ_POSTGRES = READ.format(mark="%s")
@@ -33,10 +33,11 @@ CHUNK = 50_000
 
 
 class StoredDigests:
-    """The digests of a source's stored roster rows, their raw record ids, and what this run
-    did with them."""
+    """The digests of a source's stored rows of `kind` (a raw record's: "roster",
+    "completion"), their raw record ids, and what this run did with them."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
         self.loaded = False
         self.high = array("Q")
         self.low = array("Q")
@@ -56,9 +57,9 @@ class StoredDigests:
         postgres = connection.dialect.name == "postgresql"
         packed = array("Q")
         driver: Any = connection.connection.driver_connection
-        cursor = driver.cursor(name="roster_digests") if postgres else driver.cursor()
+        cursor = driver.cursor(name="stored_digests") if postgres else driver.cursor()
         try:
-            cursor.execute(READ_POSTGRES if postgres else READ_SQLITE, (source_id,))
+            cursor.execute(READ_POSTGRES if postgres else READ_SQLITE, (source_id, self.kind))
             while rows := cursor.fetchmany(CHUNK):
                 packed.frombytes(bytes.fromhex("".join(digest for digest, _ in rows)))
                 self.raw_ids.extend(raw_id for _, raw_id in rows)
