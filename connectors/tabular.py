@@ -145,10 +145,18 @@ class TabularConnector(Connector, DefersParsing):
             yield ListingEnd(self.name, self.path.name)
         yield Checkpoint(FileCursor(digest).to_json())
 
-    def _parsed(self, values: dict[str, Any], location: str, digest: str = "") -> PullItem:
-        """The row's record, or the reason it cannot be read (a roster row's `digest`, if
-        taken already, is not taken again)."""
+    def _parsed(
+        self,
+        values: dict[str, Any],
+        location: str,
+        digest: str = "",
+        keyed: tuple[str, date] | None = None,
+    ) -> PullItem:
+        """The row's record, or the reason it cannot be read (a row's `digest`, and a
+        completion's key and date, if taken already, are not taken again)."""
         try:
+            if keyed is not None:
+                return self._completion(values, location, digest, keyed)
             if digest:
                 return self.parse(values, location, digest)
             return self.parse(values, location)
@@ -170,11 +178,12 @@ class TabularConnector(Connector, DefersParsing):
         """The row keyed and digested, its parsing left for later (a row that cannot be keyed
         is parsed now, and rejected)."""
         try:
-            key, _ = self._completion_key(values)
+            keyed = self._completion_key(values)
         except ValueError:
             return self._parsed(values, location)
         digest = self._digest(values)
-        return CompletionRow(key, location, digest, partial(self._parsed, values, location, digest))
+        parse = partial(self._parsed, values, location, digest, keyed)
+        return CompletionRow(keyed[0], location, digest, parse)
 
     def _signature(self, positions: dict[str, int]) -> str:
         """What besides its cells decides what a row gives: the fields read, the source's
@@ -353,9 +362,13 @@ class TabularConnector(Connector, DefersParsing):
         return f"{agency}:{who}:{course_id}:{completed_on.isoformat()}", completed_on
 
     def _completion(
-        self, values: dict[str, Any], location: str, digest: str = ""
+        self,
+        values: dict[str, Any],
+        location: str,
+        digest: str = "",
+        keyed: tuple[str, date] | None = None,
     ) -> CompletionRecord:
-        key, completed_on = self._completion_key(values)
+        key, completed_on = keyed or self._completion_key(values)
         try:
             hours = parse_hours(values.get("hours"))
         except ValueError as exc:

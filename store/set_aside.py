@@ -38,8 +38,9 @@ class SetAsideWriter(RecordWriter):
     """RecordWriter for a file's roster or completion rows that sets aside those the store
     holds as they are.
 
-    `digests` are the run's: one for all its transactions. A load told `unlooked` writes as
-    RecordWriter does: its source held nothing when it began.
+    `digests` are the run's: one for all its transactions. A load told `unlooked`, or whose
+    source held no digested row when it began (a first load), writes as RecordWriter does:
+    it has nothing to set aside.
     """
 
     def __init__(self, *args: Any, digests: StoredDigests, **kwargs: Any) -> None:
@@ -50,10 +51,11 @@ class SetAsideWriter(RecordWriter):
 
     def write(self, records: Sequence[Record | UnparsedRow]) -> BatchStats:
         """Store a batch; rows the store holds as they are count as fetched, nothing else."""
-        if self.unlooked:
+        if not self.unlooked:
+            self.digests.load(self.session.connection(), self.source_id)
+        if self.unlooked or not self.digests.raw_ids:
             self._found, self._looked_up = {}, set()  # what an earlier batch looked up is stale
             return super().write([_parsed(r) for r in records])
-        self.digests.load(self.session.connection(), self.source_id)
         left, repeats = self._set_aside(records)
         stats = super().write([*left, *repeats.conflicting])
         stats.fetched = len(records)
