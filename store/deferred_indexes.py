@@ -73,10 +73,13 @@ class Deferral:
 
 COMPLETIONS = Deferral((Completion.__table__,), DEFERRED)
 ROSTER = Deferral((Employment.__table__, PersonIdentifier.__table__), ROSTER_DEFERRED, keys=True)
-LOCK_TIMEOUT = "2s"
+LOCK_TIMEOUT = "500ms"
 """How long PostgreSQL may wait for `completion` to itself: a reader holding it (the web app, a
 report) or another load would otherwise make the drop wait, and every query after it wait on
-the drop."""
+the drop. Under PostgreSQL's deadlock_timeout (1 s), as BUILD_LOCK_TIMEOUT: dropping a roster's
+foreign keys locks the tables they name (`source`, `raw_record`), and a concurrent load's query
+that holds one of them and waits on another the drop took is otherwise the transaction
+PostgreSQL aborts (a completions sync failed so, started beside a first roster load)."""
 LOCK_NOT_AVAILABLE = "55P03"
 DEADLOCK_DETECTED = "40P01"
 BUILD_LOCK_TIMEOUT = "500ms"
