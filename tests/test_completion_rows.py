@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import Workbook
 from snapshot import dump
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -182,3 +183,31 @@ def test_a_stopped_runs_completions_are_catalogued_by_the_next_finish(
         courses = set(session.scalars(select(Course.course_key)))
         assert courses == {"CIT-40", "MHFA-PS", "CIT-TC", "FQ"}
         assert set(session.scalars(select(SyncRun.catalogued))) == {True}
+
+
+def test_a_workbook_synced_again_writes_only_its_new_row(
+    tmp_path: Path, sessions: sessionmaker[Session], now: datetime, parsed: list[str]
+) -> None:
+    """An XLSX export's cells are dates and numbers: its rows are digested and set aside
+    as a CSV's are."""
+    extra = '[[sources]]\nname = "workbook"\nkind = "xlsx"\nrole = "completions"\n'
+    settings = make_settings(tmp_path, extra + 'path = "completions.xlsx"\n')
+    write(tmp_path, ROWS)
+    rows = [[1, "CIT-40", date(2024, 1, 1), 40], [4, "FQ", date(2025, 3, 1), 8.5]]
+    workbook(tmp_path / "completions.xlsx", rows)
+    run(settings, sessions, now)
+    parsed.clear()
+    workbook(tmp_path / "completions.xlsx", [*rows, [5, "MHFA-PS", date(2025, 4, 1), 8]])
+    outcome = run(settings, sessions, now + timedelta(days=1))
+    stats = {r.source: r.stats for r in outcome.results}["workbook"]
+    assert (stats.fetched, stats.new, stats.updated) == (3, 1, 0)
+    assert parsed == ["completions.xlsx:4"]
+
+
+def workbook(path: Path, rows: list[list[Any]]) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["employee_id", "course_id", "completed_on", "hours"])
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
