@@ -34,6 +34,7 @@ from onemind.domain.records import (
     RosterEntry,
     RosterRow,
     UnparsedRow,
+    parsed,
 )
 from onemind.errors import ConfigurationError, SourceError
 
@@ -97,7 +98,7 @@ class TabularConnector(Connector, DefersParsing):
 
     def pull(self, cursor: dict[str, Any] | None) -> Iterator[PullItem]:
         for item in self.pull_rows(cursor):
-            yield item.parse() if isinstance(item, RosterRow | CompletionRow) else item
+            yield parsed(item)
 
     def pull_rows(self, cursor: dict[str, Any] | None) -> Iterator[PullItem | UnparsedRow]:
         """As `pull`; a roster row that names its employee comes unparsed, as a `RosterRow`,
@@ -145,21 +146,12 @@ class TabularConnector(Connector, DefersParsing):
             yield ListingEnd(self.name, self.path.name)
         yield Checkpoint(FileCursor(digest).to_json())
 
-    def _parsed(
-        self,
-        values: dict[str, Any],
-        location: str,
-        digest: str = "",
-        keyed: tuple[str, date] | None = None,
-    ) -> PullItem:
-        """The row's record, or the reason it cannot be read (a row's `digest`, and a
-        completion's key and date, if taken already, are not taken again)."""
+    def _parsed(self, values: dict[str, Any], location: str, *taken: Any) -> PullItem:
+        """The row's record, or the reason it cannot be read; `taken`, what keying the row
+        took already (a row's digest, a completion's key and date), is handed to the parser
+        not to be taken again."""
         try:
-            if keyed is not None:
-                return self._completion(values, location, digest, keyed)
-            if digest:
-                return self.parse(values, location, digest)
-            return self.parse(values, location)
+            return self.parse(values, location, *taken)
         except ValueError as exc:
             return Rejected(location, str(exc), _payload(values))
 

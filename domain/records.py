@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +170,12 @@ Record = (
 PullItem = Record | Checkpoint | Skipped
 UnparsedRow = RosterRow | CompletionRow
 """A file's row keyed and digested, parsed only if the store does not hold it already."""
+Item = TypeVar("Item", bound=PullItem)
+
+
+def parsed(item: Item | UnparsedRow) -> Item | Record:
+    """The item, a row left unparsed parsed (into its record, or why it cannot be read)."""
+    return item.parse() if isinstance(item, RosterRow | CompletionRow) else item
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,7 +104,7 @@ def redigested(
     """Take as unchanged (in `result`) the records whose row digest differs from the stored
     digest only because that is the record's own (`own_fingerprint`), kept before its
     connector digested rows; the new digests to store for them."""
-    redigested = []
+    digests = []
     for key, stored in existing.items():
         record = latest[key]
         if (
@@ -113,8 +113,8 @@ def redigested(
             and stored.digest == own_fingerprint(record)
         ):
             result[key] = Stored(stored.raw_id, False, False)
-            redigested.append({"b_id": stored.raw_id, "b_hash": hashes[key]})
-    return redigested
+            digests.append({"b_id": stored.raw_id, "b_hash": hashes[key]})
+    return digests
 
 
 def set_digests(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -24,6 +24,7 @@ from onemind.domain.records import (
     RosterEntry,
     RosterRow,
     UnparsedRow,
+    parsed,
 )
 from onemind.store.payloads import payloads_of
 from onemind.store.raw_keys import Existing
@@ -55,7 +56,7 @@ class SetAsideWriter(RecordWriter):
             self.digests.load(self.session.connection(), self.source_id)
         if self.unlooked or not self.digests.raw_ids:
             self._found, self._looked_up = {}, set()  # what an earlier batch looked up is stale
-            return super().write([_parsed(r) for r in records])
+            return super().write([parsed(r) for r in records])
         left, repeats = self._set_aside(records)
         stats = super().write([*left, *repeats.conflicting])
         stats.fetched = len(records)
@@ -90,7 +91,7 @@ class SetAsideWriter(RecordWriter):
                 self.digests.written.add(stored.raw_id)
                 continue
             aside.add(id(entry))
-        left = [_parsed(r) for r in records if id(r) not in aside]
+        left = [parsed(r) for r in records if id(r) not in aside]
         repeats = self._repeats(repeated)
         repeats.identical += identical
         return left, repeats
@@ -138,7 +139,7 @@ class SetAsideWriter(RecordWriter):
         """Each row a repeat of the stored row its key's first row this run left as it was;
         one that says otherwise is parsed to be compared (and quarantined if unreadable)."""
         repeats = Repeats()
-        differing = [(_parsed(e), s) for e, s in repeated if s.digest != fingerprint(e)]
+        differing = [(parsed(e), s) for e, s in repeated if s.digest != fingerprint(e)]
         raw_ids = [s.raw_id for e, s in differing if not isinstance(e, Rejected)]
         payloads: dict[int, Any] = payloads_of(self.session, raw_ids) if raw_ids else {}
         for entry, stored in differing:
@@ -148,8 +149,3 @@ class SetAsideWriter(RecordWriter):
                 repeats.add(entry, stored.digest, stored.location, payloads.get(stored.raw_id, {}))
         repeats.identical += len(repeated) - len(differing)
         return repeats
-
-
-def _parsed(record: Record | UnparsedRow) -> Record:
-    """The record, a row parsed (into its record, or the reason it cannot be read)."""
-    return record.parse() if isinstance(record, RosterRow | CompletionRow) else record
