@@ -1,8 +1,9 @@
 """One agency's report (HTML, PDF, CSV) in a warm process, against its floors.
 
-Builds a realistic agency in a temporary SQLite store through the real sync (a roster CSV of
-300 people, two years of completion records), renders the report once to warm up, then N
-times, and prints the median and 95th percentile of each part, wall clock and CPU:
+Builds a realistic agency through the real sync (a roster CSV of 300 people, two years of
+completion records), in a temporary SQLite store and in a throwaway PostgreSQL database, and on
+each renders the report once to warm up, then N times, and prints the median and 95th
+percentile of each part, wall clock and CPU:
 
     data   gathering what the report says (coverage, history, who needs training)
     chart  the chart's geometry and its SVG
@@ -13,9 +14,10 @@ times, and prints the median and 95th percentile of each part, wall clock and CP
 
 beside the floors measured in the same run: reading the agency's rows with plain SELECTs, the
 PDF library writing a one-line page in the same font, and writing the three files' bytes;
-then whether the target (at most 100 ms per report, median) is met.
+then whether the target (at most 100 ms per report, median) is met. Both stores are
+loaded from the same files, and their reports must say the same.
 
-    .venv/bin/python bench/reports.py [--people 300] [--runs 30]
+    .venv/bin/python bench/reports.py [--people 300] [--runs 30] [--backend sqlite]
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ import random
 import statistics
 import tempfile
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from time import perf_counter, process_time
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from hubload import postgres_database
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from onemind.config import Settings, parse_settings
 from onemind.reports import render
@@ -59,7 +63,7 @@ COURSES = (
 )
 CONFIG = """
 [store]
-url = "sqlite:///{folder}/onemind.db"
+url = "{url}"
 
 [[agencies]]
 id = "bench-pd"
@@ -130,22 +134,22 @@ def _p95(values: list[float]) -> float:
     return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
 
 
-def build(folder: Path, people: int, seed: int) -> tuple[Settings, sessionmaker[Session], int]:
-    """The agency in a new SQLite store, loaded by the real sync."""
-    records = write_data(folder, people, seed)
-    text = CONFIG.format(folder=folder, pledged=PLEDGED.isoformat())
+def build(folder: Path, url: str) -> tuple[Settings, Engine]:
+    """The agency of the files in `folder`, in a new store at `url`, loaded by the real sync."""
+    text = CONFIG.format(url=url, folder=folder, pledged=PLEDGED.isoformat())
     settings = parse_settings(tomllib.loads(text), folder / "onemind.toml", {})
     engine = make_engine(settings.store.url.get())
     upgrade(engine)
-    sessions = session_factory(engine)
-    assert SyncRunner(settings, sessions, lambda: NOW).run(as_of=AS_OF).ok
-    return settings, sessions, records
+    assert SyncRunner(settings, session_factory(engine), lambda: NOW).run(as_of=AS_OF).ok
+    return settings, engine
 
 
 TARGET_MS = 100
 
 
-def measure(session: Session, settings: Settings, out: Path, runs: int) -> None:
+def measure(session: Session, settings: Settings, out: Path, runs: int) -> bytes:
+    """Print each part's figures; return the report's people CSV, to compare backends."""
+
     def gather() -> AgencyReport:
         return agency_report(session, settings, AGENCY, AS_OF, NOW)
 
@@ -183,6 +187,7 @@ def measure(session: Session, settings: Settings, out: Path, runs: int) -> None:
         f"a report takes {statistics.median(cpu) / floor_cpu:.1f}x that"
     )
     print(verdict(statistics.median(wall), statistics.median(cpu)))
+    return rendered.files[f"{AGENCY}-people.csv"]
 
 
 def read_rows(session: Session) -> int:
@@ -222,13 +227,39 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--backend", choices=("both", *BACKENDS), default="both")
+    parser.add_argument("--pg-admin-url", default=PG_ADMIN)
     args = parser.parse_args()
+    backends = BACKENDS if args.backend == "both" else (args.backend,)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        settings, sessions, records = build(folder, args.people, args.seed)
-        print(f"agency: {args.people} people, {records} completion records; ", end="")
-        with sessions() as session:
-            measure(session, settings, folder / "out", args.runs)
+        records = write_data(folder, args.people, args.seed)
+        said = {}
+        for backend in backends:
+            with store_url(backend, folder, args.pg_admin_url) as url:
+                settings, engine = build(folder, url)
+                print(f"{backend}: {args.people} people, {records} completion records; ", end="")
+                with session_factory(engine)() as session:
+                    said[backend] = measure(session, settings, folder / "out", args.runs)
+                engine.dispose()
+            print()
+        if len(set(said.values())) > 1:
+            raise SystemExit("the backends' reports differ")
+
+
+BACKENDS = ("sqlite", "postgresql")
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_DATABASE = "onemind_bench_reports"
+
+
+@contextmanager
+def store_url(backend: str, folder: Path, admin_url: str) -> Iterator[str]:
+    """A new, empty store of `backend` (PostgreSQL's dropped on the way out)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder}/onemind.db"
+        return
+    with postgres_database(admin_url, PG_DATABASE) as url:
+        yield url
 
 
 if __name__ == "__main__":

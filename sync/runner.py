@@ -26,6 +26,7 @@ from onemind.store.bootstrap import apply_settings
 from onemind.store.db import transaction
 from onemind.store.linking import unlinked_count
 from onemind.store.models import RawRecord, Source
+from onemind.store.statistics import refresh_statistics
 from onemind.store.writer import BatchStats
 from onemind.sync import lock, quiet, runs
 from onemind.sync.loading import SourceLoad
@@ -145,6 +146,7 @@ class SyncRunner:
                 log.info("nothing new since coverage as of %s was computed: not recomputed", as_of)
                 recomputed = None
             else:
+                refresh_statistics(session, self._written(results))
                 recomputed = self._recompute(session, _run_ids(results), now, as_of)
             runs.note_unmatched(session, _run_ids(results))
             unmatched = unlinked_count(session)
@@ -157,6 +159,16 @@ class SyncRunner:
         return SyncOutcome(
             results, recomputed.reports, unmatched, recomputed.certificates, recomputed.changes
         )
+
+    def _written(self, results: list[SourceResult]) -> dict[str, int]:
+        """The rows the runs wrote (new, changed, voided), counted for each table their
+        sources' roles grow."""
+        written: dict[str, int] = {}
+        for result in results:
+            stats = result.stats
+            for table in role_of(self.settings.source(result.source)).grown:
+                written[table] = written.get(table, 0) + stats.new + stats.updated + stats.voided
+        return written
 
     def _recompute(
         self, session: Session, run_ids: list[int], now: datetime, as_of: date
