@@ -7,8 +7,9 @@
 On each, N statements (every one a completion, so the sync must store all N) are paged by
 (a) the floor: plain `requests` + `json`, the very requests the connector makes
     (`limit`, `ascending=true`, then each `more` link), timed inside this process;
-(b) ours: a whole `onemind sync` of that source into a fresh SQLite store, in its own process
-    (start-up, pull, store, recompute); the run must report all N statements new;
+(b) ours: a whole `onemind sync` of that source into a fresh store (SQLite, then a PostgreSQL
+    database of its own), in its own process (start-up, pull, store, recompute); the run must
+    report all N statements new, and the store must hold N completions;
 (c) the connector alone: `XapiConnector.pull()` read to the end in this process, no store:
     (b)'s pull-and-store phase (from its log lines) less (c) is what the store costs.
 (a), (b) and (c) take turns going first over `--runs` runs; the medians are compared.
@@ -17,6 +18,7 @@ beside `python -c pass`. Targets (#14): fast LRS (b)/(a) <= 1.5; quiet rerun on 
 one request, <= 0.5 s beyond process start.
 
 Run: python bench/xapi_pull.py [--statements 50000] [--ralph-statements 5000] [--runs 3]
+    [--backend sqlite|postgresql]
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import multiprocessing
 import os
 import random
 import resource
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -36,7 +37,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -50,12 +51,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from conformant_lrs import PASSWORD, USERNAME, ConformantLrs, serving  # noqa: E402
+from hubload import postgres_database  # noqa: E402
 from lrs_server import ensure_ralph_venv, start_ralph  # noqa: E402
 from startup import compile_package  # noqa: E402
 
 from onemind.config import parse_settings  # noqa: E402
 from onemind.connectors.xapi import XapiConnector  # noqa: E402
 from onemind.domain.records import Checkpoint  # noqa: E402
+from onemind.store.db import make_engine  # noqa: E402
 
 VERBS = (
     "http://adlnet.gov/expapi/verbs/completed",
@@ -68,6 +71,8 @@ COURSES = (
     ("crit", "Crisis Response and Intervention Training"),
 )
 REQUEST_LINE = '"GET /xAPI/statements'
+BACKENDS = ("sqlite", "postgresql")
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def statements(count: int, start: datetime) -> list[dict[str, Any]]:
@@ -189,10 +194,10 @@ def served_alone(lrs: Lrs) -> float:
     return time.perf_counter() - began
 
 
-def config_file(lrs: Lrs, store: Path) -> Path:
-    path = store.with_suffix(".toml")
+def config_file(lrs: Lrs, store: Store) -> Path:
+    path = store.config
     path.write_text(
-        f'[store]\nurl = "sqlite:///{store}"\n\n'
+        f'[store]\nurl = "{store.url}"\n\n'
         '[[agencies]]\nid = "a-pd"\nname = "A"\n\n'
         f'[[sources]]\nname = "lrs"\nkind = "xapi"\nendpoint = "{lrs.endpoint}"\n'
         f'username = "{lrs.username}"\npassword = "env:LRS_PASSWORD"\npage_size = {lrs.limit}\n'
@@ -233,7 +238,7 @@ class Sync:
     requests: int | None
 
 
-def ours(lrs: Lrs, store: Path, count: int) -> Sync:
+def ours(lrs: Lrs, store: Store, count: int) -> Sync:
     """(b): a full sync in its own process; it must report every statement new, and the
     store must then hold a completion for each."""
     config = config_file(lrs, store)
@@ -243,8 +248,10 @@ def ours(lrs: Lrs, store: Path, count: int) -> Sync:
     seconds, cpu, done = onemind(lrs, config, "-v", "sync", "--json")
     [result] = json.loads(done.stdout)["sources"]
     assert (result["fetched"], result["new"], result["quarantined"]) == (count, count, 0), result
-    with closing(sqlite3.connect(store)) as db:
-        [(stored,)] = db.execute("SELECT count(*) FROM completion")
+    engine = make_engine(store.url)
+    with engine.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT count(*) FROM completion").scalar()
+    engine.dispose()
     assert stored == count, f"{stored} completions stored of {count}"
     after = lrs.served()
     started, finished = (_logged(done.stderr, line) for line in ("sync started", "sync succeeded"))
@@ -285,7 +292,7 @@ def connector_alone(lrs: Lrs, count: int) -> float:
     return seconds
 
 
-def quiet_rerun(lrs: Lrs, store: Path) -> tuple[Sync, int]:
+def quiet_rerun(lrs: Lrs, store: Store) -> tuple[Sync, int]:
     """A rerun with nothing new: its time, split, and its requests (urllib3's debug lines)."""
     began = time.time()
     seconds, cpu, done = onemind(lrs, config_file(lrs, store), "--debug", "sync", "--json")
@@ -305,8 +312,39 @@ def python_start() -> tuple[float, float]:
     return time.perf_counter() - began, _children_cpu() - used
 
 
-def measure(lrs: Lrs, count: int, runs: int, workdir: Path, target: float | None) -> None:
-    print(f"{lrs.name}: {count} statements, page size {lrs.limit}, {runs} run(s)")
+@dataclass(frozen=True)
+class Store:
+    """Where a run of ours stores: its URL, and the configuration file naming it."""
+
+    url: str
+    config: Path
+
+
+@contextmanager
+def stores(backend: str, workdir: Path, admin_url: str) -> Iterator[Callable[[str], Store]]:
+    """Makes a new, empty store of `backend` for each name asked (PostgreSQL's databases
+    dropped on the way out)."""
+    with ExitStack() as held:
+
+        def fresh(name: str) -> Store:
+            config = workdir / f"{backend}-{name}.toml"
+            if backend == "sqlite":
+                return Store(f"sqlite:///{workdir / name}.db", config)
+            database = f"onemind_bench_xapi_{name.replace('-', '_')}"
+            return Store(held.enter_context(postgres_database(admin_url, database)), config)
+
+        yield fresh
+
+
+def measure(
+    lrs: Lrs,
+    count: int,
+    runs: int,
+    fresh: Callable[[str], Store],
+    backend: str,
+    target: float | None,
+) -> None:
+    print(f"{lrs.name}, {backend}: {count} statements, page size {lrs.limit}, {runs} run(s)")
     floors: list[float] = []
     floor_cpus: list[float] = []
     syncs: list[Sync] = []
@@ -314,7 +352,7 @@ def measure(lrs: Lrs, count: int, runs: int, workdir: Path, target: float | None
     sides = ("floor", "ours", "alone")
     served_alone(lrs)  # the first listing builds the fast LRS's pages: none of the runs pays it
     for run in range(runs):
-        store = workdir / f"{lrs.name.split()[0].lower()}-{run}.db"
+        store = fresh(f"{lrs.name.split()[0].lower()}-{run}")
         order = sides[run % 3 :] + sides[: run % 3]
         for side in order:
             if side == "floor":
@@ -377,17 +415,24 @@ def main() -> None:
     parser.add_argument("--ralph-statements", type=int, default=5_000, help="0: skip Ralph")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--limit", type=int, default=500, help="fast LRS page size (Ralph: 100)")
+    parser.add_argument("--backend", choices=("both", *BACKENDS), default="both")
+    parser.add_argument("--pg-admin-url", default=PG_ADMIN)
     args = parser.parse_args()
+    backends = BACKENDS if args.backend == "both" else (args.backend,)
     logging.getLogger("onemind").setLevel(logging.ERROR)  # (c)'s warning about http://
     compile_package()
     print(f"load average {os.getloadavg()[0]:.2f} at the start (2 cores)")
     with tempfile.TemporaryDirectory(prefix="onemind-xapi-bench-") as tmp:
         workdir = Path(tmp)
         with fast_lrs(args.statements, args.limit) as lrs:
-            measure(lrs, args.statements, args.runs, workdir, target=1.5)
+            for backend in backends:
+                with stores(backend, workdir, args.pg_admin_url) as fresh:
+                    measure(lrs, args.statements, args.runs, fresh, backend, target=1.5)
         if args.ralph_statements:
             with ralph_lrs(args.ralph_statements, workdir) as lrs:
-                measure(lrs, args.ralph_statements, args.runs, workdir, target=None)
+                for backend in backends:
+                    with stores(backend, workdir, args.pg_admin_url) as fresh:
+                        measure(lrs, args.ralph_statements, args.runs, fresh, backend, None)
 
 
 if __name__ == "__main__":
