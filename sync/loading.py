@@ -182,3 +182,55 @@ class SourceLoad:
         assert self.session is not None
         self.session.close()
         self.session, self.writer, self.pending = None, None, BatchStats()
+
+
+class Batches:
+    """A pull's records handed to `load` in batches of `size`, however often the source
+    checkpoints.
+
+    A source may mark its cursor after every page (an LRS's 500 statements): writing at each
+    mark made a batch of every page, and each batch pays its fixed costs (ids drawn, COPY
+    started, the raw batch, the checks) once more. A mark is held until the records before it
+    are written with the batch that holds them, then given to the load; so the cursor still
+    only ever covers records written before it.
+    """
+
+    def __init__(self, load: SourceLoad, size: int) -> None:
+        self.load = load
+        self.size = size
+        self.records: list[Record | UnparsedRow] = []
+        self.cursor: dict[str, Any] | None = None
+        self.covered = 0
+        self.failed = False
+
+    def add(self, record: Record | UnparsedRow) -> bool:
+        """Take a record; whether it filled a batch, which was then written."""
+        self.records.append(record)
+        if len(self.records) < self.size:
+            return False
+        self.flush()
+        return True
+
+    def mark(self, cursor: dict[str, Any]) -> None:
+        """The records taken so far are covered by `cursor`."""
+        self.cursor, self.covered = cursor, len(self.records)
+
+    def flush(self) -> None:
+        """Write the records taken, then give the load the newest cursor met."""
+        self._write(len(self.records))
+
+    def flush_covered(self) -> None:
+        """After the source failed: write what its newest cursor covers, and that cursor,
+        unless it was a write that failed."""
+        if not self.failed and self.cursor is not None:
+            self._write(self.covered)
+
+    def _write(self, count: int) -> None:
+        try:
+            self.load.write(self.records[:count])
+            if self.cursor is not None:
+                self.load.checkpoint(self.cursor)
+        except BaseException:
+            self.failed = True
+            raise
+        self.records, self.cursor, self.covered = [], None, 0

@@ -29,7 +29,7 @@ from onemind.store.models import RawRecord, Source
 from onemind.store.statistics import refresh_statistics
 from onemind.store.writer import BatchStats
 from onemind.sync import lock, quiet, runs
-from onemind.sync.loading import SourceLoad
+from onemind.sync.loading import Batches, SourceLoad
 from onemind.sync.logcontext import sync_context
 from onemind.sync.roles import role_of
 
@@ -249,8 +249,6 @@ class SyncRunner:
         cursor: dict[str, Any] | None,
         result: SourceResult,
     ) -> None:
-        batch: list[Record | UnparsedRow] = []
-        size = role_of(config).batch_size
         total = connector.size_hint()
         pulled = _pulled(connector, cursor)
         with (
@@ -258,6 +256,7 @@ class SyncRunner:
             _closing(pulled) as items,
             fewer_collections(),
         ):
+            batches = Batches(load, role_of(config).batch_size)
             try:
                 for item in items:
                     if isinstance(item, Skipped):
@@ -265,21 +264,22 @@ class SyncRunner:
                         log.warning("skipped %s: %s", item.location, item.reason)
                         continue
                     if isinstance(item, Checkpoint):
-                        load.write(batch)
-                        load.checkpoint(item.cursor)
-                    else:
-                        batch.append(item)
-                        if len(batch) < size:
+                        batches.mark(item.cursor)
+                        if not self.stop.is_set():
                             continue
-                        load.write(batch)
-                        if self.progress:
-                            self.progress(config.name, load.fetched, total)
-                    batch = []
+                        batches.flush()
+                    elif not batches.add(item):
+                        continue
+                    elif self.progress:
+                        self.progress(config.name, load.fetched, total)
                     if self.stop.is_set():
                         result.stopped = True
                         break
                 else:
-                    load.write(batch)
+                    batches.flush()
+            except Exception:
+                batches.flush_covered()
+                raise
             finally:
                 load.commit()
         if result.stopped:
