@@ -44,6 +44,20 @@ COMPLETION_COLUMNS = (
 )
 
 
+REVISED = ("b_raw_record_id", *(f"b_{name}" for name in COMPLETION_COLUMNS))
+"""The parameters of REVISE: the completion's raw record, then its COMPLETION_COLUMNS."""
+REVISE = (
+    update(Completion.__table__)
+    .where(Completion.__table__.c.raw_record_id == bindparam("b_raw_record_id"))
+    .values(
+        {name: bindparam(f"b_{name}") for name in COMPLETION_COLUMNS}
+        | dict.fromkeys(("person_id", *UNCLASSIFIED))
+    )
+)
+"""A changed completion rewritten from its record, its person and classification forgotten
+(`link_completions` and `classify_pending` decide them again)."""
+
+
 @dataclass
 class BatchStats:
     fetched: int = 0
@@ -271,21 +285,19 @@ class RecordWriter:
     def _write_completions(
         self, records: list[CompletionRecord], stored: dict[str, Stored]
     ) -> None:
-        """New completions are inserted; changed ones are rewritten, unlinked and unclassified."""
+        """New completions are inserted; changed ones are rewritten, unlinked and unclassified,
+        by one statement the driver runs for each (one statement a row, each compiled and
+        run through the ORM, was a fifth of a nightly export's time)."""
         fresh = [r for r in records if stored[r.external_id].new]
         if fresh:
             self._insert_completions(fresh, [stored[r.external_id].raw_id for r in fresh])
         revised = [
-            self._completion_row(r, stored[r.external_id].raw_id)
+            self._revised(stored[r.external_id].raw_id, r)
             for r in records
             if not stored[r.external_id].new
         ]
-        for row in revised:
-            self.session.execute(
-                update(Completion)
-                .where(Completion.raw_record_id == row["raw_record_id"])
-                .values(person_id=None, **UNCLASSIFIED, **row)
-            )
+        if revised:
+            self.session.connection().execute(REVISE, revised)
 
     def _insert_completions(self, records: list[CompletionRecord], raw_ids: list[int]) -> None:
         """Insert already linked and classified, sparing the after-load passes most of the work.
@@ -321,9 +333,9 @@ class RecordWriter:
         fixed = {"source_id": source, "voided": False, "classified_at": self.now}
         statements.completion.execute(connection, rows, fixed)
 
-    def _completion_row(self, record: CompletionRecord, raw_id: int) -> dict[str, Any]:
-        row = dict(zip(COMPLETION_COLUMNS, self._completion_values(record), strict=True))
-        return row | {"raw_record_id": raw_id, "source_id": self.source_id}
+    def _revised(self, raw_id: int, record: CompletionRecord) -> dict[str, Any]:
+        """REVISE's parameters for the changed completion of `record`."""
+        return dict(zip(REVISED, (raw_id, *self._completion_values(record)), strict=True))
 
     def _completion_values(self, r: CompletionRecord) -> list[Any]:
         """The record's values for COMPLETION_COLUMNS."""
