@@ -50,6 +50,7 @@ from onemind.store.models import (
     CoverageTodo,
     Employment,
 )
+from onemind.store.statistics import analyze
 
 EVERY_AGENCY = "*"  # what the category trigger marks: every agency's figures may move
 TRIGGERS = 12  # three (insert, update, delete) on each of four tables (0020, 0025)
@@ -133,7 +134,9 @@ def _everyone(session: Session, values: dict[str, Any]) -> int:
         connection.execute(AddConstraint(key))
     for index in indexes:
         index.create(connection)
-    _analyze(session, CoveragePerson)
+    # statistics for the table just filled, so that the next statements read it by its
+    # indexes (before autovacuum comes round, the planner guesses its size)
+    analyze(session, [CoveragePerson.__tablename__])
     session.execute(_sums())
     return session.scalar(select(func.count()).select_from(CoveragePerson)) or 0
 
@@ -141,7 +144,7 @@ def _everyone(session: Session, values: dict[str, Any]) -> int:
 def _some(session: Session, values: dict[str, Any]) -> None:
     """Work out again the standing of the people in `coverage_todo`, and move their agencies'
     sums by the difference."""
-    _analyze(session, CoverageTodo)
+    analyze(session, [CoverageTodo.__tablename__])
     mine = CoveragePerson.person_id.in_(select(CoverageTodo.person_id))
     gone = delete(CoveragePerson.__table__).where(mine)
     if session.get_bind().dialect.name == "postgresql":  # the rows' sums as they go
@@ -171,13 +174,6 @@ def _some(session: Session, values: dict[str, Any]) -> None:
 
 def _by_agency(rows: Any) -> dict[str, tuple[int, ...]]:
     return {agency: tuple(int(v) for v in sums) for agency, *sums in rows}
-
-
-def _analyze(session: Session, model: Any) -> None:
-    """PostgreSQL: statistics for a table just filled, so that the next statements read it by
-    its indexes (before autovacuum comes round, the planner guesses its size)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"ANALYZE {model.__tablename__}"))
 
 
 def _claim_marks(session: Session) -> bool:

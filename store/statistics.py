@@ -10,7 +10,7 @@ per employment. SQLite keeps no statistics unless asked and plans by its indexes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -33,6 +33,12 @@ def refresh_statistics(session: Session, written: Mapping[str, int]) -> list[str
         {"names": [name for name, count in written.items() if count]},
     )
     stale = sorted(name for name, rows in held if rows < 0 or written[name] > SHARE * rows)
-    if stale:
-        session.execute(text(f"ANALYZE {', '.join(stale)}"))
+    analyze(session, stale)
     return stale
+
+
+def analyze(session: Session, tables: Sequence[str]) -> None:
+    """PostgreSQL: refresh the statistics of `tables`, in the open transaction (whose own
+    rows ANALYZE counts); SQLite: nothing."""
+    if tables and session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {', '.join(tables)}"))

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.domain.records import Record, UnparsedRow
@@ -15,6 +15,7 @@ from onemind.errors import SourceError
 from onemind.store import references
 from onemind.store.db import bulk_page_cache
 from onemind.store.models import Agency, Source
+from onemind.store.statistics import analyze
 from onemind.store.writer import BatchStats, RecordWriter
 from onemind.sync import lock, runs
 
@@ -133,8 +134,7 @@ class SourceLoad:
             return
         self.analyzed_at = written
         assert self.session is not None
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(text(f"ANALYZE {', '.join(self.grown)}"))
+        analyze(self.session, self.grown)
 
     def rollback(self) -> None:
         """Drop what an open transaction holds (nothing once committed)."""
