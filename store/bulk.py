@@ -112,7 +112,8 @@ class BulkInsert:
 
         def send(connection: Connection, rows: Any, values: list[Any]) -> None:
             driver: Any = connection.connection.driver_connection
-            types[:] = types or _column_types(driver, self.table.name, names)
+            if not types:  # read once, at the first send
+                types.extend(_column_types(driver, self.table.name, names))
             tail = convert(values)
             with driver.cursor() as cursor, cursor.copy(copy) as pipe:
                 pipe.set_types(types)
