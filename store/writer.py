@@ -6,18 +6,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from onemind.domain.records import CompletionRecord, Record, Rejected, RosterEntry, VoidRecord
-from onemind.store.bulk import BulkInsert, allocate_ids
-from onemind.store.classify import CLASSIFIED, UNCLASSIFIED, Classifier
+from onemind.store.bulk import allocate_ids
+from onemind.store.classify import Classifier
 from onemind.store.db import savepoint
 from onemind.store.linking import people_of
+from onemind.store.load_statements import REVISE, REVISED, statements
 from onemind.store.models import Completion, QuarantinedRecord, RawRecord, Voiding
 from onemind.store.payloads import payloads_of, store_batch
 from onemind.store.raw_keys import Existing, Stored, stored_rows, takes_a_stored_key
@@ -27,35 +26,6 @@ from onemind.store.screening import kept, screen
 from onemind.store.upsert import chunks, upsert
 
 log = logging.getLogger(__name__)
-
-COMPLETION_COLUMNS = (
-    "agency_hint",
-    "employee_id",
-    "email",
-    "mbox_sha1sum",
-    "account",
-    "course_key",
-    "course_title",
-    "activity_type",
-    "provider",
-    "hours",
-    "completed_on",
-    "expires_on",
-)
-
-
-REVISED = ("b_raw_record_id", *(f"b_{name}" for name in COMPLETION_COLUMNS))
-"""The parameters of REVISE: the completion's raw record, then its COMPLETION_COLUMNS."""
-REVISE = (
-    update(Completion.__table__)
-    .where(Completion.__table__.c.raw_record_id == bindparam("b_raw_record_id"))
-    .values(
-        {name: bindparam(f"b_{name}") for name in COMPLETION_COLUMNS}
-        | dict.fromkeys(("person_id", *UNCLASSIFIED))
-    )
-)
-"""A changed completion rewritten from its record, its person and classification forgotten
-(`link_completions` and `classify_pending` decide them again)."""
 
 
 @dataclass
@@ -273,7 +243,7 @@ class RecordWriter:
             "batch_id": batch_id,
             "payload": None,
         }
-        _statements(connection.dialect).raw.execute(connection, rows, fixed)
+        statements(connection.dialect).raw.execute(connection, rows, fixed)
         return {
             r.external_id: Stored(raw_id, True, True)
             for raw_id, r in zip(ids, records, strict=True)
@@ -306,7 +276,7 @@ class RecordWriter:
         rules.
         """
         connection = self.session.connection()
-        statements = _statements(connection.dialect)
+        compiled = statements(connection.dialect)
         ids = allocate_ids(connection, Completion.__table__, len(records))
         if self.classifier is None:
             self.classifier = Classifier(self.session, self.now)
@@ -331,7 +301,7 @@ class RecordWriter:
             )
         ]
         fixed = {"source_id": source, "voided": False, "classified_at": self.now}
-        statements.completion.execute(connection, rows, fixed)
+        compiled.completion.execute(connection, rows, fixed)
 
     def _revised(self, raw_id: int, record: CompletionRecord) -> dict[str, Any]:
         """REVISE's parameters for the changed completion of `record`."""
@@ -384,31 +354,3 @@ class RecordWriter:
 def _payload(record: Record) -> dict[str, Any] | str:
     """What the raw batch keeps of a record: the source's JSON text where it was cleared."""
     return getattr(record, "payload_text", None) or record.payload
-
-
-@dataclass(frozen=True)
-class Statements:
-    raw: BulkInsert
-    completion: BulkInsert
-
-
-@cache
-def _statements(dialect: Dialect) -> Statements:
-    """The load's inserts, compiled once per database."""
-    return Statements(
-        raw=BulkInsert(
-            RawRecord.__table__,
-            ("id", "external_id", "location", "payload_hash", "batch_row"),
-            dialect,
-            fixed=(
-                *("source_id", "kind", "first_seen", "last_seen", "first_run_id", "last_run_id"),
-                *("batch_id", "payload"),
-            ),
-        ),
-        completion=BulkInsert(
-            Completion.__table__,
-            ("id", "raw_record_id", "person_id", *COMPLETION_COLUMNS, *CLASSIFIED),
-            dialect,
-            fixed=("source_id", "voided", "classified_at"),
-        ),
-    )
