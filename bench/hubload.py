@@ -258,6 +258,22 @@ def postgres_database(
         admin.dispose()
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+@contextmanager
+def store_url(
+    backend: str, sqlite_file: Path, database: str, admin_url: str = PG_ADMIN
+) -> Iterator[str]:
+    """The URL of a new, empty store on `backend`: the SQLite file `sqlite_file`, or the
+    PostgreSQL database `database` (dropped on the way out)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
+        return
+    with postgres_database(admin_url, database) as url:
+        yield url
+
+
 def fresh_sqlite(database: Path = OUT / "bench.db") -> Path:
     """An empty place for a SQLite store (its folder made, an old file and its WAL removed)."""
     database.parent.mkdir(parents=True, exist_ok=True)

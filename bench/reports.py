@@ -27,13 +27,12 @@ import random
 import statistics
 import tempfile
 import tomllib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from time import perf_counter, process_time
 
-from hubload import postgres_database
+from hubload import BACKENDS, PG_ADMIN, store_url
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -236,7 +235,7 @@ def main() -> None:
         records = write_data(folder, args.people, args.seed)
         said = {}
         for backend in backends:
-            with store_url(backend, folder, args.pg_admin_url) as url:
+            with store_url(backend, folder / "onemind.db", PG_DATABASE, args.pg_admin_url) as url:
                 settings, engine = build(folder, url)
                 print(f"{backend}: {args.people} people, {records} completion records; ", end="")
                 with session_factory(engine)() as session:
@@ -247,19 +246,7 @@ def main() -> None:
             raise SystemExit("the backends' reports differ")
 
 
-BACKENDS = ("sqlite", "postgresql")
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_DATABASE = "onemind_bench_reports"
-
-
-@contextmanager
-def store_url(backend: str, folder: Path, admin_url: str) -> Iterator[str]:
-    """A new, empty store of `backend` (PostgreSQL's dropped on the way out)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{folder}/onemind.db"
-        return
-    with postgres_database(admin_url, PG_DATABASE) as url:
-        yield url
 
 
 if __name__ == "__main__":

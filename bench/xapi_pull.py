@@ -26,21 +26,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import multiprocessing
 import os
-import random
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -50,112 +46,16 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from conformant_lrs import PASSWORD, USERNAME, ConformantLrs, serving  # noqa: E402
-from hubload import postgres_database  # noqa: E402
-from lrs_server import ensure_ralph_venv, start_ralph  # noqa: E402
+from hubload import BACKENDS, PG_ADMIN, store_url  # noqa: E402
 from startup import compile_package  # noqa: E402
+from xapi_lrs import Lrs, fast_lrs, ralph_lrs  # noqa: E402
 
 from onemind.config import parse_settings  # noqa: E402
 from onemind.connectors.xapi import XapiConnector  # noqa: E402
 from onemind.domain.records import Checkpoint  # noqa: E402
 from onemind.store.db import make_engine  # noqa: E402
 
-VERBS = (
-    "http://adlnet.gov/expapi/verbs/completed",
-    "http://adlnet.gov/expapi/verbs/passed",
-    "https://w3id.org/xapi/adl/verbs/satisfied",
-)
-COURSES = (
-    ("cit-40", "Crisis Intervention Team (CIT) 40-hour"),
-    ("mhfa-ps", "Mental Health First Aid for Public Safety"),
-    ("crit", "Crisis Response and Intervention Training"),
-)
 REQUEST_LINE = '"GET /xAPI/statements'
-BACKENDS = ("sqlite", "postgresql")
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def statements(count: int, start: datetime) -> list[dict[str, Any]]:
-    """`count` completions of `count // 5` people, a second apart from `start`."""
-    rng = random.Random(7)
-    out = []
-    for n in range(count):
-        key, title = rng.choice(COURSES)
-        out.append(
-            {
-                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "actor": {
-                    "objectType": "Agent",
-                    "mbox": f"mailto:p{rng.randrange(count // 5)}@a.test",
-                },
-                "verb": {"id": rng.choice(VERBS)},
-                "object": {
-                    "objectType": "Activity",
-                    "id": f"https://academy.example/{key}",
-                    "definition": {"name": {"en-US": title}},
-                },
-                "result": {"completion": True, "success": True},
-                "timestamp": (start + timedelta(seconds=n)).isoformat(),
-            }
-        )
-    return out
-
-
-@dataclass(frozen=True)
-class Lrs:
-    """An LRS under test: where it is, who may read it, its page size, how to count requests."""
-
-    name: str
-    endpoint: str
-    username: str
-    password: str
-    limit: int
-    served: Callable[[], int | None]
-
-
-def _serve_fast(count: int, pipe: Connection) -> None:
-    """The fast LRS's process: seed, serve, answer how many requests it has had until told."""
-    lrs = ConformantLrs()
-    lrs.post_statements(statements(count, datetime.now(UTC) - timedelta(days=3)))
-    with serving(lrs):
-        pipe.send(lrs.endpoint)
-        while pipe.recv() == "served":
-            pipe.send(lrs.requests)
-
-
-@contextmanager
-def fast_lrs(count: int, limit: int) -> Iterator[Lrs]:
-    ours, theirs = multiprocessing.Pipe()
-    process = multiprocessing.get_context("fork").Process(
-        target=_serve_fast, args=(count, theirs), daemon=True
-    )
-    process.start()
-    endpoint = ours.recv()
-
-    def served() -> int:
-        ours.send("served")
-        return int(ours.recv())
-
-    try:
-        yield Lrs("fast conformant LRS", endpoint, USERNAME, PASSWORD, limit, served)
-    finally:
-        ours.send("stop")
-        process.join(timeout=30)
-
-
-@contextmanager
-def ralph_lrs(count: int, workdir: Path) -> Iterator[Lrs]:
-    process, lrs = start_ralph(ensure_ralph_venv(), workdir / "ralph", "bench", uuid.uuid4().hex)
-    try:
-        began = time.perf_counter()
-        data = statements(count, datetime.now(UTC) - timedelta(days=3))
-        for start in range(0, count, 1000):
-            lrs.post_statements(data[start : start + 1000])
-        print(f"  seeded Ralph with {count} statements in {time.perf_counter() - began:.1f} s")
-        yield Lrs("Ralph 5.1.0 (fs)", lrs.endpoint, lrs.username, lrs.password, 100, lambda: None)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def floor(lrs: Lrs) -> tuple[float, float, int, int]:
@@ -327,11 +227,9 @@ def stores(backend: str, workdir: Path, admin_url: str) -> Iterator[Callable[[st
     with ExitStack() as held:
 
         def fresh(name: str) -> Store:
-            config = workdir / f"{backend}-{name}.toml"
-            if backend == "sqlite":
-                return Store(f"sqlite:///{workdir / name}.db", config)
             database = f"onemind_bench_xapi_{name.replace('-', '_')}"
-            return Store(held.enter_context(postgres_database(admin_url, database)), config)
+            made = store_url(backend, workdir / f"{name}.db", database, admin_url)
+            return Store(held.enter_context(made), workdir / f"{backend}-{name}.toml")
 
         yield fresh
 
