@@ -1,4 +1,11 @@
-"""What connectors yield and are told: the records of a pull and the notice of a credential."""
+"""What connectors yield and are told: the records of a pull and the notice of a credential.
+
+Records are values: nothing changes one once it is made. The four made once per row of a
+file, by the million (`RosterEntry`, `RosterRow`, `CompletionRow`, `CompletionRecord`), are
+not declared frozen all the same: a frozen dataclass sets each field through
+`object.__setattr__`, which made a completion's record cost three times as much to build
+(6 µs against 2 µs, 17 fields), a twentieth of a first load of a completions file.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RosterEntry:
     """One person's employment at an agency, as a roster source states it."""
 
@@ -30,7 +37,7 @@ class RosterEntry:
     digest: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RosterRow:
     """A roster row read but not yet parsed: its key, place and digest, which is all the store
     needs to set aside a row it holds unchanged (most of a nightly roster); `parse` gives what
@@ -43,7 +50,7 @@ class RosterRow:
     parse: Callable[[], RosterEntry | Rejected] = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CompletionRow:
     """A completions file's row read but not yet parsed, as `RosterRow` is a roster's: its
     key, place and digest; `parse` gives its record, or why it cannot be read. A nightly
@@ -55,7 +62,7 @@ class CompletionRow:
     parse: Callable[[], CompletionRecord | Rejected] = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CompletionRecord:
     """One person's completion of one course, with whatever identifies the person."""
 
