@@ -144,3 +144,38 @@ def test_xlsx_roster(tmp_path: Path) -> None:
         date(2019, 5, 6),
         "roster.xlsx:2",
     )
+
+
+def test_repeated_dates_and_hours_parse_alike_on_every_row(tmp_path: Path) -> None:
+    """A connector remembers the values it parsed: a value seen again gives what it gave, a
+    bad one is rejected again, and values Python holds equal but of other types (1, 1.0,
+    True in a workbook) are parsed each as itself."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["employee_id", "course_id", "hours", "completed_on"])
+    for employee, hours, done in [
+        ("1", 1, "2024-01-01"),
+        ("2", True, "2024-01-01"),
+        ("3", 1.0, "2024-01-01"),
+        ("4", 1, "2024-13-01"),
+        ("5", 1, "2024-13-01"),
+        ("6", 1, date(2024, 1, 1)),
+    ]:
+        sheet.append([employee, "C1", hours, done])
+    path = tmp_path / "completions.xlsx"
+    book.save(path)
+    config = TabularSourceConfig(
+        name="x", kind="xlsx", role="completions", path=path, agency="a-pd"
+    )
+    items = [i for i in TabularConnector(config).pull(None) if not isinstance(i, Checkpoint)]
+    got = [
+        (i.hours, i.completed_on) if isinstance(i, CompletionRecord) else i.reason for i in items
+    ]
+    assert got == [
+        (1.0, date(2024, 1, 1)),
+        "hours: True is not a number of hours",
+        (1.0, date(2024, 1, 1)),
+        "completed_on: '2024-13-01' is not a date (YYYY-MM-DD)",
+        "completed_on: '2024-13-01' is not a date (YYYY-MM-DD)",
+        (1.0, date(2024, 1, 1)),
+    ]
