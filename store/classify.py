@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -14,6 +15,11 @@ from onemind.domain.rules import DECIDING_FIELDS, CourseFacts, Rule, candidates,
 from onemind.store.models import Category, Completion, MappingRule
 
 BATCH = 5000
+VALID_UNTIL_REMEMBERED = 1 << 14
+"""Terms (a completion's date, expiry and its category's validity) a classifier keeps
+computed. Completions share their dates (a few thousand days among a million rows); a cache
+by course and date as well held an entry for almost every row a writer classified, and found
+few of them twice."""
 FACTS = (
     Completion.source_id,
     Completion.course_key,
@@ -52,7 +58,7 @@ class Classifier:
         self.rules = load_rules(session)
         self.validity = dict(session.execute(select(Category.id, Category.validity_months)).all())
         self.cache: dict[tuple[Any, ...], tuple[Rule, ...]] = {}
-        self.decided: dict[tuple[Any, ...], Decision] = {}
+        self.valid_until = lru_cache(maxsize=VALID_UNTIL_REMEMBERED)(valid_until)
         self.now = now
 
     def rows(self, completions: Sequence[Any]) -> list[dict[str, Any]]:
@@ -74,16 +80,8 @@ class Classifier:
         self, course: tuple[Any, ...], completed_on: date, expires_on: date | None
     ) -> Decision:
         """(category, rule id, rule version, valid until) for one completion of `course`
-        (its FACTS values); the completions of a course on one day share it."""
-        key = (course, completed_on, expires_on)
-        decision = self.decided.get(key)
-        if decision is None:
-            decision = self.decided[key] = self._decide(course, completed_on, expires_on)
-        return decision
-
-    def _decide(
-        self, course: tuple[Any, ...], completed_on: date, expires_on: date | None
-    ) -> Decision:
+        (its FACTS values). A course's candidate rules are found once; a completion's date
+        picks among them, and its term is computed once per date and expiry."""
         rules = self.cache.get(course)
         if rules is None:
             rules = self.cache[course] = candidates(self.rules, CourseFacts(*course))
@@ -92,7 +90,7 @@ class Classifier:
             return None, None, None, None
         if rule.category is None:
             return None, rule.id, rule.version, None
-        until = valid_until(completed_on, expires_on, self.validity.get(rule.category))
+        until = self.valid_until(completed_on, expires_on, self.validity.get(rule.category))
         return rule.category, rule.id, rule.version, until
 
 
