@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from sqlalchemy import (
 
 from onemind.store.db import alembic_config, make_engine
 from onemind.store.models import Base, declared_on
+from onemind.store.payloads import pack
 
 REVISIONS = [
     script.revision
@@ -104,9 +106,11 @@ GIVEN = {
     "deferred_index": {
         "name": "ix_completion_course",
         "definition": "CREATE INDEX ix_completion_course ON completion (source_id, course_key)",
-    }
+    },
+    "raw_batch": {"payloads": pack([{"a": "1", "b": "2"}, {"a": "3", "b": "4"}])},
 }
-"""Rows whose values must mean something: a downgrade from 0024 builds the index it names."""
+"""Rows whose values must mean something: a downgrade from 0024 builds the index it names, one
+from 0028 reads the batch."""
 
 
 def fill(engine: Engine) -> dict[str, dict[str, Any]]:
@@ -187,9 +191,8 @@ def test_a_downgrade_past_the_run_columns_keeps_the_runs(empty: Engine) -> None:
 
 def test_raw_payloads_survive_0014_both_ways(empty: Engine) -> None:
     """Inline payloads stay as they are on the upgrade; batched ones go back inline on the
-    downgrade, with the completions and classifications that point at their raw records."""
-    from onemind.store.payloads import pack
-
+    downgrade (a batch kept by its fields, through 0028's downgrade first), with the
+    completions and classifications that point at their raw records."""
     config = alembic_config(empty)
     command.upgrade(config, "0013")
     payload = {"course_id": "CIT-40", "hours": "40", "note": "é"}
@@ -218,6 +221,8 @@ def test_raw_payloads_survive_0014_both_ways(empty: Engine) -> None:
         )
     command.upgrade(config, "head")
     batched = {"course_id": "MHFA", "hours": "8"}
+    packed = pack([{"course_id": "CIT-40", "hours": "40"}, batched])
+    assert json.loads(zlib.decompress(packed))["fields"] == ["course_id", "hours"]  # see 0028
     with empty.begin() as connection:
         assert connection.scalar(text("SELECT payload FROM raw_record")) in (
             payload,
@@ -226,7 +231,7 @@ def test_raw_payloads_survive_0014_both_ways(empty: Engine) -> None:
         assert connection.scalar(text("SELECT rule_version FROM completion")) == 3
         connection.execute(
             text("INSERT INTO raw_batch (id, source_id, payloads) VALUES (5, 1, :packed)"),
-            {"packed": pack([{"other": "row"}, batched])},
+            {"packed": packed},
         )
         connection.execute(
             text(

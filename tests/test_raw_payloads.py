@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import zlib
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from test_sync import COMPLETIONS, make_settings, run
@@ -26,6 +29,38 @@ def stored_payloads(sessions: sessionmaker[Session]) -> dict[str, dict[str, str]
 def test_a_batch_round_trips_what_json_can_hold() -> None:
     payloads = [{"a": "é\u2028", "n": [1, 2.5, None, True]}, {}, {"deep": {"x": {"y": "z"}}}]
     assert unpack(pack(payloads)) == payloads
+
+
+def test_a_batch_of_the_same_fields_keeps_them_once_and_round_trips() -> None:
+    rows = [
+        {"employee_id": "7", "course_id": "CIT-40", "hours": "40", "nested": {"a": [1, None]}},
+        {"course_id": "MHFA", "employee_id": "8", "nested": None, "hours": ""},
+        {"employee_id": "", "course_id": "é\u2028", "hours": "8", "nested": 2.5},
+    ]
+    kept = json.loads(zlib.decompress(pack(rows)))
+    assert kept["fields"] == ["employee_id", "course_id", "hours", "nested"]
+    assert len(kept["rows"]) == 3
+    assert unpack(pack(rows)) == rows
+
+
+@pytest.mark.parametrize(
+    "payloads",
+    [
+        [{"a": "1", "b": "2"}, {"a": "1", "c": "2"}],  # other fields
+        [{"a": "1", "b": "2"}, {"a": "1"}],  # fewer fields
+        [{"a": "1"}, {"a": "2"}],  # one field
+        [{"a": "1", "b": "2"}],  # one payload
+    ],
+)
+def test_other_batches_keep_their_payloads_as_an_array(payloads: list[dict[str, str]]) -> None:
+    assert type(json.loads(zlib.decompress(pack(payloads)))) is list
+    assert unpack(pack(payloads)) == payloads
+
+
+def test_a_batch_packed_as_an_array_before_reads_back() -> None:
+    """Batches stored before the fields were kept once are arrays of objects."""
+    payloads = [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
+    assert unpack(zlib.compress(json.dumps(payloads).encode())) == payloads
 
 
 def test_each_record_reads_back_its_row_and_a_changed_row_its_new_one(
