@@ -64,7 +64,8 @@ def statements(dialect: Dialect) -> Statements:
         ),
         completion=BulkInsert(
             Completion.__table__,
-            ("id", "raw_record_id", "person_id", *COMPLETION_COLUMNS, *CLASSIFIED),
+            # ids from the table's own default: nothing reads a new completion's id back
+            ("raw_record_id", "person_id", *COMPLETION_COLUMNS, *CLASSIFIED),
             dialect,
             fixed=("source_id", "voided", "classified_at"),
         ),

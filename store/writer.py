@@ -17,7 +17,7 @@ from onemind.store.classify import Classifier
 from onemind.store.db import savepoint
 from onemind.store.linking import people_of
 from onemind.store.load_statements import REVISE, REVISED, statements
-from onemind.store.models import Completion, QuarantinedRecord, RawRecord, Voiding
+from onemind.store.models import QuarantinedRecord, RawRecord, Voiding
 from onemind.store.payloads import payloads_of, store_batch
 from onemind.store.raw_keys import Existing, Stored, stored_rows, takes_a_stored_key
 from onemind.store.repeats import Repeats, fingerprint, first_of_each, redigested, set_digests
@@ -277,7 +277,6 @@ class RecordWriter:
         """
         connection = self.session.connection()
         compiled = statements(connection.dialect)
-        ids = allocate_ids(connection, Completion.__table__, len(records))
         if self.classifier is None:
             self.classifier = Classifier(self.session, self.now)
         decide = self.classifier.decide
@@ -286,7 +285,6 @@ class RecordWriter:
         source = self.source_id
         rows = [
             [
-                completion_id,
                 raw_id,
                 person_id,
                 *row,
@@ -296,9 +294,7 @@ class RecordWriter:
                     r.expires_on,
                 ),
             ]
-            for completion_id, raw_id, person_id, row, r in zip(
-                ids, raw_ids, people, values, records, strict=True
-            )
+            for raw_id, person_id, row, r in zip(raw_ids, people, values, records, strict=True)
         ]
         fixed = {"source_id": source, "voided": False, "classified_at": self.now}
         compiled.completion.execute(connection, rows, fixed)
