@@ -113,7 +113,9 @@ class BulkInsert:
         def send(connection: Connection, rows: Any, values: list[Any]) -> None:
             driver: Any = connection.connection.driver_connection
             if not types:  # read once, at the first send
-                types.extend(_column_types(driver, self.table.name, names))
+                # one assignment: two threads sending at once (a scheduler's jobs) both read
+                # them, and extending would have listed them twice
+                types[:] = _column_types(driver, self.table.name, names)
             tail = convert(values)
             with driver.cursor() as cursor, cursor.copy(copy) as pipe:
                 pipe.set_types(types)

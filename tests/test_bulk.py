@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from onemind.store import bulk
 from onemind.store.bulk import BulkInsert, allocate_ids, among
 from onemind.store.db import savepoint, transaction
 from onemind.store.models import Agency, Attestation, RawRecord, Source, SyncRun
@@ -202,3 +205,45 @@ def test_a_savepoint_holds_what_a_connection_taken_before_it_sends(pg_engine: En
             "held"
         ]
         session.rollback()
+
+
+def test_two_threads_sending_first_at_once_read_the_column_types_alike(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compiled insert is shared by every load of the process (a scheduler runs its jobs in
+    threads): two first sends at once both read the columns' types, and both keep them once.
+    Nothing is kept: each load is rolled back."""
+    both_reading = threading.Barrier(2, timeout=10)
+    read = bulk._column_types
+
+    def read_together(*args: Any) -> list[int]:
+        types = read(*args)
+        both_reading.wait()
+        return types
+
+    monkeypatch.setattr(bulk, "_column_types", read_together)
+    insert = raw_insert(pg_engine.dialect)
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+
+    def load(name: str) -> list[str]:
+        with Session(pg_engine) as session:
+            source = Source(name=name, kind="csv")
+            session.add(source)
+            session.flush()
+            fixed = {
+                "source_id": source.id,
+                "kind": "completion",
+                "first_seen": now,
+                "last_seen": now,
+            }
+            [raw_id] = allocate_ids(session.connection(), RawRecord.__table__, 1)
+            row = [raw_id, f"{name}-row", "f.csv:2", {}, "h"]
+            insert.execute(session.connection(), [row], fixed)
+            stored = select(RawRecord.external_id).where(RawRecord.source_id == source.id)
+            kept = list(session.scalars(stored))
+            session.rollback()
+        return kept
+
+    with ThreadPoolExecutor(2) as pool:
+        loads = [pool.submit(load, name) for name in ("one", "two")]
+        assert [done.result() for done in loads] == [["one-row"], ["two-row"]]
