@@ -50,6 +50,8 @@ VALUES_REMEMBERED = 1 << 16
 dates and hours on row after row (a completions file of a million rows holds a few thousand
 dates), and parsing one costs ten times a lookup; the bound holds a file of timestamps, each
 distinct, to about 17 MB a cache."""
+Keyed = tuple[str, date, str, str, str, str]
+"""A completion row's key, and its date, employee id, address, course and agency as read."""
 REQUIRED = {
     "roster": ("employee_id", "first_name", "last_name", "sworn", "hired_on"),
     "completions": ("course_id", "completed_on"),
@@ -344,51 +346,54 @@ class TabularConnector(Connector, DefersParsing):
             digest=digest or self._digest(values),
         )
 
-    def _completion_key(self, values: dict[str, Any]) -> tuple[str, date]:
-        """The row's key (agency, the person's employee id else address, course, date) and
-        its date.
+    def _completion_key(self, values: dict[str, Any]) -> Keyed:
+        """The row's key (agency, the person's employee id else address, course, date), and
+        what it was made of: the date, employee id, address, course and agency as read.
 
         Raises:
             ValueError: naming the column that leaves the row without a key.
         """
         employee_id = text(values.get("employee_id"))
-        if not employee_id and not text(values.get("email")):
+        email = text(values.get("email"))
+        if not employee_id and not email:
             raise ValueError(
                 f"{self.columns['employee_id']}/{self.columns['email']}: "
                 "neither identifies the person"
             )
         course_id = self._required(values, "course_id")
         completed_on = self._date(values.get("completed_on"), "completed_on")
-        agency = text(values.get("agency")) or self.config.agency or ""
-        who = employee_id or text(values.get("email")).lower()
-        return f"{agency}:{who}:{course_id}:{completed_on.isoformat()}", completed_on
+        agency = text(values.get("agency"))
+        who = employee_id or email.lower()
+        key = f"{agency or self.config.agency or ''}:{who}:{course_id}:{completed_on.isoformat()}"
+        return key, completed_on, employee_id, email, course_id, agency
 
     def _completion(
         self,
         values: dict[str, Any],
         location: str,
         digest: str = "",
-        keyed: tuple[str, date] | None = None,
+        keyed: Keyed | None = None,
     ) -> CompletionRecord:
-        key, completed_on = keyed or self._completion_key(values)
+        key, completed_on, employee_id, email, course_id, agency = keyed or self._completion_key(
+            values
+        )
         try:
             hours = self._parse_hours(values.get("hours"))
         except ValueError as exc:
             raise ValueError(f"{self.columns['hours']}: {exc}") from None
-        course_id = text(values.get("course_id"))
         return CompletionRecord(
             external_id=key,
             location=location,
             course_key=course_id,
             course_title=text(values.get("course_title")) or course_id,
             completed_on=completed_on,
-            employee_id=text(values.get("employee_id")) or None,
-            email=text(values.get("email")) or None,
-            agency=text(values.get("agency")) or self.config.agency,
+            employee_id=employee_id or None,
+            email=email or None,
+            agency=agency or self.config.agency,
             provider=text(values.get("provider")) or self.config.provider,
             hours=hours,
             expires_on=self._optional_date(values.get("expires_on"), "expires_on"),
-            payload=_payload(values),
+            payload=values if self.config.kind == "csv" else _payload(values),
             digest=digest or self._digest(values),
         )
 
