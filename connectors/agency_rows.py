@@ -51,7 +51,7 @@ def agency_entry(reader: TabularConnector, values: dict[str, Any], location: str
         region=_text(reader, values, "region") or None,
         report_to=_addresses(reader, values),
         attestations=attestations,
-        payload=_plain(values),
+        payload=reader._payload(values),
     )
 
 
@@ -81,7 +81,7 @@ def attestation_entry(
         attested_on=attested_on,
         evidence=text(values.get("evidence")) or None,
         recorded_by=_text(reader, values, "recorded_by") or source_actor(reader.name),
-        payload=_plain(values),
+        payload=reader._payload(values),
     )
 
 
@@ -150,10 +150,3 @@ def _addresses(reader: TabularConnector, values: dict[str, Any]) -> tuple[str, .
         return tuple(one_address(a) for a in found if a)
     except ValueError as exc:
         raise ValueError(f"{reader.columns['report_to']}: {exc}") from None
-
-
-def _plain(values: dict[str, Any]) -> dict[str, str]:
-    """The row as text, kept with the record (CSV cells already are)."""
-    if all(type(v) is str for v in values.values()):
-        return values
-    return {k: text(v) for k, v in values.items()}

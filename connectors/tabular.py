@@ -165,7 +165,7 @@ class TabularConnector(Connector, DefersParsing):
         try:
             return self.parse(values, location, *taken)
         except ValueError as exc:
-            return Rejected(location, str(exc), _payload(values))
+            return Rejected(location, str(exc), self._payload(values))
 
     def _roster_row(self, values: dict[str, Any], location: str) -> PullItem | RosterRow:
         """The row keyed and digested, its parsing left for later (a row without an employee
@@ -316,6 +316,12 @@ class TabularConnector(Connector, DefersParsing):
             raise ValueError(f"{self.columns[field]}: missing")
         return value
 
+    def _payload(self, values: dict[str, Any]) -> dict[str, str]:
+        """The row as text, kept with its record: a CSV row's cells are text already."""
+        if self.config.kind == "csv":
+            return values
+        return {k: text(v) for k, v in values.items()}
+
     def _agency(self, values: dict[str, Any]) -> str:
         return text(values.get("agency")) or self.config.agency or ""
 
@@ -342,7 +348,7 @@ class TabularConnector(Connector, DefersParsing):
             selected=self._selected(values.get("selected")),
             hired_on=hired_on,
             separated_on=separated_on,
-            payload=values if self.config.kind == "csv" else _payload(values),
+            payload=self._payload(values),
             digest=digest or self._digest(values),
         )
 
@@ -393,7 +399,7 @@ class TabularConnector(Connector, DefersParsing):
             provider=text(values.get("provider")) or self.config.provider,
             hours=hours,
             expires_on=self._optional_date(values.get("expires_on"), "expires_on"),
-            payload=values if self.config.kind == "csv" else _payload(values),
+            payload=self._payload(values),
             digest=digest or self._digest(values),
         )
 
@@ -401,10 +407,3 @@ class TabularConnector(Connector, DefersParsing):
 def _roster_key(agency: str, employee_id: str) -> str:
     """A roster row's key, the same whether the row is parsed or only keyed and digested."""
     return f"{agency}:{employee_id}"
-
-
-def _payload(values: dict[str, Any]) -> dict[str, str]:
-    """The row as text, kept with the record (CSV cells already are)."""
-    if all(type(v) is str for v in values.values()):
-        return values
-    return {k: text(v) for k, v in values.items()}
