@@ -13,7 +13,7 @@ from typing import Any
 
 from onemind.config.model import TabularSourceConfig
 from onemind.config.sources import ROLE_COLUMNS
-from onemind.connectors import agency_rows
+from onemind.connectors import agency_rows, people_rows
 from onemind.connectors.base import CheckResult, Connector, DefersParsing, run_checks
 from onemind.connectors.cursors import FileCursor
 from onemind.connectors.fields import (
@@ -26,12 +26,10 @@ from onemind.connectors.fields import (
 from onemind.connectors.sheets import UNREADABLE_XLSX, csv_rows, file_digest, row_reader, xlsx_rows
 from onemind.domain.records import (
     Checkpoint,
-    CompletionRecord,
     CompletionRow,
     ListingEnd,
     PullItem,
     Rejected,
-    RosterEntry,
     RosterRow,
     UnparsedRow,
     parsed,
@@ -50,8 +48,6 @@ VALUES_REMEMBERED = 1 << 16
 dates and hours on row after row (a completions file of a million rows holds a few thousand
 dates), and parsing one costs ten times a lookup; the bound holds a file of timestamps, each
 distinct, to about 17 MB a cache."""
-Keyed = tuple[str, date, str, str, str, str]
-"""A completion row's key, and its date, employee id, address, course and agency as read."""
 REQUIRED = {
     "roster": ("employee_id", "first_name", "last_name", "sworn", "hired_on"),
     "completions": ("course_id", "completed_on"),
@@ -75,8 +71,8 @@ class TabularConnector(Connector, DefersParsing):
         self._parse_optional_date = remember(partial(parse_optional_date, fmt=config.date_format))
         self._parse_hours = remember(parse_hours)
         self.parse = {
-            "roster": self._roster_entry,
-            "completions": self._completion,
+            "roster": partial(people_rows.roster_entry, self),
+            "completions": partial(people_rows.completion, self),
             "agencies": partial(agency_rows.agency_entry, self),
             "attestations": partial(agency_rows.attestation_entry, self),
         }[config.role]
@@ -176,13 +172,15 @@ class TabularConnector(Connector, DefersParsing):
         agency = self._agency(values)
         digest = self._digest(values)
         parse = partial(self._parsed, values, location, digest)
-        return RosterRow(_roster_key(agency, employee_id), location, agency, digest, parse)
+        return RosterRow(
+            people_rows.roster_key(agency, employee_id), location, agency, digest, parse
+        )
 
     def _completion_row(self, values: dict[str, Any], location: str) -> PullItem | CompletionRow:
         """The row keyed and digested, its parsing left for later (a row that cannot be keyed
         is parsed now, and rejected)."""
         try:
-            keyed = self._completion_key(values)
+            keyed = people_rows.completion_key(self, values)
         except ValueError:
             return self._parsed(values, location)
         digest = self._digest(values)
@@ -324,86 +322,3 @@ class TabularConnector(Connector, DefersParsing):
 
     def _agency(self, values: dict[str, Any]) -> str:
         return text(values.get("agency")) or self.config.agency or ""
-
-    def _roster_entry(self, values: dict[str, Any], location: str, digest: str = "") -> RosterEntry:
-        agency = self._agency(values)
-        employee_id = self._required(values, "employee_id")
-        hired_on = self._date(values.get("hired_on"), "hired_on")
-        separated_on = self._optional_date(values.get("separated_on"), "separated_on")
-        if separated_on is not None and separated_on < hired_on:
-            raise ValueError(
-                f"{self.columns['separated_on']}: {separated_on} is before "
-                f"{self.columns['hired_on']} {hired_on}"
-            )
-        return RosterEntry(
-            external_id=_roster_key(agency, employee_id),
-            location=location,
-            agency=agency,
-            employee_id=employee_id,
-            first_name=self._required(values, "first_name"),
-            last_name=self._required(values, "last_name"),
-            email=text(values.get("email")) or None,
-            sworn=self._bool(values.get("sworn"), "sworn"),
-            position=text(values.get("position")),
-            selected=self._selected(values.get("selected")),
-            hired_on=hired_on,
-            separated_on=separated_on,
-            payload=self._payload(values),
-            digest=digest or self._digest(values),
-        )
-
-    def _completion_key(self, values: dict[str, Any]) -> Keyed:
-        """The row's key (agency, the person's employee id else address, course, date), and
-        what it was made of: the date, employee id, address, course and agency as read.
-
-        Raises:
-            ValueError: naming the column that leaves the row without a key.
-        """
-        employee_id = text(values.get("employee_id"))
-        email = text(values.get("email"))
-        if not employee_id and not email:
-            raise ValueError(
-                f"{self.columns['employee_id']}/{self.columns['email']}: "
-                "neither identifies the person"
-            )
-        course_id = self._required(values, "course_id")
-        completed_on = self._date(values.get("completed_on"), "completed_on")
-        agency = text(values.get("agency"))
-        who = employee_id or email.lower()
-        key = f"{agency or self.config.agency or ''}:{who}:{course_id}:{completed_on.isoformat()}"
-        return key, completed_on, employee_id, email, course_id, agency
-
-    def _completion(
-        self,
-        values: dict[str, Any],
-        location: str,
-        digest: str = "",
-        keyed: Keyed | None = None,
-    ) -> CompletionRecord:
-        key, completed_on, employee_id, email, course_id, agency = keyed or self._completion_key(
-            values
-        )
-        try:
-            hours = self._parse_hours(values.get("hours"))
-        except ValueError as exc:
-            raise ValueError(f"{self.columns['hours']}: {exc}") from None
-        return CompletionRecord(
-            external_id=key,
-            location=location,
-            course_key=course_id,
-            course_title=text(values.get("course_title")) or course_id,
-            completed_on=completed_on,
-            employee_id=employee_id or None,
-            email=email or None,
-            agency=agency or self.config.agency,
-            provider=text(values.get("provider")) or self.config.provider,
-            hours=hours,
-            expires_on=self._optional_date(values.get("expires_on"), "expires_on"),
-            payload=self._payload(values),
-            digest=digest or self._digest(values),
-        )
-
-
-def _roster_key(agency: str, employee_id: str) -> str:
-    """A roster row's key, the same whether the row is parsed or only keyed and digested."""
-    return f"{agency}:{employee_id}"

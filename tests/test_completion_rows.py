@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from test_sync import AS_OF, COMPLETIONS_HEADER, ROSTER, make_settings, run
 
+from onemind.connectors import people_rows
 from onemind.connectors.tabular import TabularConnector
 from onemind.domain.records import CompletionRecord
 from onemind.store.models import Completion, Course, QuarantinedRecord, RawRecord, Source, SyncRun
@@ -40,13 +41,13 @@ def write(folder: Path, rows: list[str]) -> None:
 def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The locations of the completion rows parsed (into records) from here on."""
     seen: list[str] = []
-    parse = TabularConnector._completion
+    parse = people_rows.completion
 
-    def noting(self: TabularConnector, values: dict[str, Any], location: str, *rest: Any) -> Any:
+    def noting(reader: TabularConnector, values: dict[str, Any], location: str, *rest: Any) -> Any:
         seen.append(location)
-        return parse(self, values, location, *rest)
+        return parse(reader, values, location, *rest)
 
-    monkeypatch.setattr(TabularConnector, "_completion", noting)
+    monkeypatch.setattr(people_rows, "completion", noting)
     return seen
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 from test_sync import ROSTER_HEADER, make_settings, run
 
+from onemind.connectors import people_rows
 from onemind.connectors.tabular import TabularConnector
 from onemind.domain.records import RosterEntry
 from onemind.store.db import make_engine, session_factory, transaction
@@ -336,13 +337,13 @@ def test_a_rerun_parses_only_the_rows_that_changed(
 ) -> None:
     """A row whose digest the store holds is set aside as read, never parsed."""
     parsed: list[str] = []
-    parse = TabularConnector._roster_entry
+    parse = people_rows.roster_entry
 
-    def counted(self: TabularConnector, values: dict[str, Any], *where: str) -> RosterEntry:
+    def counted(reader: TabularConnector, values: dict[str, Any], *where: str) -> RosterEntry:
         parsed.append(where[0])
-        return parse(self, values, *where)
+        return parse(reader, values, *where)
 
-    monkeypatch.setattr(TabularConnector, "_roster_entry", counted)
+    monkeypatch.setattr(people_rows, "roster_entry", counted)
     rerun(ROSTER.replace("Officer,,2020", "Sergeant,,2020", 1))
     assert parsed == ["roster.csv:2"]
 
