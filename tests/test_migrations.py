@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import warnings
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -177,6 +178,16 @@ def test_the_models_match_the_migrations(empty: Engine) -> None:
         context = MigrationContext.configure(connection, opts={"include_object": declared})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_a_new_store_is_made_and_taken_down_without_a_warning(empty: Engine) -> None:
+    """`onemind init` and `onemind demo` print what a migration warns: a new user's first
+    command printed SQLAlchemy's warning of an index it cannot reflect (0026 on SQLite)."""
+    config = alembic_config(empty)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        command.upgrade(config, "head")
+        command.downgrade(config, "base")
 
 
 def test_a_downgrade_past_the_run_columns_keeps_the_runs(empty: Engine) -> None:
