@@ -12,6 +12,10 @@ from onemind.domain.records import CompletionRecord, RosterEntry
 if TYPE_CHECKING:
     from onemind.connectors.tabular import TabularConnector
 
+ROSTER_KEYED_BY = ("employee_id", "agency")
+"""The cells a roster row is keyed by, in `TabularConnector`'s order."""
+COMPLETION_KEYED_BY = ("employee_id", "email", "course_id", "completed_on", "agency")
+"""The cells a completion row is keyed by, as `completion_key` takes them."""
 Keyed = tuple[str, date, str, str, str, str]
 """A completion row's key, and its date, employee id, address, course and agency as read."""
 
@@ -52,30 +56,37 @@ def roster_entry(
         hired_on=hired_on,
         separated_on=separated_on,
         payload=reader._payload(values),
-        digest=digest or reader._digest(values),
+        digest=digest or reader._digest(values.values()),
     )
 
 
-def completion_key(reader: TabularConnector, values: dict[str, Any]) -> Keyed:
-    """The row's key (agency, the person's employee id else address, course, date), and
-    what it was made of: the date, employee id, address, course and agency as read.
+def completion_key(
+    reader: TabularConnector,
+    employee_id: object,
+    email: object,
+    course_id: object,
+    completed_on: object,
+    agency: object,
+) -> Keyed:
+    """The row's key (agency, the person's employee id else address, course, date), made of
+    its cells as read, and what it was made of: the date, employee id, address, course and
+    agency as text.
 
     Raises:
         ValueError: naming the column that leaves the row without a key.
     """
-    employee_id = text(values.get("employee_id"))
-    email = text(values.get("email"))
+    employee_id, email, course_id, agency = map(text, (employee_id, email, course_id, agency))
     if not employee_id and not email:
         raise ValueError(
             f"{reader.columns['employee_id']}/{reader.columns['email']}: "
             "neither identifies the person"
         )
-    course_id = reader._required(values, "course_id")
-    completed_on = reader._date(values.get("completed_on"), "completed_on")
-    agency = text(values.get("agency"))
+    if not course_id:
+        raise ValueError(f"{reader.columns['course_id']}: missing")
+    completed = reader._date(completed_on, "completed_on")
     who = employee_id or email.lower()
-    key = f"{agency or reader.config.agency or ''}:{who}:{course_id}:{completed_on.isoformat()}"
-    return key, completed_on, employee_id, email, course_id, agency
+    key = f"{agency or reader.config.agency or ''}:{who}:{course_id}:{completed.isoformat()}"
+    return key, completed, employee_id, email, course_id, agency
 
 
 def completion(
@@ -91,7 +102,7 @@ def completion(
         ValueError: naming the column that cannot be read.
     """
     key, completed_on, employee_id, email, course_id, agency = keyed or completion_key(
-        reader, values
+        reader, *(values.get(f, "") for f in COMPLETION_KEYED_BY)
     )
     try:
         hours = reader._parse_hours(values.get("hours"))
@@ -110,5 +121,5 @@ def completion(
         hours=hours,
         expires_on=reader._optional_date(values.get("expires_on"), "expires_on"),
         payload=reader._payload(values),
-        digest=digest or reader._digest(values),
+        digest=digest or reader._digest(values.values()),
     )

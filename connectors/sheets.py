@@ -21,20 +21,34 @@ The limit is process-wide: the csv module has no per-reader setting."""
 UNREADABLE_XLSX = (BadZipFile, zlib.error, SyntaxError, KeyError, ValueError, EOFError)
 """What openpyxl raises for a file that is not (or no longer) a workbook: not a zip (a CSV
 renamed .xlsx, a truncated file), a damaged member, malformed XML."""
+Cells = tuple[Any, ...]
+"""A row's cells for the fields a source reads, in their order."""
 
 
-def row_reader(positions: dict[str, int], text_only: bool) -> Callable[[list[Any]], dict[str, Any]]:
-    """A row's cells by field; a CSV row as long as the header, the common case, read at once."""
-    names, indexes = tuple(positions), tuple(positions.values())
+def row_reader(positions: dict[str, int], text_only: bool) -> Callable[[list[Any]], Cells]:
+    """A row's cells for the fields, in the fields' order; a CSV row as long as the header, the
+    common case, read at once."""
+    indexes = tuple(positions.values())
     width = max(indexes, default=-1) + 1
     picked = itemgetter(*indexes) if len(indexes) > 1 else lambda cells: (cells[indexes[0]],)
 
-    def read(cells: list[Any]) -> dict[str, Any]:
+    def read(cells: list[Any]) -> Cells:
         if text_only and len(cells) >= width:
-            return dict(zip(names, map(str.strip, picked(cells)), strict=True))
-        return {f: cell(cells[i]) if i < len(cells) else "" for f, i in positions.items()}
+            return tuple(map(str.strip, picked(cells)))
+        return tuple(cell(cells[i]) if i < len(cells) else "" for i in indexes)
 
     return read
+
+
+def cells_of(fields: tuple[str, ...], wanted: tuple[str, ...]) -> Callable[[Cells], Cells]:
+    """The cells of the `wanted` fields from a row read for `fields`; empty for a field the
+    file lacks."""
+    missing = len(fields)
+    indexes = tuple(fields.index(f) if f in fields else missing for f in wanted)
+    picked = itemgetter(*indexes) if len(indexes) > 1 else lambda row: (row[indexes[0]],)
+    if missing in indexes:
+        return lambda row: picked((*row, ""))
+    return picked
 
 
 def cell(value: object) -> object:

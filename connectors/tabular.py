@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import date
 from functools import lru_cache, partial
 from pathlib import Path
@@ -23,7 +23,15 @@ from onemind.connectors.fields import (
     parse_optional_date,
     text,
 )
-from onemind.connectors.sheets import UNREADABLE_XLSX, csv_rows, file_digest, row_reader, xlsx_rows
+from onemind.connectors.sheets import (
+    UNREADABLE_XLSX,
+    Cells,
+    cells_of,
+    csv_rows,
+    file_digest,
+    row_reader,
+    xlsx_rows,
+)
 from onemind.domain.records import (
     Checkpoint,
     CompletionRow,
@@ -48,6 +56,10 @@ VALUES_REMEMBERED = 1 << 16
 dates and hours on row after row (a completions file of a million rows holds a few thousand
 dates), and parsing one costs ten times a lookup; the bound holds a file of timestamps, each
 distinct, to about 17 MB a cache."""
+KEYED_BY = {
+    "roster": people_rows.ROSTER_KEYED_BY,
+    "completions": people_rows.COMPLETION_KEYED_BY,
+}
 REQUIRED = {
     "roster": ("employee_id", "first_name", "last_name", "sworn", "hired_on"),
     "completions": ("course_id", "completed_on"),
@@ -65,6 +77,8 @@ class TabularConnector(Connector, DefersParsing):
         self.path = Path(config.path)
         self.columns = {f: config.columns.get(f, f) for f in ROLE_COLUMNS[config.role]}
         self.signature = ""
+        self.fields: tuple[str, ...] = ()
+        self._key_cells: Callable[[Cells], Cells] = tuple
         # typed: 1, 1.0 and True are one key untyped, and do not parse alike
         remember = lru_cache(maxsize=VALUES_REMEMBERED, typed=True)
         self._parse_date = remember(partial(parse_date, fmt=config.date_format))
@@ -120,7 +134,9 @@ class TabularConnector(Connector, DefersParsing):
         positions = self._header_map(header)
         counts = self._count_only(header)
         read = row_reader(positions, self.config.kind == "csv")
+        self.fields = tuple(positions)
         self.signature = self._signature(positions)
+        self._key_cells = cells_of(self.fields, KEYED_BY.get(self.config.role, ()))
         parse = {"roster": self._roster_row, "completions": self._completion_row}.get(
             self.config.role, self._parsed
         )
@@ -132,7 +148,7 @@ class TabularConnector(Connector, DefersParsing):
                 yield Rejected(location, f"unreadable row: {cells}")
                 continue
             values = read(cells)
-            if not any(values.values()) and not any(text(c) for c in cells):
+            if not any(values) and not any(text(c) for c in cells):
                 continue
             stated += 1
             if not counts(cells):
@@ -154,37 +170,38 @@ class TabularConnector(Connector, DefersParsing):
             yield ListingEnd(self.name, self.path.name)
         yield Checkpoint(FileCursor(digest).to_json())
 
-    def _parsed(self, values: dict[str, Any], location: str, *taken: Any) -> PullItem:
+    def _parsed(self, row: Cells, location: str, *taken: Any) -> PullItem:
         """The row's record, or the reason it cannot be read; `taken`, what keying the row
         took already (a row's digest, a completion's key and date), is handed to the parser
         not to be taken again."""
+        values = dict(zip(self.fields, row, strict=True))
         try:
             return self.parse(values, location, *taken)
         except ValueError as exc:
             return Rejected(location, str(exc), self._payload(values))
 
-    def _roster_row(self, values: dict[str, Any], location: str) -> PullItem | RosterRow:
+    def _roster_row(self, row: Cells, location: str) -> PullItem | RosterRow:
         """The row keyed and digested, its parsing left for later (a row without an employee
         id has no key: it is parsed now, and rejected)."""
-        employee_id = text(values.get("employee_id"))
+        employee_id, agency = map(text, self._key_cells(row))
         if not employee_id:
-            return self._parsed(values, location)
-        agency = self._agency(values)
-        digest = self._digest(values)
-        parse = partial(self._parsed, values, location, digest)
+            return self._parsed(row, location)
+        agency = agency or self.config.agency or ""
+        digest = self._digest(row)
+        parse = partial(self._parsed, row, location, digest)
         return RosterRow(
             people_rows.roster_key(agency, employee_id), location, agency, digest, parse
         )
 
-    def _completion_row(self, values: dict[str, Any], location: str) -> PullItem | CompletionRow:
+    def _completion_row(self, row: Cells, location: str) -> PullItem | CompletionRow:
         """The row keyed and digested, its parsing left for later (a row that cannot be keyed
         is parsed now, and rejected)."""
         try:
-            keyed = people_rows.completion_key(self, values)
+            keyed = people_rows.completion_key(self, *self._key_cells(row))
         except ValueError:
-            return self._parsed(values, location)
-        digest = self._digest(values)
-        parse = partial(self._parsed, values, location, digest, keyed)
+            return self._parsed(row, location)
+        digest = self._digest(row)
+        parse = partial(self._parsed, row, location, digest, keyed)
         return CompletionRow(keyed[0], location, digest, parse)
 
     def _signature(self, positions: dict[str, int]) -> str:
@@ -197,16 +214,15 @@ class TabularConnector(Connector, DefersParsing):
             signature += f"|{config.provider!r}"
         return signature + "\x1e"
 
-    def _digest(self, values: dict[str, Any]) -> str:
-        """The row's cells (as read for its fields) and the signature, as a digest: a row
-        that gives the same digest gives the same record."""
-        cells = values.values()
+    def _digest(self, cells: Collection[Any]) -> str:
+        """The row's cells (as read for its fields, in their order) and the signature, as a
+        digest: a row that gives the same digest gives the same record."""
         try:
             joined = UNIT.join(cells)
         except TypeError:  # cells of a workbook: dates, numbers
             joined = repr(tuple(cells))
         else:
-            if joined.count(UNIT) != len(values) - 1:  # a cell holds the separator
+            if joined.count(UNIT) != len(cells) - 1:  # a cell holds the separator
                 joined = repr(tuple(cells))
         return hashlib.blake2b((self.signature + joined).encode(), digest_size=16).hexdigest()
 

@@ -10,7 +10,14 @@ from openpyxl import Workbook
 
 from onemind.config import TabularSourceConfig
 from onemind.connectors.tabular import TabularConnector
-from onemind.domain.records import Checkpoint, CompletionRecord, Rejected, RosterEntry
+from onemind.domain.records import (
+    Checkpoint,
+    CompletionRecord,
+    CompletionRow,
+    Rejected,
+    RosterEntry,
+    RosterRow,
+)
 from onemind.errors import ConfigurationError
 
 ROSTER = """agency,employee_id,first_name,last_name,email,sworn,position,selected,hired_on,separated_on
@@ -179,3 +186,45 @@ def test_repeated_dates_and_hours_parse_alike_on_every_row(tmp_path: Path) -> No
         "completed_on: '2024-13-01' is not a date (YYYY-MM-DD)",
         (1.0, date(2024, 1, 1)),
     ]
+
+
+@pytest.mark.parametrize(
+    ("role", "text", "keys"),
+    [
+        ("roster", "".join(ROSTER.splitlines(keepends=True)[:3]), ["a-pd:7", "a-pd:8"]),
+        (
+            "roster",
+            "employee_id,first_name,last_name,sworn,hired_on,agency\n7,A,L,true,2020-01-02\n",
+            ["a-pd:7"],
+        ),
+        (
+            "completions",
+            "email,course_id,completed_on,agency\nA@B.example,CIT-40,2024-01-01,b-pd\n",
+            ["b-pd:a@b.example:CIT-40:2024-01-01"],
+        ),
+        (
+            "completions",
+            "course_id,hours,completed_on,employee_id\nCIT-40,40, 2024-01-01 , 7 \n",
+            ["a-pd:7:CIT-40:2024-01-01"],
+        ),
+        (
+            "completions",
+            "employee_id,course_id,completed_on,hours\n7,CIT-40,2024-01-01\n",
+            ["a-pd:7:CIT-40:2024-01-01"],
+        ),
+    ],
+)
+def test_a_row_keyed_unparsed_is_keyed_and_digested_as_its_record(
+    tmp_path: Path, role: str, text: str, keys: list[str]
+) -> None:
+    """A row is keyed and digested from its cells as read, and parsed later: with or without
+    the optional columns, in any order, its cells spaced or short of the header, the key is
+    the record's and the digest is of the cells its record keeps."""
+    source = connector(tmp_path, text, role=role, agency="a-pd")
+    rows = [r for r in source.pull_rows(None) if isinstance(r, RosterRow | CompletionRow)]
+    assert [r.external_id for r in rows] == keys
+    for row in rows:
+        record = row.parse()
+        assert isinstance(record, RosterEntry | CompletionRecord), record
+        assert (record.external_id, record.location) == (row.external_id, row.location)
+        assert row.digest == source._digest(list(record.payload.values()))
