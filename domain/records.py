@@ -182,7 +182,12 @@ Item = TypeVar("Item", bound=PullItem)
 
 def parsed(item: Item | UnparsedRow) -> Item | Record:
     """The item, a row left unparsed parsed (into its record, or why it cannot be read)."""
-    return item.parse() if isinstance(item, RosterRow | CompletionRow) else item
+    return item.parse() if isinstance(item, UNPARSED) else item
+
+
+UNPARSED = (RosterRow, CompletionRow)
+"""The rows left unparsed, as a tuple: `isinstance` with `A | B` makes the union on each
+call, twice the check's cost, on every row of a file."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,8 @@ from onemind.store.stored_digests import StoredDigests
 from onemind.store.writer import BatchStats, RecordWriter
 
 Digested = RosterEntry | RosterRow | CompletionRecord | CompletionRow
+COMPLETIONS = (CompletionRecord, CompletionRow)
+ROSTER = (RosterEntry, RosterRow)
 
 
 class SetAsideWriter(RecordWriter):
@@ -70,8 +72,7 @@ class SetAsideWriter(RecordWriter):
         entries: list[Digested] = [
             r
             for r in records
-            if isinstance(r, CompletionRecord | CompletionRow)
-            or (isinstance(r, RosterEntry | RosterRow) and r.agency in self.agencies)
+            if isinstance(r, COMPLETIONS) or (isinstance(r, ROSTER) and r.agency in self.agencies)
         ]
         first: dict[str, Digested] = {}
         for entry in entries:
