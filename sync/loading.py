@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from onemind.collector import collect_young
 from onemind.domain.records import Record, UnparsedRow
 from onemind.errors import SourceError
 from onemind.store import references
@@ -117,6 +118,7 @@ class SourceLoad:
         with self._rolled_back_on_error():
             references.verify(session, self.marks)
         session.commit()
+        collect_young()  # a pull runs with the collector paused: its cycles go at each commit
         self.committed.add(self.pending)
         self._close()
 

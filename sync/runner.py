@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from onemind.certificates.changes import CertificateChanges
-from onemind.collector import fewer_collections
+from onemind.collector import paused
 from onemind.config.model import Settings, SourceConfig
 from onemind.config.names import unknown_names
 from onemind.connectors.base import Connector, DefersParsing, Reconciles
@@ -254,7 +254,7 @@ class SyncRunner:
         with (
             self._load(config, run_id, result) as load,
             _closing(pulled) as items,
-            fewer_collections(),
+            paused(),
         ):
             batches = Batches(load, role_of(config).batch_size)
             try:
