@@ -33,7 +33,7 @@ def roster_entry(
     Raises:
         ValueError: naming the column that cannot be read.
     """
-    agency = reader._agency(values)
+    agency = reader._agency(values.get("agency"))
     employee_id = reader._required(values, "employee_id")
     hired_on = reader._date(values.get("hired_on"), "hired_on")
     separated_on = reader._optional_date(values.get("separated_on"), "separated_on")
@@ -85,7 +85,7 @@ def completion_key(
         raise ValueError(f"{reader.columns['course_id']}: missing")
     completed = reader._date(completed_on, "completed_on")
     who = employee_id or email.lower()
-    key = f"{agency or reader.config.agency or ''}:{who}:{course_id}:{completed.isoformat()}"
+    key = f"{reader._agency(agency)}:{who}:{course_id}:{completed.isoformat()}"
     return key, completed, employee_id, email, course_id, agency
 
 

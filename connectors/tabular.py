@@ -183,10 +183,11 @@ class TabularConnector(Connector, DefersParsing):
     def _roster_row(self, row: Cells, location: str) -> PullItem | RosterRow:
         """The row keyed and digested, its parsing left for later (a row without an employee
         id has no key: it is parsed now, and rejected)."""
-        employee_id, agency = map(text, self._key_cells(row))
+        employee_id, agency_cell = self._key_cells(row)
+        employee_id = text(employee_id)
         if not employee_id:
             return self._parsed(row, location)
-        agency = agency or self.config.agency or ""
+        agency = self._agency(agency_cell)
         digest = self._digest(row)
         parse = partial(self._parsed, row, location, digest)
         return RosterRow(
@@ -336,5 +337,6 @@ class TabularConnector(Connector, DefersParsing):
             return values
         return {k: text(v) for k, v in values.items()}
 
-    def _agency(self, values: dict[str, Any]) -> str:
-        return text(values.get("agency")) or self.config.agency or ""
+    def _agency(self, cell: object) -> str:
+        """The row's agency, from its cell, else the source's (`agency = …`), else empty."""
+        return text(cell) or self.config.agency or ""
